@@ -1,0 +1,233 @@
+//! `df_config.json`: the Dialogflow app's per-bot settings. Only `agent_id` and `sns_arn_topic`
+//! are read; every other key (private keys included) is ignored and never echoed.
+
+use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
+use serde_json::{Map, Value as Json};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+  /// The key in df_config.json: the bot's username.
+  pub username: String,
+  /// Becomes `dialogflowAgentId`.
+  pub agent_id: String,
+  pub topic_arn: Arc<str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DfConfig {
+  agents: Vec<Agent>,
+}
+
+fn invalid(message: String) -> LoggerError {
+  LoggerError::new(ErrorCode::InvalidConfig, message)
+}
+
+impl DfConfig {
+  /// Reads the file at `path`. Parse errors report a position only, never content.
+  pub fn from_file(path: &str) -> Result<DfConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+      invalid(format!(
+        "dfConfig: cannot read df_config.json at {}: {e}",
+        quote(path)
+      ))
+    })?;
+    let json: Json = serde_json::from_str(&text)
+      .map_err(|e| invalid(format!("dfConfig: {} is not valid JSON ({e})", quote(path))))?;
+    DfConfig::from_json(&json)
+  }
+
+  pub fn from_json(json: &Json) -> Result<DfConfig> {
+    let Json::Object(bots) = json else {
+      return Err(invalid(
+        "dfConfig must be an object keyed by bot username".into(),
+      ));
+    };
+    if bots.is_empty() {
+      return Err(invalid(
+        "dfConfig has no agents: it needs at least one bot entry".into(),
+      ));
+    }
+    let agents = bots
+      .iter()
+      .map(|(username, entry)| agent(username, entry))
+      .collect::<Result<Vec<_>>>()?;
+    Ok(DfConfig { agents })
+  }
+
+  pub fn agents(&self) -> &[Agent] {
+    &self.agents
+  }
+
+  /// Finds the agent an event names, by bot username or `agent_id`; with a single agent the
+  /// name may be omitted.
+  pub fn resolve(&self, name: Option<&str>) -> Result<&Agent> {
+    match name {
+      None if self.agents.len() == 1 => Ok(&self.agents[0]),
+      None => Err(LoggerError::new(
+        ErrorCode::UnknownAgent,
+        format!(
+          "agent is required because df_config.json has {} agents; allowed: {}",
+          self.agents.len(),
+          self.allowed()
+        ),
+      )),
+      Some(name) => self
+        .agents
+        .iter()
+        .find(|a| a.username == name || a.agent_id == name)
+        .ok_or_else(|| {
+          LoggerError::new(
+            ErrorCode::UnknownAgent,
+            format!(
+              "agent {} is neither a bot username nor an agent_id in df_config.json; allowed: {}",
+              quote(name),
+              self.allowed()
+            ),
+          )
+        }),
+    }
+  }
+
+  fn allowed(&self) -> String {
+    one_of(self.agents.iter().map(|a| a.username.as_str()))
+  }
+}
+
+fn agent(username: &str, entry: &Json) -> Result<Agent> {
+  let at = format!("dfConfig[{}]", quote(username));
+  let Json::Object(fields) = entry else {
+    return Err(invalid(format!(
+      "{at} must be an object with agent_id and sns_arn_topic"
+    )));
+  };
+  let agent_id = string_field(fields, &at, "agent_id")?;
+  let topic_arn = string_field(fields, &at, "sns_arn_topic")?;
+  check_topic_arn(&topic_arn).map_err(|why| {
+    invalid(format!(
+      "{at}.sns_arn_topic {} is not an SNS topic ARN ({why}); expected arn:aws:sns:<region>:<account>:<topic>[.fifo]",
+      quote(&topic_arn)
+    ))
+  })?;
+  Ok(Agent {
+    username: username.to_string(),
+    agent_id,
+    topic_arn: topic_arn.into(),
+  })
+}
+
+fn string_field(fields: &Map<String, Json>, at: &str, name: &str) -> Result<String> {
+  match fields.get(name) {
+    Some(Json::String(s)) if !s.is_empty() => Ok(s.clone()),
+    None => Err(invalid(format!(
+      "{at}.{name} is missing: a non-empty string is required"
+    ))),
+    // The value is not echoed: a misplaced secret must not end up in a log.
+    Some(_) => Err(invalid(format!("{at}.{name} must be a non-empty string"))),
+  }
+}
+
+fn check_topic_arn(arn: &str) -> std::result::Result<(), &'static str> {
+  let parts: Vec<&str> = arn.split(':').collect();
+  let [prefix, partition, service, region, account, name] = parts[..] else {
+    return Err("it needs six ':'-separated parts");
+  };
+  if prefix != "arn" || !partition.starts_with("aws") || service != "sns" {
+    return Err("it must start with arn:aws…:sns:");
+  }
+  if region.is_empty() || account.is_empty() {
+    return Err("region and account must not be empty");
+  }
+  let base = name.strip_suffix(".fifo").unwrap_or(name);
+  if base.is_empty()
+    || base.len() > 256
+    || !base
+      .chars()
+      .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+  {
+    return Err("the topic name may hold 1-256 letters, digits, '-' and '_'");
+  }
+  Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use serde_json::json;
+
+  fn two_agents() -> DfConfig {
+    DfConfig::from_json(&json!({
+      "support.bot": { "agent_id": "b5983b72", "sns_arn_topic": "arn:aws:sns:us-east-1:123456789012:rc-events.fifo",
+                       "private_key": "-----BEGIN PRIVATE KEY-----secret", "project_id": "p" },
+      "sales.bot": { "agent_id": "c0ffee00", "sns_arn_topic": "arn:aws:sns:us-east-1:123456789012:sales.fifo" }
+    }))
+    .unwrap()
+  }
+
+  #[test]
+  fn resolves_by_username_or_agent_id() {
+    let config = two_agents();
+    assert_eq!(
+      config.resolve(Some("support.bot")).unwrap().agent_id,
+      "b5983b72"
+    );
+    assert_eq!(
+      config.resolve(Some("c0ffee00")).unwrap().username,
+      "sales.bot"
+    );
+    let err = config.resolve(None).unwrap_err();
+    assert_eq!(err.code, ErrorCode::UnknownAgent);
+    assert!(
+      err.message.contains("\"support.bot\" or \"sales.bot\""),
+      "{}",
+      err.message
+    );
+    assert!(config
+      .resolve(Some("nobody"))
+      .unwrap_err()
+      .message
+      .contains("\"nobody\""));
+  }
+
+  #[test]
+  fn single_agent_may_be_omitted() {
+    let config = DfConfig::from_json(
+      &json!({"bot": {"agent_id": "a", "sns_arn_topic": "arn:aws:sns:eu-west-1:1:t"}}),
+    )
+    .unwrap();
+    assert_eq!(config.resolve(None).unwrap().username, "bot");
+  }
+
+  #[test]
+  fn errors_never_echo_secrets() {
+    for bad in [
+      json!({"bot": {"agent_id": "a", "sns_arn_topic": "arn:aws:s3:::bucket", "private_key": "SECRET"}}),
+      json!({"bot": {"agent_id": "SECRET-KEY-MATERIAL-not-a-string-field", "sns_arn_topic": 5}}),
+      json!({"bot": {"agent_id": ["SECRET"], "sns_arn_topic": "arn:aws:sns:us-east-1:1:t"}}),
+      json!({"bot": "SECRET"}),
+      json!([]),
+      json!({}),
+    ] {
+      let err = DfConfig::from_json(&bad).unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidConfig);
+      assert!(!err.message.contains("SECRET"), "{}", err.message);
+    }
+  }
+
+  #[test]
+  fn unreadable_or_malformed_files_are_config_errors() {
+    let err = DfConfig::from_file("/nonexistent/df_config.json").unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidConfig);
+    let dir = std::env::temp_dir().join(format!("df-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("df_config.json");
+    std::fs::write(&path, "{\"bot\": {\"private_key\": \"SECRET\"").unwrap();
+    let err = DfConfig::from_file(path.to_str().unwrap()).unwrap_err();
+    assert!(
+      err.message.contains("not valid JSON") && !err.message.contains("SECRET"),
+      "{}",
+      err.message
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+  }
+}

@@ -1,0 +1,425 @@
+//! The in-memory queue: one FIFO per (topic, message group), at most one batch of a group in
+//! flight, and per-flush bookkeeping. Everything here runs under the logger's mutex and does
+//! constant work per event.
+
+use crate::message::Envelope;
+use backon::ExponentialBackoff;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// PublishBatch limits: entries per request and total bytes per request.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// An accepted event waiting for (or in) a request.
+#[derive(Debug, Clone)]
+pub struct Queued {
+  pub envelope: Arc<Envelope>,
+  /// The flush epoch it was logged in (see [`Epochs`]).
+  pub epoch: u64,
+  pub enqueued: Instant,
+}
+
+impl Queued {
+  pub fn bytes(&self) -> usize {
+    self.envelope.batch_bytes()
+  }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+  pub topic: Arc<str>,
+  pub group: Arc<str>,
+}
+
+#[derive(Default)]
+pub struct Group {
+  pub pending: VecDeque<Queued>,
+  pending_bytes: usize,
+  /// The batch being sent; `Some` means nothing else of this group may be sent.
+  pub in_flight: Option<Vec<Queued>>,
+  /// Not before this instant (retry backoff).
+  pub retry_at: Option<Instant>,
+  /// Backoff of the current run of failures; `None` after a success.
+  pub backoff: Option<ExponentialBackoff>,
+}
+
+impl Group {
+  pub fn push_back(&mut self, queued: Queued) {
+    self.pending_bytes += queued.bytes();
+    self.pending.push_back(queued);
+  }
+
+  /// Puts failed entries back at the head, in their original order, so no later event of the
+  /// group overtakes them.
+  pub fn requeue_front(&mut self, entries: Vec<Queued>) {
+    for queued in entries.into_iter().rev() {
+      self.pending_bytes += queued.bytes();
+      self.pending.push_front(queued);
+    }
+  }
+
+  pub fn is_idle(&self) -> bool {
+    self.pending.is_empty() && self.in_flight.is_none()
+  }
+
+  fn is_full(&self) -> bool {
+    self.pending.len() >= MAX_BATCH_ENTRIES || self.pending_bytes >= MAX_BATCH_BYTES
+  }
+
+  /// When the head of the group may be sent, or `None` when it cannot be (empty or in flight).
+  /// `hurry_epoch`: events of this epoch or older skip the linger (a flush is waiting on them).
+  fn ready_at(
+    &self,
+    linger: Duration,
+    hurry_epoch: Option<u64>,
+    paused_until: Option<Instant>,
+  ) -> Option<Instant> {
+    if self.in_flight.is_some() {
+      return None;
+    }
+    let head = self.pending.front()?;
+    let hurry = self.is_full() || hurry_epoch.is_some_and(|e| head.epoch <= e);
+    let lingered = if hurry {
+      head.enqueued
+    } else {
+      head.enqueued + linger
+    };
+    Some(
+      [Some(lingered), self.retry_at, paused_until]
+        .into_iter()
+        .flatten()
+        .max()
+        .expect("lingered is set"),
+    )
+  }
+
+  /// Moves the next batch (at most 10 entries and 256 KiB) into flight.
+  fn take_batch(&mut self) -> Vec<Arc<Envelope>> {
+    let mut batch = Vec::with_capacity(self.pending.len().min(MAX_BATCH_ENTRIES));
+    let mut bytes = 0;
+    while let Some(head) = self.pending.front() {
+      let size = head.bytes();
+      if batch.len() == MAX_BATCH_ENTRIES || (!batch.is_empty() && bytes + size > MAX_BATCH_BYTES) {
+        break;
+      }
+      bytes += size;
+      batch.push(self.pending.pop_front().expect("front exists"));
+    }
+    self.pending_bytes -= bytes;
+    let envelopes = batch.iter().map(|q| q.envelope.clone()).collect();
+    self.in_flight = Some(batch);
+    envelopes
+  }
+}
+
+/// How an accepted event ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+  Sent,
+  DeadLettered,
+  Spooled,
+  Dropped,
+}
+
+/// Outcome counts of a set of events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+  pub sent: u64,
+  pub dead_lettered: u64,
+  pub spooled: u64,
+  pub dropped: u64,
+}
+
+impl Tally {
+  pub fn add(&mut self, outcome: Outcome, count: u64) {
+    match outcome {
+      Outcome::Sent => self.sent += count,
+      Outcome::DeadLettered => self.dead_lettered += count,
+      Outcome::Spooled => self.spooled += count,
+      Outcome::Dropped => self.dropped += count,
+    }
+  }
+
+  fn merge(&mut self, other: &Tally) {
+    self.sent += other.sent;
+    self.dead_lettered += other.dead_lettered;
+    self.spooled += other.spooled;
+    self.dropped += other.dropped;
+  }
+}
+
+#[derive(Default)]
+struct Epoch {
+  outstanding: u64,
+  tally: Tally,
+}
+
+/// Flush bookkeeping in O(1) per event. Each event belongs to the epoch current when it was
+/// logged; `flush()` closes the current epoch and waits until it and every older one have no
+/// outstanding events.
+pub struct Epochs {
+  /// Epoch number of `open[0]`.
+  first: u64,
+  open: VecDeque<Epoch>,
+}
+
+impl Default for Epochs {
+  fn default() -> Self {
+    Epochs {
+      first: 0,
+      open: VecDeque::from([Epoch::default()]),
+    }
+  }
+}
+
+impl Epochs {
+  pub fn current(&self) -> u64 {
+    self.first + self.open.len() as u64 - 1
+  }
+
+  pub fn accept(&mut self) -> u64 {
+    self
+      .open
+      .back_mut()
+      .expect("one epoch is always open")
+      .outstanding += 1;
+    self.current()
+  }
+
+  /// Ends the current epoch and returns its number.
+  pub fn advance(&mut self) -> u64 {
+    let ended = self.current();
+    self.open.push_back(Epoch::default());
+    ended
+  }
+
+  pub fn settle(&mut self, epoch: u64, outcome: Outcome) {
+    // Epochs already reported by a finished flush are gone; nothing waits on them.
+    if let Some(slot) = epoch
+      .checked_sub(self.first)
+      .and_then(|i| self.open.get_mut(i as usize))
+    {
+      slot.outstanding -= 1;
+      slot.tally.add(outcome, 1);
+    }
+  }
+
+  /// When every event of `epoch` and before has settled: their outcomes not yet reported.
+  pub fn take_if_settled(&mut self, epoch: u64) -> Option<Tally> {
+    let waiting = (epoch + 1).saturating_sub(self.first) as usize;
+    if self.open.iter().take(waiting).any(|e| e.outstanding > 0) {
+      return None;
+    }
+    let mut tally = Tally::default();
+    for _ in 0..waiting.min(self.open.len() - 1) {
+      tally.merge(&self.open.pop_front().expect("counted").tally);
+      self.first += 1;
+    }
+    Some(tally)
+  }
+}
+
+/// Everything the logger mutates, behind one mutex.
+#[derive(Default)]
+pub struct Queue {
+  pub groups: HashMap<GroupKey, Group>,
+  pub events: usize,
+  pub bytes: usize,
+  pub in_flight_batches: usize,
+  pub epochs: Epochs,
+  /// Flushes waiting: events of this epoch or older skip the linger.
+  pub hurry_epoch: Option<u64>,
+  /// Topics paused after throttling.
+  pub paused: HashMap<Arc<str>, Instant>,
+  pub closed: bool,
+}
+
+impl Queue {
+  /// Adds an event; returns true when the dispatcher should look at its group now (it was
+  /// idle, or a batch just filled up).
+  pub fn push(&mut self, envelope: Arc<Envelope>, now: Instant) -> bool {
+    let epoch = self.epochs.accept();
+    let key = GroupKey {
+      topic: envelope.topic_arn.clone(),
+      group: envelope.group_id.clone(),
+    };
+    let queued = Queued {
+      envelope,
+      epoch,
+      enqueued: now,
+    };
+    self.events += 1;
+    self.bytes += queued.bytes();
+    let group = self.groups.entry(key).or_default();
+    let was_idle = group.is_idle();
+    group.push_back(queued);
+    was_idle || group.pending.len() == MAX_BATCH_ENTRIES
+  }
+
+  /// Settles an event that has left the queue for good.
+  pub fn settle(&mut self, queued: &Queued, outcome: Outcome) {
+    self.events -= 1;
+    self.bytes -= queued.bytes();
+    self.epochs.settle(queued.epoch, outcome);
+  }
+
+  /// Takes every batch that may be sent now; also returns when to look again.
+  pub fn take_ready(
+    &mut self,
+    now: Instant,
+    linger: Duration,
+  ) -> (Vec<(GroupKey, Vec<Arc<Envelope>>)>, Option<Instant>) {
+    let mut batches = Vec::new();
+    let mut next: Option<Instant> = None;
+    self.paused.retain(|_, until| *until > now);
+    for (key, group) in self.groups.iter_mut() {
+      let Some(at) = group.ready_at(
+        linger,
+        self.hurry_epoch,
+        self.paused.get(&key.topic).copied(),
+      ) else {
+        continue;
+      };
+      if at <= now {
+        batches.push((key.clone(), group.take_batch()));
+        self.in_flight_batches += 1;
+      } else {
+        next = Some(next.map_or(at, |n| n.min(at)));
+      }
+    }
+    (batches, next)
+  }
+
+  /// Removes idle groups so the map does not grow with every group ever seen.
+  pub fn forget_if_idle(&mut self, key: &GroupKey) {
+    if self.groups.get(key).is_some_and(|g| g.is_idle()) {
+      self.groups.remove(key);
+    }
+  }
+
+  /// Takes every event still held, in flight or not, oldest first per group.
+  pub fn drain_all(&mut self) -> Vec<Queued> {
+    let mut all = Vec::with_capacity(self.events);
+    for (_, mut group) in self.groups.drain() {
+      all.extend(group.in_flight.take().unwrap_or_default());
+      all.extend(group.pending.drain(..));
+    }
+    self.in_flight_batches = 0;
+    all
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn envelope(group: &str, bytes: usize) -> Arc<Envelope> {
+    Arc::new(Envelope {
+      topic_arn: "arn:aws:sns:us-east-1:1:t.fifo".into(),
+      group_id: group.into(),
+      dedup_id: "d".into(),
+      message: "x".repeat(bytes),
+    })
+  }
+
+  #[test]
+  fn batches_hold_at_most_ten_entries_and_256_kib() {
+    let mut queue = Queue::default();
+    let now = Instant::now();
+    for _ in 0..25 {
+      queue.push(envelope("g", 10), now);
+    }
+    let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
+    assert_eq!(batches.len(), 1, "one batch per group in flight");
+    assert_eq!(batches[0].1.len(), 10);
+
+    let mut queue = Queue::default();
+    for _ in 0..3 {
+      queue.push(envelope("g", 100 * 1024), now);
+    }
+    let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
+    assert_eq!(
+      batches[0].1.len(),
+      2,
+      "a third 100 KiB entry would pass 256 KiB"
+    );
+  }
+
+  #[test]
+  fn a_lone_event_waits_for_the_linger_only() {
+    let mut queue = Queue::default();
+    let now = Instant::now();
+    let linger = Duration::from_millis(5);
+    assert!(queue.push(envelope("g", 10), now));
+    let (batches, next) = queue.take_ready(now, linger);
+    assert!(batches.is_empty());
+    assert_eq!(next, Some(now + linger));
+    let (batches, _) = queue.take_ready(now + linger, linger);
+    assert_eq!(batches.len(), 1);
+  }
+
+  #[test]
+  fn requeued_entries_keep_their_place() {
+    let mut queue = Queue::default();
+    let now = Instant::now();
+    for i in 0..12 {
+      let mut e = (*envelope("g", 1)).clone();
+      e.dedup_id = i.to_string();
+      queue.push(Arc::new(e), now);
+    }
+    let (batches, _) = queue.take_ready(now, Duration::ZERO);
+    let key = batches[0].0.clone();
+    let group = queue.groups.get_mut(&key).unwrap();
+    let failed: Vec<Queued> = group
+      .in_flight
+      .take()
+      .unwrap()
+      .into_iter()
+      .filter(|q| q.envelope.dedup_id != "0")
+      .collect();
+    group.requeue_front(failed);
+    let order: Vec<&str> = group
+      .pending
+      .iter()
+      .map(|q| q.envelope.dedup_id.as_str())
+      .collect();
+    assert_eq!(
+      order,
+      ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]
+    );
+  }
+
+  #[test]
+  fn flush_epochs_wait_for_older_events_only() {
+    let mut epochs = Epochs::default();
+    let a = epochs.accept();
+    let flush1 = epochs.advance();
+    let b = epochs.accept();
+    assert_eq!(epochs.take_if_settled(flush1), None);
+    epochs.settle(b, Outcome::Sent);
+    assert_eq!(
+      epochs.take_if_settled(flush1),
+      None,
+      "a is still outstanding"
+    );
+    epochs.settle(a, Outcome::Spooled);
+    assert_eq!(
+      epochs.take_if_settled(flush1),
+      Some(Tally {
+        spooled: 1,
+        ..Default::default()
+      })
+    );
+    let flush2 = epochs.advance();
+    assert_eq!(
+      epochs.take_if_settled(flush2),
+      Some(Tally {
+        sent: 1,
+        ..Default::default()
+      })
+    );
+    assert_eq!(epochs.take_if_settled(flush2), Some(Tally::default()));
+  }
+}

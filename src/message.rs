@@ -1,0 +1,221 @@
+//! The SNS request for one event: the message JSON and its envelope.
+
+use crate::error::{ErrorCode, LoggerError, Result};
+use crate::plan::{PropertyValue, ValidEvent};
+use chrono::SecondsFormat;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// `Subject` of every request.
+pub const SUBJECT: &str = "RC";
+/// SNS's default maximum message size, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// One event, ready to publish. `MessageGroupId` and `MessageDeduplicationId` are only sent to
+/// FIFO topics; the dedup id is fixed here once, so retries and replays reuse it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Envelope {
+  #[serde(rename = "TopicArn")]
+  pub topic_arn: Arc<str>,
+  #[serde(rename = "MessageGroupId")]
+  pub group_id: Arc<str>,
+  #[serde(rename = "MessageDeduplicationId")]
+  pub dedup_id: String,
+  #[serde(rename = "Message")]
+  pub message: String,
+}
+
+impl Envelope {
+  pub fn is_fifo(&self) -> bool {
+    is_fifo_topic(&self.topic_arn)
+  }
+
+  /// Bytes this entry adds to a PublishBatch request, as SNS counts them (generously).
+  pub fn batch_bytes(&self) -> usize {
+    self.message.len() + SUBJECT.len() + self.group_id.len() + self.dedup_id.len()
+  }
+
+  /// The request as a JSON object with SNS's parameter names (the file sink's line format).
+  pub fn request_json(&self) -> String {
+    #[derive(Serialize)]
+    struct Request<'a> {
+      #[serde(rename = "TopicArn")]
+      topic_arn: &'a str,
+      #[serde(rename = "Subject")]
+      subject: &'a str,
+      #[serde(rename = "MessageGroupId", skip_serializing_if = "Option::is_none")]
+      group_id: Option<&'a str>,
+      #[serde(
+        rename = "MessageDeduplicationId",
+        skip_serializing_if = "Option::is_none"
+      )]
+      dedup_id: Option<&'a str>,
+      #[serde(rename = "Message")]
+      message: &'a str,
+    }
+    let fifo = self.is_fifo();
+    let request = Request {
+      topic_arn: &self.topic_arn,
+      subject: SUBJECT,
+      group_id: fifo.then_some(&*self.group_id),
+      dedup_id: fifo.then_some(self.dedup_id.as_str()),
+      message: &self.message,
+    };
+    serde_json::to_string(&request).expect("a request of strings always serializes")
+  }
+}
+
+pub fn is_fifo_topic(topic_arn: &str) -> bool {
+  topic_arn.ends_with(".fifo")
+}
+
+/// A new `MessageDeduplicationId`: a UUIDv7, unique per event and roughly time-ordered.
+pub fn new_dedup_id() -> String {
+  uuid::Uuid::now_v7().to_string()
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+  #[serde(rename = "dialogflowAgentId")]
+  dialogflow_agent_id: &'a str,
+  #[serde(rename = "roomId")]
+  room_id: &'a str,
+  #[serde(rename = "tabId")]
+  tab_id: &'a str,
+  category: &'a str,
+  action: &'a str,
+  properties: Properties<'a>,
+  #[serde(rename = "eventType")]
+  event_type: &'static str,
+  timestamp: String,
+}
+
+struct Properties<'a>(&'a [(&'a str, PropertyValue)]);
+
+impl Serialize for Properties<'_> {
+  fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(self.0.len()))?;
+    for (name, value) in self.0 {
+      match value {
+        PropertyValue::String(s) => map.serialize_entry(name, s)?,
+        // Whole numbers are written without a fraction: 42, not 42.0.
+        PropertyValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+          map.serialize_entry(name, &(*n as i64))?
+        }
+        PropertyValue::Number(n) => map.serialize_entry(name, n)?,
+      }
+    }
+    map.end()
+  }
+}
+
+/// The `Message` string SNS receives, keys in the order of the spec.
+pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> Result<String> {
+  let message = Message {
+    dialogflow_agent_id,
+    room_id: &event.room_id,
+    tab_id: &event.tab_id,
+    category: event.category,
+    action: event.action,
+    properties: Properties(&event.properties),
+    event_type: event.event_type.as_str(),
+    timestamp: event.timestamp.to_rfc3339_opts(SecondsFormat::Millis, true),
+  };
+  let json = serde_json::to_string(&message)
+    .expect("a message of strings and finite numbers always serializes");
+  if json.len() > MAX_MESSAGE_BYTES {
+    return Err(LoggerError::new(
+      ErrorCode::MessageTooLarge,
+      format!(
+        "the message would be {} bytes; SNS allows at most {MAX_MESSAGE_BYTES} bytes",
+        json.len()
+      ),
+    ));
+  }
+  Ok(json)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::plan::{EventInput, PropertiesInput, TrackingPlan, Value};
+
+  fn valid(
+    plan: &TrackingPlan,
+    category: &str,
+    action: &str,
+    properties: Vec<(&str, Value)>,
+  ) -> String {
+    let input = EventInput {
+      room_id: Some(Value::String("be61e543dfe6:wqbFXoeX2kdSZhSyi".into())),
+      category: Some(Value::String(category.into())),
+      action: Some(Value::String(action.into())),
+      properties: Some(PropertiesInput::Object(
+        properties.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+      )),
+      timestamp: Some(Value::String("2022-09-26T17:50:47.225Z".into())),
+      ..Default::default()
+    };
+    build_message(
+      "b5983b72-cac6-4f85-b9d0-be61e543dfe6",
+      &plan.validate(input).unwrap(),
+    )
+    .unwrap()
+  }
+
+  #[test]
+  fn message_has_the_keys_of_the_spec_in_order() {
+    let plan = TrackingPlan::built_in();
+    assert_eq!(
+      valid(
+        &plan,
+        "Escalation",
+        "successful",
+        vec![
+          ("sf_chat_key", Value::String("5733b9d3-a8b0".into())),
+          ("queue_time", Value::Number(42.0)),
+        ]
+      ),
+      r#"{"dialogflowAgentId":"b5983b72-cac6-4f85-b9d0-be61e543dfe6","roomId":"be61e543dfe6:wqbFXoeX2kdSZhSyi","tabId":"","category":"Escalation","action":"successful","properties":{"queue_time":42,"sf_chat_key":"5733b9d3-a8b0"},"eventType":"session","timestamp":"2022-09-26T17:50:47.225Z"}"#
+    );
+    assert!(valid(
+      &plan,
+      "Escalation",
+      "successful",
+      vec![
+        ("sf_chat_key", Value::String("k".into())),
+        ("queue_time", Value::Number(1.5)),
+      ]
+    )
+    .contains(r#""queue_time":1.5"#));
+    assert!(valid(&plan, "Survey", "link_clicked", vec![])
+      .contains(r#""properties":{},"eventType":"customerAction""#));
+  }
+
+  #[test]
+  fn request_json_omits_fifo_fields_for_standard_topics() {
+    let mut envelope = Envelope {
+      topic_arn: "arn:aws:sns:us-east-1:123456789012:events.fifo".into(),
+      group_id: "https://chat.example.com".into(),
+      dedup_id: "d-1".into(),
+      message: "{\"a\":1}".into(),
+    };
+    assert_eq!(
+      envelope.request_json(),
+      r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events.fifo","Subject":"RC","MessageGroupId":"https://chat.example.com","MessageDeduplicationId":"d-1","Message":"{\"a\":1}"}"#
+    );
+    envelope.topic_arn = "arn:aws:sns:us-east-1:123456789012:events".into();
+    assert_eq!(
+      envelope.request_json(),
+      r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events","Subject":"RC","Message":"{\"a\":1}"}"#
+    );
+  }
+
+  #[test]
+  fn dedup_ids_are_unique_and_short() {
+    let a = new_dedup_id();
+    assert_ne!(a, new_dedup_id());
+    assert!(a.len() <= 128);
+  }
+}

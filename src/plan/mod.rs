@@ -1,0 +1,391 @@
+//! The tracking plan: every category, action, property and allowed value.
+//!
+//! The built-in plan is `plan/tracking-plan.json`, embedded at compile time; the TypeScript
+//! constants, types and the README table are generated from the same file. A deployment can
+//! add events or enum values at init with an extension file of the same shape.
+
+mod validate;
+
+pub use validate::{EventInput, PropertiesInput, PropertyValue, ValidEvent, Value};
+
+use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
+use serde::Deserialize;
+
+/// The plan shipped with the package.
+pub const BUILT_IN_PLAN_JSON: &str = include_str!("../../plan/tracking-plan.json");
+
+/// `eventType` of a message: what the visitor did, or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum EventType {
+  #[serde(rename = "customerAction")]
+  CustomerAction,
+  #[serde(rename = "session")]
+  Session,
+}
+
+impl EventType {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      EventType::CustomerAction => "customerAction",
+      EventType::Session => "session",
+    }
+  }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrackingPlan {
+  pub categories: Vec<CategorySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CategorySpec {
+  pub category: String,
+  pub actions: Vec<ActionSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActionSpec {
+  pub action: String,
+  #[serde(rename = "eventType")]
+  pub event_type: EventType,
+  #[serde(default)]
+  pub properties: Vec<PropertySpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PropertySpec {
+  pub property: String,
+  #[serde(flatten)]
+  pub kind: PropertyKind,
+}
+
+/// What a property accepts. Every property of an action is required.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum PropertyKind {
+  /// One of a fixed list of strings.
+  Enum { values: Vec<EnumValue> },
+  /// A non-empty string.
+  String,
+  /// A finite number, at least `minimum` when given.
+  Number { minimum: Option<f64> },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnumValue {
+  pub value: String,
+  /// Overrides the action's event type for events carrying this value.
+  #[serde(rename = "eventType")]
+  pub event_type: Option<EventType>,
+}
+
+impl TrackingPlan {
+  /// The built-in plan. It is checked by the tests, so a failure here is a build defect.
+  pub fn built_in() -> TrackingPlan {
+    TrackingPlan::parse(BUILT_IN_PLAN_JSON, "built-in plan")
+      .expect("built-in tracking plan is valid")
+  }
+
+  /// Parses and checks a plan document (`origin` names it in errors).
+  pub fn parse(json: &str, origin: &str) -> Result<TrackingPlan> {
+    let plan: TrackingPlan = serde_json::from_str(json).map_err(|e| {
+      LoggerError::new(
+        ErrorCode::InvalidPlan,
+        format!("{origin} is not a valid tracking plan: {e}"),
+      )
+    })?;
+    plan.check(origin)?;
+    Ok(plan)
+  }
+
+  /// Built-in plan plus an extension document: new categories, new actions and new enum
+  /// values are added; anything that would change an existing event is refused.
+  pub fn with_extension(mut self, json: &str, origin: &str) -> Result<TrackingPlan> {
+    let extension = TrackingPlan::parse(json, origin)?;
+    for new_category in extension.categories {
+      let Some(category) = self
+        .categories
+        .iter_mut()
+        .find(|c| c.category == new_category.category)
+      else {
+        self.categories.push(new_category);
+        continue;
+      };
+      for new_action in new_category.actions {
+        let Some(action) = category
+          .actions
+          .iter_mut()
+          .find(|a| a.action == new_action.action)
+        else {
+          category.actions.push(new_action);
+          continue;
+        };
+        merge_action(&category.category, action, new_action, origin)?;
+      }
+    }
+    self.check(origin)?;
+    Ok(self)
+  }
+
+  pub fn category(&self, name: &str) -> Option<&CategorySpec> {
+    self.categories.iter().find(|c| c.category == name)
+  }
+
+  pub fn category_names(&self) -> impl Iterator<Item = &str> {
+    self.categories.iter().map(|c| c.category.as_str())
+  }
+
+  fn check(&self, origin: &str) -> Result<()> {
+    let invalid = |what: String| {
+      Err(LoggerError::new(
+        ErrorCode::InvalidPlan,
+        format!("{origin}: {what}"),
+      ))
+    };
+    for (i, category) in self.categories.iter().enumerate() {
+      if category.category.is_empty() {
+        return invalid("a category name is empty".into());
+      }
+      if self.categories[..i]
+        .iter()
+        .any(|c| c.category == category.category)
+      {
+        return invalid(format!(
+          "category {} appears twice",
+          quote(&category.category)
+        ));
+      }
+      for (j, action) in category.actions.iter().enumerate() {
+        let at = format!("{} / {}", quote(&category.category), quote(&action.action));
+        if action.action.is_empty() {
+          return invalid(format!(
+            "an action of {} has an empty name",
+            quote(&category.category)
+          ));
+        }
+        if category.actions[..j]
+          .iter()
+          .any(|a| a.action == action.action)
+        {
+          return invalid(format!("action {at} appears twice"));
+        }
+        for (k, property) in action.properties.iter().enumerate() {
+          if property.property.is_empty()
+            || action.properties[..k]
+              .iter()
+              .any(|p| p.property == property.property)
+          {
+            return invalid(format!(
+              "{at} has an empty or repeated property {}",
+              quote(&property.property)
+            ));
+          }
+          match &property.kind {
+            PropertyKind::Enum { values } => {
+              if values.is_empty() {
+                return invalid(format!(
+                  "{at} property {} has no values",
+                  quote(&property.property)
+                ));
+              }
+              for (v, value) in values.iter().enumerate() {
+                if values[..v].iter().any(|other| other.value == value.value) {
+                  return invalid(format!(
+                    "{at} property {} lists {} twice",
+                    quote(&property.property),
+                    quote(&value.value)
+                  ));
+                }
+              }
+            }
+            PropertyKind::Number { minimum: Some(min) } if !min.is_finite() => {
+              return invalid(format!(
+                "{at} property {} has a non-finite minimum",
+                quote(&property.property)
+              ));
+            }
+            _ => {}
+          }
+        }
+      }
+    }
+    Ok(())
+  }
+}
+
+impl CategorySpec {
+  pub fn action(&self, name: &str) -> Option<&ActionSpec> {
+    self.actions.iter().find(|a| a.action == name)
+  }
+
+  pub fn action_names(&self) -> impl Iterator<Item = &str> {
+    self.actions.iter().map(|a| a.action.as_str())
+  }
+}
+
+fn merge_action(
+  category: &str,
+  action: &mut ActionSpec,
+  new_action: ActionSpec,
+  origin: &str,
+) -> Result<()> {
+  let at = format!("{} / {}", quote(category), quote(&action.action));
+  let refuse = |what: String| {
+    Err(LoggerError::new(
+      ErrorCode::InvalidPlan,
+      format!(
+        "{origin}: {at} already exists; an extension may only add enum values to it, but {what}"
+      ),
+    ))
+  };
+  if new_action.event_type != action.event_type {
+    return refuse("it changes eventType".into());
+  }
+  let names = |a: &ActionSpec| {
+    a.properties
+      .iter()
+      .map(|p| p.property.clone())
+      .collect::<Vec<_>>()
+  };
+  if names(action) != names(&new_action) {
+    return refuse(format!(
+      "it lists properties {} instead of {}",
+      one_of(new_action.properties.iter().map(|p| p.property.as_str())),
+      one_of(action.properties.iter().map(|p| p.property.as_str()))
+    ));
+  }
+  for (property, new_property) in action.properties.iter_mut().zip(new_action.properties) {
+    match (&mut property.kind, new_property.kind) {
+      (PropertyKind::Enum { values }, PropertyKind::Enum { values: new_values }) => {
+        for new_value in new_values {
+          match values.iter().find(|v| v.value == new_value.value) {
+            Some(existing) if existing.event_type != new_value.event_type => {
+              return refuse(format!(
+                "it changes the eventType of {}",
+                quote(&new_value.value)
+              ));
+            }
+            Some(_) => {}
+            None => values.push(new_value),
+          }
+        }
+      }
+      (PropertyKind::String, PropertyKind::String) => {}
+      (
+        PropertyKind::Number { minimum },
+        PropertyKind::Number {
+          minimum: new_minimum,
+        },
+      ) if *minimum == new_minimum => {}
+      _ => {
+        return refuse(format!(
+          "it changes the type of property {}",
+          quote(&property.property)
+        ))
+      }
+    }
+  }
+  Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn built_in_plan_has_every_event_of_the_spec() {
+    let plan = TrackingPlan::built_in();
+    let events: Vec<(String, String)> = plan
+      .categories
+      .iter()
+      .flat_map(|c| {
+        c.actions
+          .iter()
+          .map(move |a| (c.category.clone(), a.action.clone()))
+      })
+      .collect();
+    assert_eq!(events.len(), 11);
+    let failed = plan
+      .category("Escalation")
+      .unwrap()
+      .action("failed")
+      .unwrap();
+    let PropertyKind::Enum { values } = &failed.properties[0].kind else {
+      panic!("failure_reason is an enum")
+    };
+    assert_eq!(values.len(), 14);
+    assert!(values
+      .iter()
+      .any(|v| v.value == "salesforce chat API not found"));
+    let closed = plan
+      .category("Chat Session")
+      .unwrap()
+      .action("closed")
+      .unwrap();
+    let PropertyKind::Enum { values } = &closed.properties[0].kind else {
+      panic!("close_method is an enum")
+    };
+    assert_eq!(values.len(), 8);
+  }
+
+  #[test]
+  fn extension_adds_events_and_values() {
+    let extension = r#"{"categories": [
+      {"category": "Escalation", "actions": [
+        {"action": "failed", "eventType": "session", "properties": [
+          {"property": "failure_reason", "type": "enum", "values": [{"value": "queue full"}]}]},
+        {"action": "cancelled", "eventType": "customerAction"}]},
+      {"category": "Bot", "actions": [{"action": "handover", "eventType": "session"}]}]}"#;
+    let plan = TrackingPlan::built_in()
+      .with_extension(extension, "extension")
+      .unwrap();
+    let escalation = plan.category("Escalation").unwrap();
+    assert!(escalation.action("cancelled").is_some());
+    let PropertyKind::Enum { values } = &escalation.action("failed").unwrap().properties[0].kind
+    else {
+      panic!()
+    };
+    assert_eq!(values.len(), 15);
+    assert!(plan.category("Bot").is_some());
+  }
+
+  #[test]
+  fn extension_cannot_change_existing_events() {
+    let changes_type = r#"{"categories": [{"category": "Escalation", "actions": [
+      {"action": "successful", "eventType": "session", "properties": [
+        {"property": "queue_time", "type": "string"}, {"property": "sf_chat_key", "type": "string"}]}]}]}"#;
+    let err = TrackingPlan::built_in()
+      .with_extension(changes_type, "ext.json")
+      .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidPlan);
+    assert!(err.message.contains("queue_time"), "{}", err.message);
+
+    let changes_event_type = r#"{"categories": [{"category": "Survey", "actions": [
+      {"action": "link_clicked", "eventType": "session"}]}]}"#;
+    let err = TrackingPlan::built_in()
+      .with_extension(changes_event_type, "ext.json")
+      .unwrap_err();
+    assert!(err.message.contains("eventType"), "{}", err.message);
+
+    let adds_property = r#"{"categories": [{"category": "Survey", "actions": [
+      {"action": "link_clicked", "eventType": "customerAction", "properties": [{"property": "url", "type": "string"}]}]}]}"#;
+    assert!(TrackingPlan::built_in()
+      .with_extension(adds_property, "ext.json")
+      .is_err());
+  }
+
+  #[test]
+  fn malformed_plans_are_refused_with_a_reason() {
+    for bad in [
+      "[]",
+      r#"{"categories": [{"category": "A", "actions": [{"action": "x", "eventType": "other"}]}]}"#,
+      r#"{"categories": [{"category": "A", "actions": []}, {"category": "A", "actions": []}]}"#,
+      r#"{"categories": [{"category": "A", "actions": [{"action": "x", "eventType": "session",
+          "properties": [{"property": "p", "type": "enum", "values": []}]}]}]}"#,
+    ] {
+      let err = TrackingPlan::parse(bad, "ext.json").unwrap_err();
+      assert_eq!(err.code, ErrorCode::InvalidPlan, "{bad}");
+      assert!(err.message.starts_with("ext.json"), "{}", err.message);
+    }
+  }
+}

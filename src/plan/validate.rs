@@ -1,0 +1,512 @@
+//! Checks one event against the tracking plan. Input values arrive already read out of
+//! JavaScript (see `bindings::read`), so everything here is plain Rust and unit-tested.
+
+use super::{EventType, PropertyKind, TrackingPlan};
+use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
+use crate::message::MAX_MESSAGE_BYTES;
+use chrono::{DateTime, Utc};
+
+/// A JavaScript value as far as validation cares.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+  String(String),
+  Number(f64),
+  /// A `Date`, as milliseconds since the epoch (NaN for an invalid date).
+  Date(f64),
+  /// A string too long to be part of any message; only its UTF-8 length was read.
+  TooLong(usize),
+  /// Anything else, described for error messages: "null", "an array", "a boolean", ...
+  Other(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertiesInput {
+  Object(Vec<(String, Value)>),
+  Other(&'static str),
+}
+
+/// The fields of a `LogEvent`; `None` means absent or `undefined`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventInput {
+  pub agent: Option<Value>,
+  pub room_id: Option<Value>,
+  pub tab_id: Option<Value>,
+  pub category: Option<Value>,
+  pub action: Option<Value>,
+  pub properties: Option<PropertiesInput>,
+  pub timestamp: Option<Value>,
+}
+
+/// A property value that passed the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyValue {
+  String(String),
+  Number(f64),
+}
+
+/// An event that passed the plan; properties are in plan order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent<'p> {
+  pub agent: Option<String>,
+  pub room_id: String,
+  pub tab_id: String,
+  pub category: &'p str,
+  pub action: &'p str,
+  pub properties: Vec<(&'p str, PropertyValue)>,
+  pub event_type: EventType,
+  pub timestamp: DateTime<Utc>,
+}
+
+fn describe(value: &Value) -> String {
+  match value {
+    Value::String(s) => quote(s),
+    Value::Number(n) => format!("number {n}"),
+    Value::Date(_) => "a Date".to_string(),
+    Value::TooLong(len) => format!("a string of {len} bytes"),
+    Value::Other(what) => (*what).to_string(),
+  }
+}
+
+fn error(code: ErrorCode, message: String) -> LoggerError {
+  LoggerError::new(code, message)
+}
+
+fn too_large(field: &str, len: usize) -> LoggerError {
+  error(
+    ErrorCode::MessageTooLarge,
+    format!("{field} is a string of {len} bytes; a whole message may be at most {MAX_MESSAGE_BYTES} bytes"),
+  )
+}
+
+/// A required non-empty string field.
+fn required_string(field: &str, value: Option<Value>, code: ErrorCode) -> Result<String> {
+  match value {
+    Some(Value::String(s)) if !s.is_empty() => Ok(s),
+    Some(Value::TooLong(len)) => Err(too_large(field, len)),
+    None => Err(error(
+      code,
+      format!("{field} is required: a non-empty string"),
+    )),
+    Some(other) => Err(error(
+      code,
+      format!(
+        "{field} must be a non-empty string, got {}",
+        describe(&other)
+      ),
+    )),
+  }
+}
+
+impl TrackingPlan {
+  /// Validates an event; on success nothing is left to check but the agent and the size.
+  pub fn validate(&self, input: EventInput) -> Result<ValidEvent<'_>> {
+    let room_id = required_string("roomId", input.room_id, ErrorCode::InvalidEvent)?;
+    let tab_id = match input.tab_id {
+      None => String::new(),
+      Some(Value::String(s)) => s,
+      Some(Value::TooLong(len)) => return Err(too_large("tabId", len)),
+      Some(other) => {
+        return Err(error(
+          ErrorCode::InvalidEvent,
+          format!(
+            "tabId must be a string (only widget events have one), got {}",
+            describe(&other)
+          ),
+        ))
+      }
+    };
+    let agent = input
+      .agent
+      .map(|a| required_string("agent", Some(a), ErrorCode::UnknownAgent))
+      .transpose()?;
+
+    let category_name = required_string("category", input.category, ErrorCode::UnknownCategory)?;
+    let category = self.category(&category_name).ok_or_else(|| {
+      error(
+        ErrorCode::UnknownCategory,
+        format!(
+          "category {} is not in the tracking plan; allowed: {}",
+          quote(&category_name),
+          one_of(self.category_names())
+        ),
+      )
+    })?;
+    let action_name = required_string("action", input.action, ErrorCode::UnknownAction)?;
+    let action = category.action(&action_name).ok_or_else(|| {
+      error(
+        ErrorCode::UnknownAction,
+        format!(
+          "action {} is not an action of category {}; allowed: {}",
+          quote(&action_name),
+          quote(&category.category),
+          one_of(category.action_names())
+        ),
+      )
+    })?;
+    let event_name = format!("{} / {}", quote(&category.category), quote(&action.action));
+
+    let mut given = match input.properties {
+      None => Vec::new(),
+      Some(PropertiesInput::Object(entries)) => entries,
+      Some(PropertiesInput::Other(what)) => {
+        return Err(error(
+          ErrorCode::InvalidProperty,
+          format!("properties must be an object, got {what}"),
+        ))
+      }
+    };
+    if let Some((unknown, _)) = given
+      .iter()
+      .find(|(name, _)| !action.properties.iter().any(|p| &p.property == name))
+    {
+      let allowed = if action.properties.is_empty() {
+        "it takes no properties".to_string()
+      } else {
+        format!(
+          "allowed: {}",
+          one_of(action.properties.iter().map(|p| p.property.as_str()))
+        )
+      };
+      return Err(error(
+        ErrorCode::InvalidProperty,
+        format!(
+          "properties.{} is not a property of {event_name}; {allowed}",
+          unknown.escape_debug()
+        ),
+      ));
+    }
+
+    let mut event_type = action.event_type;
+    let mut properties = Vec::with_capacity(action.properties.len());
+    for spec in &action.properties {
+      let field = format!("properties.{}", spec.property);
+      let position = given.iter().position(|(name, _)| name == &spec.property);
+      let Some((_, value)) = position.map(|i| given.swap_remove(i)) else {
+        let wanted = match &spec.kind {
+          PropertyKind::Enum { values } => {
+            format!("one of {}", one_of(values.iter().map(|v| v.value.as_str())))
+          }
+          PropertyKind::String => "a non-empty string".to_string(),
+          PropertyKind::Number { minimum: Some(min) } => format!("a number >= {min}"),
+          PropertyKind::Number { minimum: None } => "a number".to_string(),
+        };
+        return Err(error(
+          ErrorCode::InvalidProperty,
+          format!("{field} is required for {event_name}: {wanted}"),
+        ));
+      };
+      let checked = match (&spec.kind, value) {
+        (_, Value::TooLong(len)) => return Err(too_large(&field, len)),
+        (PropertyKind::Enum { values }, value) => {
+          let matched = match &value {
+            Value::String(s) => values.iter().find(|v| &v.value == s),
+            _ => None,
+          };
+          let Some(allowed) = matched else {
+            return Err(error(
+              ErrorCode::InvalidProperty,
+              format!(
+                "{field} {} is not allowed for {event_name}; allowed: {}",
+                describe(&value),
+                one_of(values.iter().map(|v| v.value.as_str()))
+              ),
+            ));
+          };
+          event_type = allowed.event_type.unwrap_or(event_type);
+          PropertyValue::String(allowed.value.clone())
+        }
+        (PropertyKind::String, Value::String(s)) if !s.is_empty() => PropertyValue::String(s),
+        (PropertyKind::String, value) => {
+          return Err(error(
+            ErrorCode::InvalidProperty,
+            format!(
+              "{field} must be a non-empty string, got {}",
+              describe(&value)
+            ),
+          ))
+        }
+        (PropertyKind::Number { minimum }, Value::Number(n))
+          if n.is_finite() && minimum.is_none_or(|min| n >= min) =>
+        {
+          PropertyValue::Number(n)
+        }
+        (PropertyKind::Number { minimum }, value) => {
+          let wanted = minimum.map_or("a finite number".to_string(), |min| {
+            format!("a finite number >= {min}")
+          });
+          return Err(error(
+            ErrorCode::InvalidProperty,
+            format!("{field} must be {wanted}, got {}", describe(&value)),
+          ));
+        }
+      };
+      properties.push((spec.property.as_str(), checked));
+    }
+
+    Ok(ValidEvent {
+      agent,
+      room_id,
+      tab_id,
+      category: &category.category,
+      action: &action.action,
+      properties,
+      event_type,
+      timestamp: timestamp(input.timestamp)?,
+    })
+  }
+}
+
+fn timestamp(value: Option<Value>) -> Result<DateTime<Utc>> {
+  let invalid = |what: String| {
+    error(
+      ErrorCode::InvalidTimestamp,
+      format!("timestamp {what}; allowed: a valid Date or an ISO 8601 string with a time zone, e.g. \"2022-09-26T17:50:47.225Z\""),
+    )
+  };
+  match value {
+    None => Ok(Utc::now()),
+    Some(Value::Date(ms)) if ms.is_finite() => DateTime::from_timestamp_millis(ms as i64)
+      .ok_or_else(|| invalid(format!("{ms} ms is out of range"))),
+    Some(Value::Date(_)) => Err(invalid("is an Invalid Date".into())),
+    Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s)
+      .map(|t| t.with_timezone(&Utc))
+      .map_err(|_| invalid(format!("{} is not an ISO 8601 date-time", quote(&s)))),
+    Some(other) => Err(invalid(format!(
+      "must be a Date or a string, got {}",
+      describe(&other)
+    ))),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn s(v: &str) -> Option<Value> {
+    Some(Value::String(v.to_string()))
+  }
+
+  fn event(category: &str, action: &str, properties: &[(&str, Value)]) -> EventInput {
+    EventInput {
+      room_id: s("room-1"),
+      category: s(category),
+      action: s(action),
+      properties: Some(PropertiesInput::Object(
+        properties
+          .iter()
+          .map(|(k, v)| (k.to_string(), v.clone()))
+          .collect(),
+      )),
+      ..Default::default()
+    }
+  }
+
+  fn rejection(input: EventInput) -> LoggerError {
+    TrackingPlan::built_in().validate(input).unwrap_err()
+  }
+
+  #[test]
+  fn accepts_a_valid_event_and_derives_event_type() {
+    let plan = TrackingPlan::built_in();
+    let mut input = event(
+      "Chat Session",
+      "closed",
+      &[("close_method", Value::String("chat window".into()))],
+    );
+    input.timestamp = s("2022-09-26T19:50:47.225+02:00");
+    let valid = plan.validate(input).unwrap();
+    assert_eq!(valid.event_type, EventType::CustomerAction);
+    assert_eq!(
+      valid.timestamp.to_rfc3339(),
+      "2022-09-26T17:50:47.225+00:00"
+    );
+    assert_eq!(valid.tab_id, "");
+
+    let agent_closed = plan.validate(event(
+      "Chat Session",
+      "closed",
+      &[("close_method", Value::String("agent".into()))],
+    ));
+    assert_eq!(agent_closed.unwrap().event_type, EventType::Session);
+  }
+
+  #[test]
+  fn properties_come_out_in_plan_order() {
+    let plan = TrackingPlan::built_in();
+    let valid = plan
+      .validate(event(
+        "Escalation",
+        "successful",
+        &[
+          ("sf_chat_key", Value::String("k".into())),
+          ("queue_time", Value::Number(3.5)),
+        ],
+      ))
+      .unwrap();
+    assert_eq!(
+      valid.properties,
+      vec![
+        ("queue_time", PropertyValue::Number(3.5)),
+        ("sf_chat_key", PropertyValue::String("k".into()))
+      ]
+    );
+  }
+
+  #[test]
+  fn unknown_category_and_action_name_what_is_allowed() {
+    let err = rejection(event("Chat", "closed", &[]));
+    assert_eq!(err.code, ErrorCode::UnknownCategory);
+    assert!(
+      err.message.contains("\"Chat\"") && err.message.contains("\"Chat Session\""),
+      "{}",
+      err.message
+    );
+
+    let err = rejection(event("Escalation", "closed", &[]));
+    assert_eq!(err.code, ErrorCode::UnknownAction);
+    assert!(
+      err
+        .message
+        .contains("\"attempted\", \"failed\" or \"successful\""),
+      "{}",
+      err.message
+    );
+  }
+
+  #[test]
+  fn property_errors_name_field_value_and_allowed_values() {
+    let err = rejection(event(
+      "Escalation",
+      "failed",
+      &[("failure_reason", Value::String("no agent available".into()))],
+    ));
+    assert_eq!(err.code, ErrorCode::InvalidProperty);
+    assert!(
+      err.message.contains("properties.failure_reason"),
+      "{}",
+      err.message
+    );
+    assert!(
+      err.message.contains("\"no agent available\""),
+      "{}",
+      err.message
+    );
+    assert!(
+      err.message.contains("\"no agents available\""),
+      "{}",
+      err.message
+    );
+
+    let err = rejection(event("Escalation", "failed", &[]));
+    assert!(
+      err
+        .message
+        .contains("properties.failure_reason is required"),
+      "{}",
+      err.message
+    );
+
+    let err = rejection(event(
+      "Survey",
+      "link_clicked",
+      &[("url", Value::String("x".into()))],
+    ));
+    assert!(
+      err.message.contains("properties.url") && err.message.contains("takes no properties"),
+      "{}",
+      err.message
+    );
+
+    for bad in [
+      Value::Number(-1.0),
+      Value::Number(f64::NAN),
+      Value::String("3".into()),
+      Value::Other("null"),
+    ] {
+      let err = rejection(event(
+        "Escalation",
+        "successful",
+        &[
+          ("queue_time", bad.clone()),
+          ("sf_chat_key", Value::String("k".into())),
+        ],
+      ));
+      assert_eq!(err.code, ErrorCode::InvalidProperty, "{bad:?}");
+      assert!(
+        err
+          .message
+          .contains("properties.queue_time must be a finite number >= 0"),
+        "{}",
+        err.message
+      );
+    }
+    let err = rejection(event(
+      "Escalation",
+      "successful",
+      &[
+        ("queue_time", Value::Number(1.0)),
+        ("sf_chat_key", Value::String(String::new())),
+      ],
+    ));
+    assert!(
+      err
+        .message
+        .contains("properties.sf_chat_key must be a non-empty string"),
+      "{}",
+      err.message
+    );
+  }
+
+  #[test]
+  fn wrong_types_are_rejected_not_panicked_on() {
+    let mut input = event("Survey", "link_clicked", &[]);
+    input.room_id = Some(Value::Number(5.0));
+    assert_eq!(
+      rejection(input).message,
+      "roomId must be a non-empty string, got number 5"
+    );
+
+    let mut input = event("Survey", "link_clicked", &[]);
+    input.room_id = None;
+    assert_eq!(rejection(input).code, ErrorCode::InvalidEvent);
+
+    let mut input = event("Survey", "link_clicked", &[]);
+    input.properties = Some(PropertiesInput::Other("an array"));
+    assert_eq!(
+      rejection(input).message,
+      "properties must be an object, got an array"
+    );
+
+    let mut input = event("Survey", "link_clicked", &[]);
+    input.category = Some(Value::Other("null"));
+    assert_eq!(rejection(input).code, ErrorCode::UnknownCategory);
+
+    let mut input = event("Survey", "link_clicked", &[]);
+    input.tab_id = Some(Value::TooLong(10_000_000));
+    assert_eq!(rejection(input).code, ErrorCode::MessageTooLarge);
+  }
+
+  #[test]
+  fn timestamps() {
+    let plan = TrackingPlan::built_in();
+    let mut input = event("Survey", "link_clicked", &[]);
+    input.timestamp = Some(Value::Date(1_664_214_647_225.0));
+    assert_eq!(
+      plan.validate(input).unwrap().timestamp.timestamp_millis(),
+      1_664_214_647_225
+    );
+
+    for bad in [
+      Value::Date(f64::NAN),
+      Value::String("yesterday".into()),
+      Value::String("2022-09-26".into()),
+      Value::Number(1.0),
+    ] {
+      let mut input = event("Survey", "link_clicked", &[]);
+      input.timestamp = Some(bad.clone());
+      let err = rejection(input);
+      assert_eq!(err.code, ErrorCode::InvalidTimestamp, "{bad:?}");
+      assert!(err.message.starts_with("timestamp"), "{}", err.message);
+    }
+  }
+}
