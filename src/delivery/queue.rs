@@ -221,6 +221,9 @@ impl Epochs {
   }
 }
 
+/// A batch taken for sending: its group and its entries.
+pub type ReadyBatch = (GroupKey, Vec<Arc<Envelope>>);
+
 /// Everything the logger mutates, behind one mutex.
 #[derive(Default)]
 pub struct Queue {
@@ -270,7 +273,7 @@ impl Queue {
     &mut self,
     now: Instant,
     linger: Duration,
-  ) -> (Vec<(GroupKey, Vec<Arc<Envelope>>)>, Option<Instant>) {
+  ) -> (Vec<ReadyBatch>, Option<Instant>) {
     let mut batches = Vec::new();
     let mut next: Option<Instant> = None;
     self.paused.retain(|_, until| *until > now);

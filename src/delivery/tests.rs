@@ -73,7 +73,7 @@ impl Sink for ScriptedSink {
             })
           }
           None => {
-            let _ = self.delivered.publish(std::slice::from_ref(entry));
+            self.delivered.record(std::slice::from_ref(entry));
             Ok(())
           }
         }

@@ -17,6 +17,14 @@ impl MemorySink {
       .clone()
   }
 
+  pub fn record(&self, entries: &[Arc<Envelope>]) {
+    self
+      .records
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .extend(entries.iter().cloned());
+  }
+
   pub fn clear(&self) {
     self
       .records

@@ -1,0 +1,70 @@
+'use strict'
+// The package entry: the native logger plus everything from `sns-logger/plan`.
+// `init()`/`logEvent()`/... act on one process-wide logger; `SnsLogger` makes others.
+
+const { SnsLogger } = require('./binding.js')
+const plan = require('./plan/index.js')
+
+let processLogger = null
+
+function codedError(code, message) {
+  const error = new Error(message)
+  error.code = code
+  return error
+}
+
+function current() {
+  if (processLogger === null) {
+    throw codedError('ERR_NOT_INITIALIZED', 'sns-logger is not initialised: call init() first')
+  }
+  return processLogger
+}
+
+exports.SnsLogger = SnsLogger
+
+/** Starts the process-wide logger; with no options, everything comes from the environment. */
+exports.init = function init(options) {
+  if (processLogger !== null && !processLogger.closed) {
+    throw codedError('ERR_ALREADY_INITIALIZED', 'sns-logger is already initialised: close() it before calling init() again')
+  }
+  processLogger = new SnsLogger(options)
+}
+exports.logEvent = function logEvent(event) {
+  current().logEvent(event)
+}
+exports.logCustomEvent = function logCustomEvent(event) {
+  current().logEvent(event)
+}
+exports.flush = function flush() {
+  return current().flush()
+}
+exports.close = function close(options) {
+  return current().close(options)
+}
+exports.stats = function stats() {
+  return current().stats()
+}
+exports.records = function records(options) {
+  return current().records(options)
+}
+
+// Re-exported one by one so that ESM named imports work (cjs-module-lexer); a test checks
+// that none is missing.
+exports.TRACKING_PLAN = plan.TRACKING_PLAN
+exports.Category = plan.Category
+exports.Action = plan.Action
+exports.CloseMethod = plan.CloseMethod
+exports.FailureReason = plan.FailureReason
+exports.EventType = plan.EventType
+exports.Source = plan.Source
+exports.chatSessionClosed = plan.chatSessionClosed
+exports.chatSessionStarted = plan.chatSessionStarted
+exports.escalationAttempted = plan.escalationAttempted
+exports.escalationFailed = plan.escalationFailed
+exports.escalationSuccessful = plan.escalationSuccessful
+exports.agentTransferSuccessful = plan.agentTransferSuccessful
+exports.agentDisconnectTriggered = plan.agentDisconnectTriggered
+exports.transcriptDownloadSelected = plan.transcriptDownloadSelected
+exports.surveyLinkClicked = plan.surveyLinkClicked
+exports.windowOpened = plan.windowOpened
+exports.windowClosed = plan.windowClosed

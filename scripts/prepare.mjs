@@ -1,0 +1,38 @@
+// Shared by `npm test`, `npm run demo` and `npm run bench`: install npm packages when
+// missing, then build the addon.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Runs a command in the project root; returns its status and, if asked, its output. */
+export function run(command, args, { capture = false, quiet = false } = {}) {
+  if (!quiet) console.log(`\n$ ${[command, ...args].join(' ')}`)
+  const child = spawnSync(command, args, {
+    cwd: root,
+    stdio: capture || quiet ? ['inherit', 'pipe', 'pipe'] : 'inherit',
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  })
+  if (capture) {
+    process.stdout.write(child.stdout)
+    process.stderr.write(child.stderr)
+  }
+  const output = (child.stdout ?? '') + (child.stderr ?? '')
+  if (quiet && child.status !== 0) process.stderr.write(output)
+  return { ok: child.status === 0, output }
+}
+
+export function ensureInstalled({ quiet = false } = {}) {
+  const installed = ['.bin/napi', 'typescript'].every((p) => existsSync(join(root, 'node_modules', p)))
+  return installed || run('npm', ['install', '--no-audit', '--no-fund'], { quiet }).ok
+}
+
+/** Builds the addon: debug for tests and the demo (fast), release for benchmarks. */
+export function buildAddon({ release = false, quiet = false } = {}) {
+  const args = ['napi', 'build', '--platform', '--js', 'binding.js', '--dts', 'binding.d.ts']
+  if (release) args.push('--release')
+  return run('npx', args, { quiet }).ok
+}

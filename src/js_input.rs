@@ -1,0 +1,198 @@
+//! Reads a `LogEvent` out of JavaScript with raw N-API calls: no intermediate JSON, no
+//! allocation for absent fields, and strings longer than any message are measured, not copied.
+
+use crate::error::{ErrorCode, LoggerError};
+use crate::message::MAX_MESSAGE_BYTES;
+use crate::plan::{EventInput, PropertiesInput, Value};
+use napi::sys::{self, napi_env, napi_value, KeyCollectionMode, KeyFilter, Status, ValueType};
+use std::ffi::CStr;
+use std::ptr;
+
+/// Properties objects with more keys than this are refused before any is read.
+const MAX_PROPERTY_KEYS: u32 = 64;
+
+/// A failed N-API call: usually a getter or Proxy that threw. The exception is cleared and
+/// reported as an invalid event instead.
+struct Threw;
+
+type Read<T> = Result<T, Threw>;
+
+fn check(status: sys::napi_status) -> Read<()> {
+  if status == Status::napi_ok {
+    Ok(())
+  } else {
+    Err(Threw)
+  }
+}
+
+/// Reads every field of the event; the result still has to pass the plan.
+///
+/// # Safety
+/// `env` and `value` must be the live handles of the current N-API call.
+pub unsafe fn read_event(env: napi_env, value: napi_value) -> Result<EventInput, LoggerError> {
+  let read = || -> Read<Result<EventInput, LoggerError>> {
+    if type_of(env, value)? != ValueType::napi_object || is_array(env, value)? {
+      let got = describe(env, value)?;
+      return Ok(Err(LoggerError::new(
+        ErrorCode::InvalidEvent,
+        format!(
+          "logEvent expects an event object {{ roomId, category, action, properties? }}, got {got}"
+        ),
+      )));
+    }
+    Ok(Ok(EventInput {
+      agent: field(env, value, c"agent")?,
+      room_id: field(env, value, c"roomId")?,
+      tab_id: field(env, value, c"tabId")?,
+      category: field(env, value, c"category")?,
+      action: field(env, value, c"action")?,
+      properties: properties(env, get(env, value, c"properties")?)?,
+      timestamp: field(env, value, c"timestamp")?,
+    }))
+  };
+  read().unwrap_or_else(|Threw| {
+    let mut exception = ptr::null_mut();
+    sys::napi_get_and_clear_last_exception(env, &mut exception);
+    Err(LoggerError::new(
+      ErrorCode::InvalidEvent,
+      "reading the event threw: events must be plain data objects",
+    ))
+  })
+}
+
+unsafe fn get(env: napi_env, object: napi_value, key: &CStr) -> Read<napi_value> {
+  let mut result = ptr::null_mut();
+  check(sys::napi_get_named_property(
+    env,
+    object,
+    key.as_ptr(),
+    &mut result,
+  ))?;
+  Ok(result)
+}
+
+unsafe fn field(env: napi_env, object: napi_value, key: &CStr) -> Read<Option<Value>> {
+  value(env, get(env, object, key)?)
+}
+
+unsafe fn type_of(env: napi_env, value: napi_value) -> Read<i32> {
+  let mut kind = 0;
+  check(sys::napi_typeof(env, value, &mut kind))?;
+  Ok(kind)
+}
+
+unsafe fn is_array(env: napi_env, value: napi_value) -> Read<bool> {
+  let mut result = false;
+  check(sys::napi_is_array(env, value, &mut result))?;
+  Ok(result)
+}
+
+unsafe fn is_date(env: napi_env, value: napi_value) -> Read<bool> {
+  let mut result = false;
+  check(sys::napi_is_date(env, value, &mut result))?;
+  Ok(result)
+}
+
+/// `None` for `undefined`.
+unsafe fn value(env: napi_env, value: napi_value) -> Read<Option<Value>> {
+  Ok(Some(match type_of(env, value)? {
+    ValueType::napi_undefined => return Ok(None),
+    ValueType::napi_number => {
+      let mut number = 0.0;
+      check(sys::napi_get_value_double(env, value, &mut number))?;
+      Value::Number(number)
+    }
+    ValueType::napi_string => string(env, value)?,
+    ValueType::napi_object if is_date(env, value)? => {
+      let mut ms = 0.0;
+      check(sys::napi_get_date_value(env, value, &mut ms))?;
+      Value::Date(ms)
+    }
+    _ => Value::Other(describe(env, value)?),
+  }))
+}
+
+unsafe fn string(env: napi_env, value: napi_value) -> Read<Value> {
+  let mut len = 0;
+  check(sys::napi_get_value_string_utf8(
+    env,
+    value,
+    ptr::null_mut(),
+    0,
+    &mut len,
+  ))?;
+  if len > MAX_MESSAGE_BYTES {
+    return Ok(Value::TooLong(len));
+  }
+  let mut buf = vec![0u8; len + 1];
+  let mut written = 0;
+  check(sys::napi_get_value_string_utf8(
+    env,
+    value,
+    buf.as_mut_ptr().cast(),
+    len + 1,
+    &mut written,
+  ))?;
+  buf.truncate(written);
+  // N-API hands out valid UTF-8 (lone surrogates become U+FFFD).
+  Ok(Value::String(String::from_utf8(buf).unwrap_or_else(|e| {
+    String::from_utf8_lossy(e.as_bytes()).into_owned()
+  })))
+}
+
+unsafe fn describe(env: napi_env, value: napi_value) -> Read<&'static str> {
+  Ok(match type_of(env, value)? {
+    ValueType::napi_undefined => "undefined",
+    ValueType::napi_null => "null",
+    ValueType::napi_boolean => "a boolean",
+    ValueType::napi_number => "a number",
+    ValueType::napi_string => "a string",
+    ValueType::napi_symbol => "a symbol",
+    ValueType::napi_function => "a function",
+    ValueType::napi_bigint => "a bigint",
+    ValueType::napi_object if is_array(env, value)? => "an array",
+    ValueType::napi_object if is_date(env, value)? => "a Date",
+    ValueType::napi_object => "an object",
+    _ => "an unsupported value",
+  })
+}
+
+unsafe fn properties(env: napi_env, object: napi_value) -> Read<Option<PropertiesInput>> {
+  let kind = type_of(env, object)?;
+  if kind == ValueType::napi_undefined {
+    return Ok(None);
+  }
+  if kind != ValueType::napi_object || is_array(env, object)? || is_date(env, object)? {
+    return Ok(Some(PropertiesInput::Other(describe(env, object)?)));
+  }
+  let mut keys = ptr::null_mut();
+  check(sys::napi_get_all_property_names(
+    env,
+    object,
+    KeyCollectionMode::own_only,
+    KeyFilter::enumerable | KeyFilter::skip_symbols,
+    sys::KeyConversion::numbers_to_strings,
+    &mut keys,
+  ))?;
+  let mut count = 0;
+  check(sys::napi_get_array_length(env, keys, &mut count))?;
+  if count > MAX_PROPERTY_KEYS {
+    return Ok(Some(PropertiesInput::Other("an object with too many keys")));
+  }
+  let mut entries = Vec::with_capacity(count as usize);
+  for i in 0..count {
+    let mut key = ptr::null_mut();
+    check(sys::napi_get_element(env, keys, i, &mut key))?;
+    let Value::String(name) = string(env, key)? else {
+      return Ok(Some(PropertiesInput::Other(
+        "an object with an over-long key",
+      )));
+    };
+    let mut item = ptr::null_mut();
+    check(sys::napi_get_property(env, object, key, &mut item))?;
+    if let Some(item) = value(env, item)? {
+      entries.push((name, item));
+    }
+  }
+  Ok(Some(PropertiesInput::Object(entries)))
+}
