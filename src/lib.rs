@@ -13,6 +13,7 @@ mod js_input;
 pub mod message;
 pub mod plan;
 pub mod sink;
+pub mod storage;
 
 use config::{LoggerConfig, SinkConfig};
 use delivery::{Logger, Tally};

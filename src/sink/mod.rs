@@ -2,9 +2,11 @@
 
 mod file;
 mod memory;
+mod sns;
 
 pub use file::FileSink;
 pub use memory::MemorySink;
+pub use sns::{SnsSink, SnsTimeouts};
 
 use crate::message::Envelope;
 use std::future::Future;

@@ -1,0 +1,21 @@
+//! Durable storage: the spool of unsent events (redb) and the dead-letter file.
+
+mod dead_letter;
+mod spool;
+
+pub use dead_letter::DeadLetterFile;
+pub use spool::{Spool, SpoolRead};
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Creates `dir` (0700) and opens `file` in it, readable by the owner only (0600).
+fn private_file(dir: &Path, file: &str, options: &mut OpenOptions) -> io::Result<File> {
+  std::fs::DirBuilder::new()
+    .recursive(true)
+    .mode(0o700)
+    .create(dir)?;
+  options.mode(0o600).open(dir.join(file))
+}
