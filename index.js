@@ -2,10 +2,48 @@
 // The package entry: the native logger plus everything from `sns-logger/plan`.
 // `init()`/`logEvent()`/... act on one process-wide logger; `SnsLogger` makes others.
 
-const { SnsLogger } = require('./binding.js')
+const native = require('./binding.js')
 const plan = require('./plan/index.js')
 
 let processLogger = null
+
+/**
+ * A logger. `onError(error)` and `onDelivery(delivery)` are optional; they run on the
+ * JavaScript thread, never keep the process alive, and a callback that throws does not
+ * disturb delivery.
+ */
+class SnsLogger extends native.SnsLogger {
+  constructor(options) {
+    const { onError, onDelivery, ...rest } = options ?? {}
+    const callbacks = { error: onError, delivery: onDelivery }
+    for (const [kind, callback] of Object.entries(callbacks)) {
+      if (callback !== undefined && typeof callback !== 'function') {
+        throw codedError('ERR_INVALID_OPTIONS', `on${kind[0].toUpperCase()}${kind.slice(1)} must be a function`)
+      }
+    }
+    const onNotice =
+      onError || onDelivery
+        ? (notice) => {
+            try {
+              if (notice.kind === 'error') {
+                onError?.(Object.assign(new Error(notice.message), { code: notice.code, events: notice.events }))
+              } else {
+                onDelivery?.({ topicArn: notice.topicArn, messageGroupId: notice.messageGroupId, events: notice.events })
+              }
+            } catch {
+              // A failing callback must not break delivery or crash the host.
+            }
+          }
+        : undefined
+    super(options === undefined ? undefined : rest, onNotice)
+  }
+}
+
+// On exit (natural end or process.exit()), events still in memory go to the spool
+// synchronously. SIGKILL or a crash of the process loses what was only in memory.
+process.once('exit', () => {
+  native.spoolPendingOnExit()
+})
 
 function codedError(code, message) {
   const error = new Error(message)

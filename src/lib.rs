@@ -16,12 +16,13 @@ pub mod sink;
 pub mod storage;
 
 use config::{LoggerConfig, SinkConfig};
-use delivery::{Logger, Tally};
+use delivery::{Logger, Notice, Observer, Tally};
 use error::{ErrorCode, LoggerError};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use sink::{FileSink, MemorySink, Sink};
-use std::sync::{Arc, LazyLock};
+use sink::{FileSink, MemorySink, Sink, SnsSink};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
@@ -35,6 +36,70 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     .build()
     .expect("the sns-logger runtime starts")
 });
+
+/// Every logger not yet closed, so that process exit can spool what they hold.
+static OPEN_LOGGERS: Mutex<Vec<Logger>> = Mutex::new(Vec::new());
+
+fn open_loggers() -> std::sync::MutexGuard<'static, Vec<Logger>> {
+  OPEN_LOGGERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Called by `index.js` on process `exit`: writes every event still in memory to the spool,
+/// synchronously. Returns how many were spooled.
+#[napi(catch_unwind)]
+pub fn spool_pending_on_exit() -> u32 {
+  let loggers = std::mem::take(&mut *open_loggers());
+  loggers
+    .iter()
+    .map(|l| l.spool_everything_now() as u32)
+    .sum()
+}
+
+/// A notice for `index.js`, which hands it to `onError` or `onDelivery`.
+#[napi(object)]
+pub struct JsNotice {
+  /// "error" or "delivery".
+  pub kind: String,
+  pub code: Option<String>,
+  pub message: Option<String>,
+  pub events: i64,
+  pub topic_arn: Option<String>,
+  pub message_group_id: Option<String>,
+}
+
+impl From<Notice> for JsNotice {
+  fn from(notice: Notice) -> Self {
+    match notice {
+      Notice::Error {
+        code,
+        message,
+        events,
+      } => JsNotice {
+        kind: "error".into(),
+        code: Some(code),
+        message: Some(message),
+        events: events as i64,
+        topic_arn: None,
+        message_group_id: None,
+      },
+      Notice::Delivered {
+        topic_arn,
+        message_group_id,
+        events,
+      } => JsNotice {
+        kind: "delivery".into(),
+        code: None,
+        message: None,
+        events: events as i64,
+        topic_arn: Some(topic_arn),
+        message_group_id: Some(message_group_id),
+      },
+    }
+  }
+}
+
+/// A weak threadsafe function: it never keeps the process alive.
+type NoticeCallback = ThreadsafeFunction<JsNotice, (), JsNotice, Status, false, true>;
 
 /// The JavaScript error for a rejection: `error.code` is the stable code.
 fn to_js(error: LoggerError) -> Error<&'static str> {
@@ -121,8 +186,15 @@ pub struct JsSnsLogger {
 
 #[napi]
 impl JsSnsLogger {
-  #[napi(constructor, catch_unwind)]
-  pub fn new(options: Option<serde_json::Value>) -> Result<Self, &'static str> {
+  #[napi(
+    constructor,
+    catch_unwind,
+    ts_args_type = "options?: object, onNotice?: (notice: JsNotice) => void"
+  )]
+  pub fn new(
+    options: Option<serde_json::Value>,
+    on_notice: Option<Function<JsNotice, ()>>,
+  ) -> Result<Self, &'static str> {
     let config =
       LoggerConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
     let mut memory = None;
@@ -135,20 +207,35 @@ impl JsSnsLogger {
       SinkConfig::File { path } => Arc::new(FileSink::open(path).map_err(|e| {
         to_js(LoggerError::new(
           ErrorCode::InvalidOptions,
-          format!("sink.path {}: cannot open for appending: {e}", error::quote(&path.to_string_lossy())),
+          format!(
+            "sink.path {}: cannot open for appending: {e}",
+            error::quote(&path.to_string_lossy())
+          ),
         ))
       })?),
-      SinkConfig::Sns { .. } => {
-        return Err(to_js(LoggerError::new(
-          ErrorCode::InvalidOptions,
-          "the sns sink is not available in this build; use { kind: 'file', path } or { kind: 'memory' }",
-        )))
-      }
+      SinkConfig::Sns {
+        region,
+        endpoint,
+        timeouts,
+      } => Arc::new(SnsSink::new(region.clone(), endpoint.clone(), *timeouts)),
     };
-    Ok(JsSnsLogger {
-      logger: Logger::start(config, sink, RUNTIME.handle()),
-      memory,
-    })
+    let observer: Option<Observer> = match on_notice {
+      Some(callback) => {
+        let callback: NoticeCallback = callback
+          .build_threadsafe_function::<JsNotice>()
+          .callee_handled::<false>()
+          .weak::<true>()
+          .build()
+          .map_err(|e| Error::new("ERR_INTERNAL", e.reason.clone()))?;
+        Some(Arc::new(move |notice: Notice| {
+          callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
+        }))
+      }
+      None => None,
+    };
+    let logger = Logger::start(config, sink, observer, RUNTIME.handle());
+    open_loggers().push(logger.clone());
+    Ok(JsSnsLogger { logger, memory })
   }
 
   /// Validates the event and queues it; throws on bad input. Never blocks on I/O.
@@ -180,6 +267,7 @@ impl JsSnsLogger {
     let logger = self.logger.clone();
     RUNTIME.spawn(async move {
       let report = logger.close(timeout).await;
+      open_loggers().retain(|l| !l.same_as(&logger));
       let t = report.tally;
       deferred.resolve(move |_| {
         Ok(CloseReport {

@@ -7,6 +7,7 @@ pub use df_config::{Agent, DfConfig};
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use crate::plan::TrackingPlan;
+use crate::sink::SnsTimeouts;
 use serde_json::{Map, Value as Json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ pub enum SinkConfig {
   Sns {
     region: Option<String>,
     endpoint: Option<String>,
+    timeouts: SnsTimeouts,
   },
   File {
     path: PathBuf,
@@ -25,13 +27,27 @@ pub enum SinkConfig {
   Memory,
 }
 
-/// Queueing and batching knobs.
+/// What happens to an event that does not fit in the in-memory queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverflowPolicy {
+  /// Write it to the spool (the default; needs a spool directory).
+  Spool,
+  /// Drop it, counted in `dropped` and reported to `onError`.
+  Drop,
+}
+
+/// Queueing, batching, retry and durability knobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryConfig {
   /// How long a lone event may wait for batch mates before its send is attempted.
   pub linger: Duration,
   pub max_queue_events: usize,
   pub max_queue_bytes: usize,
+  /// How long a group keeps retrying before its events go to the spool.
+  pub retry_budget: Duration,
+  pub overflow: OverflowPolicy,
+  /// Where the spool and the dead-letter file live; `None`: no spool.
+  pub spool_dir: Option<PathBuf>,
 }
 
 impl Default for DeliveryConfig {
@@ -40,6 +56,9 @@ impl Default for DeliveryConfig {
       linger: Duration::from_millis(5),
       max_queue_events: 100_000,
       max_queue_bytes: 64 << 20,
+      retry_budget: Duration::from_secs(30),
+      overflow: OverflowPolicy::Spool,
+      spool_dir: None,
     }
   }
 }
@@ -54,7 +73,7 @@ pub struct LoggerConfig {
   pub delivery: DeliveryConfig,
 }
 
-const OPTION_NAMES: [&str; 7] = [
+const OPTION_NAMES: [&str; 10] = [
   "siteUrl",
   "dfConfig",
   "sink",
@@ -62,7 +81,13 @@ const OPTION_NAMES: [&str; 7] = [
   "lingerMs",
   "maxQueueEvents",
   "maxQueueBytes",
+  "retryBudgetMs",
+  "onOverflow",
+  "spoolDir",
 ];
+
+/// The spool directory of the sns sink when neither `spoolDir` nor the environment names one.
+pub const DEFAULT_SPOOL_DIR: &str = ".sns-logger";
 
 fn invalid(message: String) -> LoggerError {
   LoggerError::new(ErrorCode::InvalidOptions, message)
@@ -118,6 +143,7 @@ impl LoggerConfig {
         None => SinkConfig::Sns {
           region: None,
           endpoint: None,
+          timeouts: SnsTimeouts::default(),
         },
       },
     };
@@ -162,6 +188,26 @@ impl LoggerConfig {
         1 << 40,
         defaults.max_queue_bytes as u64,
       )? as usize,
+      retry_budget: Duration::from_millis(integer_option(
+        options,
+        "retryBudgetMs",
+        0,
+        24 * 3600 * 1000,
+        defaults.retry_budget.as_millis() as u64,
+      )?),
+      overflow: match options.get("onOverflow") {
+        None => OverflowPolicy::Spool,
+        Some(Json::String(s)) if s == "spool" => OverflowPolicy::Spool,
+        Some(Json::String(s)) if s == "drop" => OverflowPolicy::Drop,
+        Some(_) => return Err(invalid("onOverflow must be \"spool\" or \"drop\"".into())),
+      },
+      // Only the sns sink spools by default; the others when asked.
+      spool_dir: match options.get("spoolDir") {
+        Some(value) => Some(string_option("spoolDir", value)?.into()),
+        None => env("SNS_LOGGER_SPOOL_DIR").map(PathBuf::from).or_else(|| {
+          matches!(sink, SinkConfig::Sns { .. }).then(|| PathBuf::from(DEFAULT_SPOOL_DIR))
+        }),
+      },
     };
 
     Ok(LoggerConfig {
@@ -243,10 +289,25 @@ fn sink_option(value: &Json) -> Result<SinkConfig> {
   };
   match field("kind")?.as_deref() {
     Some("sns") | None => {
-      allow(&["kind", "region", "endpoint"])?;
+      allow(&[
+        "kind",
+        "region",
+        "endpoint",
+        "connectTimeoutMs",
+        "requestTimeoutMs",
+      ])?;
+      let defaults = SnsTimeouts::default();
+      let timeout = |name: &str, default: Duration| {
+        integer_option(sink, name, 1, 600_000, default.as_millis() as u64)
+          .map(Duration::from_millis)
+      };
       Ok(SinkConfig::Sns {
         region: field("region")?,
         endpoint: field("endpoint")?,
+        timeouts: SnsTimeouts {
+          connect: timeout("connectTimeoutMs", defaults.connect)?,
+          operation: timeout("requestTimeoutMs", defaults.operation)?,
+        },
       })
     }
     Some("file") => {
@@ -271,6 +332,7 @@ fn sink_from_env(spec: &str) -> Result<SinkConfig> {
     "sns" => Ok(SinkConfig::Sns {
       region: None,
       endpoint: None,
+      timeouts: SnsTimeouts::default(),
     }),
     "memory" => Ok(SinkConfig::Memory),
     _ => match spec.strip_prefix("file:") {

@@ -4,7 +4,7 @@
 
 use crate::message::Envelope;
 use backon::ExponentialBackoff;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,10 @@ pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct Queued {
   pub envelope: Arc<Envelope>,
+  /// Acceptance order; also the event's key in the spool.
+  pub seq: u64,
+  /// A copy is in the spool (it was replayed from there): remove it once settled.
+  pub in_spool: bool,
   /// The flush epoch it was logged in (see [`Epochs`]).
   pub epoch: u64,
   pub enqueued: Instant,
@@ -237,28 +241,55 @@ pub struct Queue {
   /// Topics paused after throttling.
   pub paused: HashMap<Arc<str>, Instant>,
   pub closed: bool,
+  /// Accepted events waiting to be written to the spool (counted in `events` and `bytes`).
+  pub overflow: Vec<Queued>,
+  /// While set, new events go to the spool so none overtakes a spooled one.
+  pub spool_mode: bool,
+  /// Highest spool key loaded for replay; `None`: start from the oldest.
+  pub replay_cursor: Option<u64>,
+  /// Sequence numbers of replayed events now in memory (skipped when re-reading the spool).
+  pub replayed_in_memory: HashSet<u64>,
+  /// Spool keys of replayed events that settled: to delete from the spool.
+  pub to_unspool: Vec<u64>,
 }
 
 impl Queue {
   /// Adds an event; returns true when the dispatcher should look at its group now (it was
   /// idle, or a batch just filled up).
-  pub fn push(&mut self, envelope: Arc<Envelope>, now: Instant) -> bool {
-    let epoch = self.epochs.accept();
+  pub fn push(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) -> bool {
+    let queued = self.accept(envelope, seq, in_spool, now);
+    if in_spool {
+      self.replayed_in_memory.insert(seq);
+    }
     let key = GroupKey {
-      topic: envelope.topic_arn.clone(),
-      group: envelope.group_id.clone(),
+      topic: queued.envelope.topic_arn.clone(),
+      group: queued.envelope.group_id.clone(),
     };
-    let queued = Queued {
-      envelope,
-      epoch,
-      enqueued: now,
-    };
-    self.events += 1;
-    self.bytes += queued.bytes();
     let group = self.groups.entry(key).or_default();
     let was_idle = group.is_idle();
     group.push_back(queued);
     was_idle || group.pending.len() == MAX_BATCH_ENTRIES
+  }
+
+  /// Counts a new event in and gives it its flush epoch.
+  fn accept(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) -> Queued {
+    let queued = Queued {
+      envelope,
+      seq,
+      in_spool,
+      epoch: self.epochs.accept(),
+      enqueued: now,
+    };
+    self.events += 1;
+    self.bytes += queued.bytes();
+    queued
+  }
+
+  /// Accepts an event straight for the spool; from now on new events follow it there.
+  pub fn push_overflow(&mut self, envelope: Arc<Envelope>, seq: u64, now: Instant) {
+    let queued = self.accept(envelope, seq, false, now);
+    self.overflow.push(queued);
+    self.spool_mode = true;
   }
 
   /// Settles an event that has left the queue for good.
@@ -266,6 +297,24 @@ impl Queue {
     self.events -= 1;
     self.bytes -= queued.bytes();
     self.epochs.settle(queued.epoch, outcome);
+    if queued.in_spool && self.replayed_in_memory.remove(&queued.seq) && outcome != Outcome::Spooled
+    {
+      self.to_unspool.push(queued.seq);
+    }
+  }
+
+  /// Sends events back to the spool (retry budget spent): those already there are settled,
+  /// the others wait in `overflow`; replay restarts from the oldest.
+  pub fn respool(&mut self, entries: impl IntoIterator<Item = Queued>) {
+    for queued in entries {
+      if queued.in_spool {
+        self.settle(&queued, Outcome::Spooled);
+      } else {
+        self.overflow.push(queued);
+      }
+    }
+    self.spool_mode = true;
+    self.replay_cursor = None;
   }
 
   /// Takes every batch that may be sent now; also returns when to look again.
@@ -304,7 +353,7 @@ impl Queue {
 
   /// Takes every event still held, in flight or not, oldest first per group.
   pub fn drain_all(&mut self) -> Vec<Queued> {
-    let mut all = Vec::with_capacity(self.events);
+    let mut all = std::mem::take(&mut self.overflow);
     for (_, mut group) in self.groups.drain() {
       all.extend(group.in_flight.take().unwrap_or_default());
       all.extend(group.pending.drain(..));
@@ -332,7 +381,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     for _ in 0..25 {
-      queue.push(envelope("g", 10), now);
+      queue.push(envelope("g", 10), 0, false, now);
     }
     let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
     assert_eq!(batches.len(), 1, "one batch per group in flight");
@@ -340,7 +389,7 @@ mod tests {
 
     let mut queue = Queue::default();
     for _ in 0..3 {
-      queue.push(envelope("g", 100 * 1024), now);
+      queue.push(envelope("g", 100 * 1024), 0, false, now);
     }
     let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
     assert_eq!(
@@ -355,7 +404,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     let linger = Duration::from_millis(5);
-    assert!(queue.push(envelope("g", 10), now));
+    assert!(queue.push(envelope("g", 10), 0, false, now));
     let (batches, next) = queue.take_ready(now, linger);
     assert!(batches.is_empty());
     assert_eq!(next, Some(now + linger));
@@ -370,7 +419,7 @@ mod tests {
     for i in 0..12 {
       let mut e = (*envelope("g", 1)).clone();
       e.dedup_id = i.to_string();
-      queue.push(Arc::new(e), now);
+      queue.push(Arc::new(e), i, false, now);
     }
     let (batches, _) = queue.take_ready(now, Duration::ZERO);
     let key = batches[0].0.clone();

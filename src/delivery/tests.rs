@@ -3,6 +3,7 @@ use crate::config::{DeliveryConfig, DfConfig, SinkConfig};
 use crate::plan::{PropertiesInput, TrackingPlan, Value};
 use crate::sink::{BoxFuture, MemorySink};
 use serde_json::json;
+use std::sync::atomic::AtomicBool;
 
 fn config(linger_ms: u64) -> LoggerConfig {
   LoggerConfig {
@@ -86,7 +87,7 @@ impl Sink for ScriptedSink {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_of_ten_in_log_order() {
   let sink = Arc::new(MemorySink::default());
-  let logger = Logger::start(config(50), sink.clone(), &Handle::current());
+  let logger = Logger::start(config(50), sink.clone(), None, &Handle::current());
   for i in 0..25 {
     logger.log(window_opened(&i.to_string())).unwrap();
   }
@@ -116,7 +117,7 @@ async fn batches_of_ten_in_log_order() {
 async fn retried_entries_are_never_overtaken() {
   let sink = ScriptedSink::new(&[("3", FailureKind::Retryable), ("7", FailureKind::Throttled)]);
   // The linger lets the first ten form one batch.
-  let logger = Logger::start(config(50), sink.clone(), &Handle::current());
+  let logger = Logger::start(config(50), sink.clone(), None, &Handle::current());
   for i in 0..20 {
     logger.log(window_opened(&i.to_string())).unwrap();
   }
@@ -151,7 +152,7 @@ async fn retried_entries_are_never_overtaken() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_failures_are_dead_lettered_not_retried() {
   let sink = ScriptedSink::new(&[("1", FailureKind::Permanent)]);
-  let logger = Logger::start(config(50), sink.clone(), &Handle::current());
+  let logger = Logger::start(config(50), sink.clone(), None, &Handle::current());
   for i in 0..3 {
     logger.log(window_opened(&i.to_string())).unwrap();
   }
@@ -169,7 +170,7 @@ async fn permanent_failures_are_dead_lettered_not_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_refuses_new_events_and_reports() {
   let sink = Arc::new(MemorySink::default());
-  let logger = Logger::start(config(1000), sink.clone(), &Handle::current());
+  let logger = Logger::start(config(1000), sink.clone(), None, &Handle::current());
   logger.log(window_opened("a")).unwrap();
   let report = logger.close(Duration::from_secs(5)).await;
   assert_eq!(
@@ -198,7 +199,7 @@ async fn close_never_waits_past_its_deadline() {
       Box::pin(std::future::pending())
     }
   }
-  let logger = Logger::start(config(0), Arc::new(Stalled), &Handle::current());
+  let logger = Logger::start(config(0), Arc::new(Stalled), None, &Handle::current());
   for i in 0..15 {
     logger.log(window_opened(&i.to_string())).unwrap();
   }
@@ -217,7 +218,7 @@ async fn close_never_waits_past_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_waits_for_events_logged_during_earlier_flushes_only_if_older() {
   let sink = Arc::new(MemorySink::default());
-  let logger = Logger::start(config(10_000), sink.clone(), &Handle::current());
+  let logger = Logger::start(config(10_000), sink.clone(), None, &Handle::current());
   logger.log(window_opened("a")).unwrap();
   // With a 10 s linger, only the flush makes the event go now.
   let tally = tokio::time::timeout(Duration::from_secs(5), logger.flush())
@@ -234,7 +235,7 @@ fn rejected_events_leave_no_trace() {
     .build()
     .unwrap();
   let sink = Arc::new(MemorySink::default());
-  let logger = Logger::start(config(0), sink.clone(), runtime.handle());
+  let logger = Logger::start(config(0), sink.clone(), None, runtime.handle());
   let mut bad = window_opened("a");
   bad.category = Some(Value::String("Nope".into()));
   assert_eq!(
@@ -243,4 +244,156 @@ fn rejected_events_leave_no_trace() {
   );
   let stats = logger.stats();
   assert_eq!((stats.accepted, stats.queue_events), (0, 0));
+}
+
+/// A sink that is down (every request fails, retryable) until switched up.
+#[derive(Default)]
+struct Switchable {
+  up: AtomicBool,
+  delivered: MemorySink,
+}
+
+impl Sink for Switchable {
+  fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
+    let result = if self.up.load(Relaxed) {
+      self.delivered.record(entries);
+      Ok(())
+    } else {
+      Err(Failure {
+        kind: FailureKind::Retryable,
+        code: "ConnectionError".into(),
+        message: "down".into(),
+      })
+    };
+    Box::pin(std::future::ready(vec![result; entries.len()]))
+  }
+}
+
+fn spool_config(
+  dir: &std::path::Path,
+  max_queue_events: usize,
+  retry_budget_ms: u64,
+) -> LoggerConfig {
+  let mut config = config(0);
+  config.delivery.max_queue_events = max_queue_events;
+  config.delivery.retry_budget = Duration::from_millis(retry_budget_ms);
+  config.delivery.spool_dir = Some(dir.to_path_buf());
+  config
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+  let dir = std::env::temp_dir().join(format!("sns-logger-delivery-{name}-{}", std::process::id()));
+  let _ = std::fs::remove_dir_all(&dir);
+  dir
+}
+
+fn sessions(sink: &MemorySink) -> Vec<String> {
+  sink.records().iter().map(|e| session_of(e)).collect()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+  let deadline = Instant::now() + Duration::from_secs(20);
+  while !done() {
+    assert!(Instant::now() < deadline, "timed out waiting for {what}");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+  }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overflow_goes_to_the_spool_and_is_replayed_in_order_once_sns_is_back() {
+  let dir = temp_dir("overflow");
+  let sink = Arc::new(Switchable::default());
+  let logger = Logger::start(
+    spool_config(&dir, 20, 500),
+    sink.clone(),
+    None,
+    &Handle::current(),
+  );
+  for i in 0..200 {
+    logger.log(window_opened(&i.to_string())).unwrap();
+  }
+  let tally = logger.flush().await;
+  assert!(tally.spooled >= 180, "{tally:?}");
+  assert!(logger.stats().queue_events <= 20);
+  sink.up.store(true, Relaxed);
+  wait_for("every event", || sink.delivered.records().len() >= 200).await;
+  assert_eq!(
+    sessions(&sink.delivered),
+    (0..200).map(|i| i.to_string()).collect::<Vec<_>>()
+  );
+  let stats = logger.stats();
+  assert!(stats.replayed >= 180, "{stats:?}");
+  logger.close(Duration::from_secs(5)).await;
+  assert_eq!(
+    Spool::new(&dir).count().unwrap(),
+    0,
+    "replayed events are removed from the spool"
+  );
+  std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_retry_budget_spools_and_a_new_logger_replays_after_close() {
+  let dir = temp_dir("budget");
+  let down = Arc::new(Switchable::default());
+  let logger = Logger::start(
+    spool_config(&dir, 1000, 300),
+    down.clone(),
+    None,
+    &Handle::current(),
+  );
+  for i in 0..30 {
+    logger.log(window_opened(&i.to_string())).unwrap();
+  }
+  let tally = logger.flush().await;
+  assert_eq!(tally.spooled, 30, "{tally:?}");
+  let report = logger.close(Duration::from_millis(500)).await;
+  assert_eq!(report.tally.sent, 0);
+  assert_eq!(Spool::new(&dir).count().unwrap(), 30);
+
+  let up = Arc::new(Switchable::default());
+  up.up.store(true, Relaxed);
+  let next = Logger::start(
+    spool_config(&dir, 1000, 300),
+    up.clone(),
+    None,
+    &Handle::current(),
+  );
+  next.log(window_opened("new")).unwrap();
+  wait_for("the replay", || up.delivered.records().len() >= 31).await;
+  let mut expected: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+  expected.push("new".into());
+  assert_eq!(
+    sessions(&up.delivered),
+    expected,
+    "spooled events first, then the new one"
+  );
+  next.close(Duration::from_secs(5)).await;
+  std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_at_its_deadline_spools_what_is_left() {
+  let dir = temp_dir("deadline");
+  let down = Arc::new(Switchable::default());
+  let logger = Logger::start(
+    spool_config(&dir, 1000, 60_000),
+    down,
+    None,
+    &Handle::current(),
+  );
+  for i in 0..15 {
+    logger.log(window_opened(&i.to_string())).unwrap();
+  }
+  let report = logger.close(Duration::from_millis(300)).await;
+  assert!(report.timed_out);
+  assert_eq!(
+    report.tally,
+    Tally {
+      spooled: 15,
+      ..Default::default()
+    }
+  );
+  assert_eq!(Spool::new(&dir).count().unwrap(), 15);
+  std::fs::remove_dir_all(dir).unwrap();
 }

@@ -13,7 +13,8 @@ const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// The database file is created on first use only.
 pub struct Spool {
   dir: PathBuf,
-  db: Mutex<Option<Database>>,
+  /// `Err(())` once released: the file is closed for good (its lock freed for a new logger).
+  db: Mutex<Result<Option<Database>, ()>>,
   /// Set when the file had to be replaced (unreadable) or another one was used (locked).
   pub notices: Mutex<Vec<String>>,
 }
@@ -38,7 +39,7 @@ impl Spool {
   pub fn new(dir: &Path) -> Spool {
     Spool {
       dir: dir.to_path_buf(),
-      db: Mutex::new(None),
+      db: Mutex::new(Ok(None)),
       notices: Mutex::default(),
     }
   }
@@ -54,10 +55,18 @@ impl Spool {
 
   fn with_db<T>(&self, f: impl FnOnce(&Database) -> SpoolResult<T>) -> SpoolResult<T> {
     let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+    let Ok(db) = &mut *db else {
+      return Err("spool: closed".into());
+    };
     if db.is_none() {
       *db = Some(self.open()?);
     }
     f(db.as_ref().expect("opened above"))
+  }
+
+  /// Closes the file for good, so another logger (or process) can open it.
+  pub fn release(&self) {
+    *self.db.lock().unwrap_or_else(|e| e.into_inner()) = Err(());
   }
 
   fn open_file(&self, name: &str) -> Result<Database, DatabaseError> {
@@ -164,7 +173,7 @@ impl Spool {
     })
   }
 
-  pub fn len(&self) -> SpoolResult<u64> {
+  pub fn count(&self) -> SpoolResult<u64> {
     self.with_db(|db| {
       let txn = db.begin_read().map_err(storage_error)?;
       txn
@@ -241,7 +250,7 @@ mod tests {
     assert_eq!(read.events[0].1, envelope(2));
     assert_eq!(spool.read_after(Some(5), 10).unwrap().events.len(), 1);
     spool.remove(&[2, 5]).unwrap();
-    assert_eq!(spool.len().unwrap(), 1);
+    assert_eq!(spool.count().unwrap(), 1);
     assert_eq!(spool.last_key().unwrap(), Some(9));
     drop(spool);
     // A new run finds what is left.
@@ -264,7 +273,7 @@ mod tests {
       [1, 3]
     );
     assert_eq!(read.corrupt, 1);
-    assert_eq!(spool.len().unwrap(), 2);
+    assert_eq!(spool.count().unwrap(), 2);
     drop(spool);
 
     std::fs::write(
@@ -273,7 +282,7 @@ mod tests {
     )
     .unwrap();
     let spool = Spool::new(&dir);
-    assert_eq!(spool.len().unwrap(), 0);
+    assert_eq!(spool.count().unwrap(), 0);
     assert!(spool.notices.lock().unwrap()[0].contains("moved to"));
     std::fs::remove_dir_all(dir).unwrap();
   }

@@ -1,0 +1,529 @@
+// Test support: run moto (the AWS emulator) as a child process and talk to its
+// SNS / SQS APIs over the real AWS wire protocols with plain `fetch`.
+//
+// No npm dependencies. Requires python3 (moto is installed on first use into
+// <repo>/.venv by scripts/ensure-moto.mjs).
+//
+//   const moto = await startMoto()
+//   const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'events')
+//   ... publish to topicArn ...
+//   const msgs = await receiveAll(moto.endpoint, queueUrl, { expected: 3 })
+//   await moto.stop()
+//
+// Set MOTO_DEBUG=1 to stream moto's own log output to this process's stderr.
+
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+
+import { ensureMoto, VENV_PYTHON } from '../../scripts/ensure-moto.mjs'
+
+export const REGION = 'us-east-1'
+export const ACCOUNT_ID = '123456789012'
+export const ACCESS_KEY_ID = 'test'
+export const SECRET_ACCESS_KEY = 'test'
+
+const SNS_VERSION = '2010-03-31'
+const STDERR_TAIL_BYTES = 64 * 1024
+
+// ---------------------------------------------------------------------------
+// Process lifecycle
+// ---------------------------------------------------------------------------
+
+/** moto child processes started by this process and not yet exited. */
+const live = new Set()
+let exitHookInstalled = false
+
+function installExitHook() {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // Synchronous last chance: runs on normal exit, process.exit() and uncaught
+  // exceptions. If this process is killed outright (SIGKILL, crash) the child
+  // still exits: it watches its stdin pipe and quits on EOF (see WRAPPER).
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  })
+}
+
+// Runs moto's server entry point (the same `moto.server:main` the
+// `moto_server` console script calls) behind a watchdog thread that exits as
+// soon as stdin reaches EOF, i.e. as soon as the parent Node process is gone
+// for whatever reason. This is what guarantees no orphaned moto servers, even
+// when the test process is SIGKILLed or a test forgets to call stop().
+const WRAPPER = `
+import os, sys, threading
+
+def _watch_parent():
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except BaseException:
+        pass
+    os._exit(0)
+
+threading.Thread(target=_watch_parent, name="parent-watchdog", daemon=True).start()
+
+# The parent may already have died between fork and here.
+expected_parent = os.environ.get("SNS_LOGGER_MOTO_PARENT_PID")
+if expected_parent and str(os.getppid()) != expected_parent:
+    os._exit(0)
+
+# Always leave through os._exit: a normal interpreter shutdown would abort
+# while the daemon watchdog thread is blocked reading stdin.
+code = 1
+try:
+    from moto.server import main
+    main(sys.argv[1:])
+    code = 0
+except SystemExit as e:  # moto's SIGTERM/SIGINT handler calls sys.exit(0)
+    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+except BaseException:
+    import traceback
+    traceback.print_exc()
+finally:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+`
+
+/**
+ * Find a free TCP port on 127.0.0.1 (bind to port 0, read it, close).
+ * @returns {Promise<number>}
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Start a moto server on a free loopback port and wait until it answers.
+ *
+ * The child is unref'ed: a forgotten stop() never keeps the test process
+ * alive, and the child dies with this process in every case.
+ *
+ * @param {{ timeoutMs?: number }} [options] readiness timeout (default 30 s)
+ * @returns {Promise<{ endpoint: string, port: number, pid: number, stop(): Promise<void>, output(): string }>}
+ */
+export async function startMoto(options = {}) {
+  const timeoutMs = options.timeoutMs ?? 30_000
+  await ensureMoto()
+  // The port probe and moto's bind are not atomic; retry if someone else grabbed it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMotoOnce(await freePort(), timeoutMs)
+    } catch (err) {
+      if (attempt < 3 && /address already in use/i.test(err.message)) continue
+      throw err
+    }
+  }
+}
+
+async function startMotoOnce(port, timeoutMs) {
+  installExitHook()
+  const endpoint = `http://127.0.0.1:${port}`
+  const child = spawn(VENV_PYTHON, ['-c', WRAPPER, '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_REGION: REGION,
+      MOTO_ACCOUNT_ID: ACCOUNT_ID,
+      PYTHONUNBUFFERED: '1',
+      SNS_LOGGER_MOTO_PARENT_PID: String(process.pid),
+    },
+  })
+  live.add(child)
+
+  let output = ''
+  const collect = (chunk) => {
+    if (process.env.MOTO_DEBUG) process.stderr.write(chunk)
+    output += chunk
+    if (output.length > STDERR_TAIL_BYTES * 2) output = output.slice(-STDERR_TAIL_BYTES)
+  }
+  child.stdout.setEncoding('utf8').on('data', collect)
+  child.stderr.setEncoding('utf8').on('data', collect)
+  child.stdin.on('error', () => {}) // EPIPE if the child dies first
+
+  let exitInfo = null
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitInfo = signal ? `signal ${signal}` : `exit code ${code}`
+      live.delete(child)
+      resolve()
+    })
+  })
+  let spawnError = null
+  child.on('error', (err) => {
+    spawnError = err
+    live.delete(child)
+  })
+
+  // Don't let the server keep the event loop alive (see startMoto docs).
+  child.unref()
+  child.stdin.unref?.()
+  child.stdout.unref?.()
+  child.stderr.unref?.()
+
+  let stopping = null
+  const stop = () => {
+    if (stopping) return stopping
+    stopping = (async () => {
+      if (exitInfo !== null || spawnError) return
+      child.ref() // keep the loop alive until the child is really gone
+      try {
+        child.kill('SIGTERM')
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill('SIGKILL')
+        } catch {
+          // already gone
+        }
+      }, 3_000)
+      await exited
+      clearTimeout(timer)
+    })()
+    return stopping
+  }
+
+  const tail = () => {
+    const text = output.trim()
+    return text ? `\n--- moto output (tail) ---\n${text.slice(-8_000)}` : '\n(moto produced no output)'
+  }
+
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (spawnError) {
+      throw new Error(`failed to spawn moto (${VENV_PYTHON}): ${spawnError.message}`)
+    }
+    if (exitInfo !== null) {
+      throw new Error(`moto server exited during startup (${exitInfo}) on ${endpoint}${tail()}`)
+    }
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) })
+      await res.arrayBuffer()
+      if (res.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`moto server did not become ready on ${endpoint} within ${timeoutMs} ms${tail()}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+
+  return { endpoint, port, pid: child.pid, stop, output: () => output }
+}
+
+/**
+ * Reset all moto state (topics, queues, messages).
+ * @param {string} endpoint
+ */
+export async function resetMoto(endpoint) {
+  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}: ${text}`)
+}
+
+// ---------------------------------------------------------------------------
+// Wire protocols
+// ---------------------------------------------------------------------------
+
+/**
+ * A syntactically valid SigV4 Authorization header. moto does not verify
+ * signatures but uses the credential scope to route the request to a service
+ * and region.
+ * @param {string} service e.g. 'sns', 'sqs'
+ */
+export function fakeAuthorization(service, region = REGION) {
+  return `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/20200101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=x`
+}
+
+/** Error thrown for AWS error responses; `code` is the AWS error code. */
+export class AwsError extends Error {
+  constructor(service, action, status, code, message, body) {
+    super(`${service} ${action} failed: HTTP ${status} ${code}: ${message}`)
+    this.name = 'AwsError'
+    this.service = service
+    this.action = action
+    this.status = status
+    this.code = code
+    this.body = body
+  }
+}
+
+/**
+ * Call an SNS action with the Query protocol.
+ * @param {string} endpoint
+ * @param {string} action e.g. 'CreateTopic'
+ * @param {Record<string, string|number|boolean>} [params] already-flattened query params
+ * @returns {Promise<string>} the XML response body (throws AwsError on non-2xx)
+ */
+export async function snsRequest(endpoint, action, params = {}) {
+  const form = new URLSearchParams({ Action: action, Version: SNS_VERSION })
+  for (const [k, v] of Object.entries(params)) form.append(k, String(v))
+  const res = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
+      Authorization: fakeAuthorization('sns'),
+    },
+    body: form.toString(),
+  })
+  const text = await res.text()
+  if (!res.ok) {
+    throw new AwsError('SNS', action, res.status, xmlValue(text, 'Code') ?? '?', xmlValue(text, 'Message') ?? text, text)
+  }
+  return text
+}
+
+/**
+ * Call an SQS action with the JSON protocol (awsJson1_0).
+ * @param {string} endpoint
+ * @param {string} action e.g. 'CreateQueue'
+ * @param {object} [body]
+ * @returns {Promise<any>} the parsed JSON response (throws AwsError on non-2xx)
+ */
+export async function sqsRequest(endpoint, action, body = {}) {
+  const res = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'X-Amz-Target': `AmazonSQS.${action}`,
+      Authorization: fakeAuthorization('sqs'),
+    },
+    body: JSON.stringify(body),
+  })
+  const text = await res.text()
+  let json = {}
+  try {
+    json = text ? JSON.parse(text) : {}
+  } catch {
+    // non-JSON error page; handled below
+  }
+  if (!res.ok) {
+    const code = String(json.__type ?? '?').replace(/^.*#/, '')
+    throw new AwsError('SQS', action, res.status, code, json.message ?? json.Message ?? text, text)
+  }
+  return json
+}
+
+const XML_ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
+
+/** Decode the XML entities moto emits. */
+export function xmlDecode(s) {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e) => {
+    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
+    return XML_ENTITIES[e] ?? m
+  })
+}
+
+/** Text of every `<tag>…</tag>` in `xml` (flat; fine for the leaf tags we read). */
+export function xmlValues(xml, tag) {
+  const re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>|<${tag}(?:\\s[^>]*)?/>`, 'g')
+  return [...xml.matchAll(re)].map((m) => xmlDecode(m[1] ?? ''))
+}
+
+/** Text of the first `<tag>…</tag>` in `xml`, or undefined. */
+export function xmlValue(xml, tag) {
+  return xmlValues(xml, tag)[0]
+}
+
+/**
+ * Parse a PublishBatch XML response.
+ * @param {string} xml
+ * @returns {{ successful: {id: string, messageId: string, sequenceNumber?: string}[],
+ *             failed: {id: string, code: string, message: string, senderFault: boolean}[] }}
+ */
+export function parsePublishBatchResponse(xml) {
+  const section = (name) => xml.match(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`))?.[1] ?? ''
+  const members = (s) => [...s.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((m) => m[1])
+  return {
+    successful: members(section('Successful')).map((m) => ({
+      id: xmlValue(m, 'Id'),
+      messageId: xmlValue(m, 'MessageId'),
+      ...(xmlValue(m, 'SequenceNumber') !== undefined && { sequenceNumber: xmlValue(m, 'SequenceNumber') }),
+    })),
+    failed: members(section('Failed')).map((m) => ({
+      id: xmlValue(m, 'Id'),
+      code: xmlValue(m, 'Code'),
+      message: xmlValue(m, 'Message'),
+      senderFault: xmlValue(m, 'SenderFault') === 'true',
+    })),
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------
+
+function attributeEntries(attributes) {
+  const params = {}
+  Object.entries(attributes).forEach(([key, value], i) => {
+    params[`Attributes.entry.${i + 1}.key`] = key
+    params[`Attributes.entry.${i + 1}.value`] = String(value)
+  })
+  return params
+}
+
+async function createTopicWithQueue(endpoint, topicName, queueName, topicAttributes, queueAttributes) {
+  const topicXml = await snsRequest(endpoint, 'CreateTopic', { Name: topicName, ...attributeEntries(topicAttributes) })
+  const topicArn = xmlValue(topicXml, 'TopicArn')
+  if (!topicArn) throw new Error(`CreateTopic returned no TopicArn: ${topicXml}`)
+
+  const { QueueUrl: queueUrl } = await sqsRequest(endpoint, 'CreateQueue', {
+    QueueName: queueName,
+    Attributes: queueAttributes,
+  })
+  const { Attributes: attrs } = await sqsRequest(endpoint, 'GetQueueAttributes', {
+    QueueUrl: queueUrl,
+    AttributeNames: ['QueueArn'],
+  })
+  const queueArn = attrs.QueueArn
+
+  // Not raw delivery: the SQS body is the SNS JSON envelope (Type, Subject, Message, ...).
+  const subXml = await snsRequest(endpoint, 'Subscribe', {
+    TopicArn: topicArn,
+    Protocol: 'sqs',
+    Endpoint: queueArn,
+    ReturnSubscriptionArn: 'true',
+  })
+  const subscriptionArn = xmlValue(subXml, 'SubscriptionArn')
+  return { topicArn, queueUrl, queueArn, subscriptionArn }
+}
+
+/**
+ * Create FIFO topic `${name}.fifo` (FifoTopic=true, ContentBasedDeduplication
+ * left off: publishers must send MessageDeduplicationId) and FIFO queue
+ * `${name}-q.fifo`, and subscribe the queue to the topic (envelope delivery).
+ *
+ * @param {string} endpoint
+ * @param {string} name base name, without `.fifo`
+ * @param {{ topicAttributes?: Record<string,string>, queueAttributes?: Record<string,string> }} [options]
+ * @returns {Promise<{ topicArn: string, queueUrl: string, queueArn: string, subscriptionArn: string }>}
+ */
+export function createFifoTopicWithQueue(endpoint, name, options = {}) {
+  return createTopicWithQueue(
+    endpoint,
+    `${name}.fifo`,
+    `${name}-q.fifo`,
+    { FifoTopic: 'true', ...options.topicAttributes },
+    { FifoQueue: 'true', ...options.queueAttributes },
+  )
+}
+
+/**
+ * Create standard topic `${name}` and standard queue `${name}-q`, subscribed
+ * (envelope delivery).
+ *
+ * @param {string} endpoint
+ * @param {string} name
+ * @param {{ topicAttributes?: Record<string,string>, queueAttributes?: Record<string,string> }} [options]
+ * @returns {Promise<{ topicArn: string, queueUrl: string, queueArn: string, subscriptionArn: string }>}
+ */
+export function createStandardTopicWithQueue(endpoint, name, options = {}) {
+  return createTopicWithQueue(endpoint, name, `${name}-q`, { ...options.topicAttributes }, { ...options.queueAttributes })
+}
+
+// ---------------------------------------------------------------------------
+// Receiving
+// ---------------------------------------------------------------------------
+
+/**
+ * @typedef {object} ReceivedMessage
+ * @property {string|undefined} subject            SNS Subject (from the envelope)
+ * @property {string} message                      SNS Message (from the envelope; the raw body if it is not an envelope)
+ * @property {string|undefined} messageGroupId     SQS system attribute
+ * @property {string|undefined} messageDeduplicationId SQS system attribute
+ * @property {string} body                         raw SQS body
+ * @property {object|null} envelope                parsed SNS envelope
+ * @property {Record<string,string>} attributes    all SQS system attributes
+ * @property {string} sqsMessageId
+ */
+
+/**
+ * Drain a queue: long-poll ReceiveMessage, delete each batch, return the
+ * messages in arrival order.
+ *
+ * Stops when `expected` messages have been received AND one further poll
+ * (waiting `settleSeconds`) found nothing more, or at `timeoutMs`, whichever
+ * comes first; it never throws for a short count, so assert on the length.
+ * Without `expected`, stops at the first empty poll.
+ *
+ * @param {string} endpoint
+ * @param {string} queueUrl
+ * @param {{ expected?: number, timeoutMs?: number, settleSeconds?: number }} [options]
+ *   defaults: timeoutMs 10000, settleSeconds 1
+ * @returns {Promise<ReceivedMessage[]>}
+ */
+export async function receiveAll(endpoint, queueUrl, options = {}) {
+  const { expected, timeoutMs = 10_000, settleSeconds = 1 } = options
+  const deadline = Date.now() + timeoutMs
+  const out = []
+  for (;;) {
+    const remainingS = Math.floor((deadline - Date.now()) / 1000)
+    if (remainingS < 0) break
+    const satisfied = expected === undefined || out.length >= expected
+    const wait = Math.max(0, Math.min(satisfied ? settleSeconds : 5, remainingS, 20))
+    const { Messages: batch = [] } = await sqsRequest(endpoint, 'ReceiveMessage', {
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: wait,
+      AttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    })
+    if (batch.length === 0) {
+      if (satisfied) break
+      if (wait === 0) await new Promise((r) => setTimeout(r, 100)) // last sub-second before the deadline
+      continue
+    }
+    for (const m of batch) out.push(toReceived(m))
+    const { Failed: failed = [] } = await sqsRequest(endpoint, 'DeleteMessageBatch', {
+      QueueUrl: queueUrl,
+      Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+    })
+    if (failed.length) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(failed)}`)
+  }
+  return out
+}
+
+function toReceived(m) {
+  let envelope = null
+  try {
+    const parsed = JSON.parse(m.Body)
+    if (parsed && typeof parsed === 'object' && parsed.Type === 'Notification') envelope = parsed
+  } catch {
+    // raw delivery or a message not sent by SNS
+  }
+  const attributes = m.Attributes ?? {}
+  return {
+    subject: envelope?.Subject,
+    message: envelope ? envelope.Message : m.Body,
+    messageGroupId: attributes.MessageGroupId,
+    messageDeduplicationId: attributes.MessageDeduplicationId,
+    body: m.Body,
+    envelope,
+    attributes,
+    sqsMessageId: m.MessageId,
+  }
+}
