@@ -14,7 +14,9 @@ let processLogger = null
  */
 class SnsLogger extends native.SnsLogger {
   constructor(options) {
-    const { onError, onDelivery, ...rest } = options ?? {}
+    // Anything but a plain object goes to the native side untouched, which names the problem.
+    const isObject = typeof options === 'object' && options !== null && !Array.isArray(options)
+    const { onError, onDelivery, ...rest } = isObject ? options : {}
     const callbacks = { error: onError, delivery: onDelivery }
     for (const [kind, callback] of Object.entries(callbacks)) {
       if (callback !== undefined && typeof callback !== 'function') {
@@ -35,7 +37,7 @@ class SnsLogger extends native.SnsLogger {
             }
           }
         : undefined
-    super(options === undefined ? undefined : rest, onNotice)
+    super(isObject ? rest : options, onNotice)
   }
 }
 

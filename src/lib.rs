@@ -251,8 +251,9 @@ impl JsSnsLogger {
   pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
     let (deferred, promise) = env.create_deferred()?;
     let logger = self.logger.clone();
+    let epoch = logger.begin_flush();
     RUNTIME.spawn(async move {
-      let tally = logger.flush().await;
+      let tally = logger.settled(epoch).await;
       deferred.resolve(move |_| Ok(FlushReport::from(tally)));
     });
     Ok(promise)
@@ -265,8 +266,9 @@ impl JsSnsLogger {
     let timeout = Duration::from_millis(options.and_then(|o| o.timeout_ms).unwrap_or(5000).into());
     let (deferred, promise) = env.create_deferred()?;
     let logger = self.logger.clone();
+    let epoch = logger.stop_accepting();
     RUNTIME.spawn(async move {
-      let report = logger.close(timeout).await;
+      let report = logger.finish_close(epoch, timeout).await;
       open_loggers().retain(|l| !l.same_as(&logger));
       let t = report.tally;
       deferred.resolve(move |_| {

@@ -5,7 +5,7 @@
 
 mod queue;
 
-pub use queue::{Outcome, Tally, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
+pub use queue::{FlushRange, Outcome, Tally, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
 
 use crate::config::{LoggerConfig, OverflowPolicy};
 use crate::error::{ErrorCode, LoggerError, Result};
@@ -303,15 +303,27 @@ impl Logger {
   /// Resolves once every event logged before the call has settled; returns their outcomes
   /// (those not reported by an earlier flush).
   pub async fn flush(&self) -> Tally {
+    let epoch = self.begin_flush();
+    self.settled(epoch).await
+  }
+
+  /// The synchronous half of a flush: marks which events it waits for (those logged so far).
+  pub fn begin_flush(&self) -> FlushRange {
     let shared = &self.shared;
     let epoch = {
       let mut queue = lock(&shared.queue);
-      let epoch = queue.epochs.advance();
-      queue.hurry_epoch = Some(epoch);
-      epoch
+      let range = queue.epochs.advance();
+      queue.hurry_epoch = Some(queue.epochs.current() - 1);
+      range
     };
     shared.wake.notify_one();
     shared.wake_spool.notify_one();
+    epoch
+  }
+
+  /// Waits until every event of `epoch` and before has settled.
+  pub async fn settled(&self, epoch: FlushRange) -> Tally {
+    let shared = &self.shared;
     loop {
       let settled = shared.settled.notified();
       tokio::pin!(settled);
@@ -323,12 +335,24 @@ impl Logger {
     }
   }
 
-  /// Stops accepting, flushes until `timeout`, then spools whatever is left.
-  pub async fn close(&self, timeout: Duration) -> CloseReport {
+  /// Refuses new events from now on; returns the flush epoch covering everything accepted.
+  pub fn stop_accepting(&self) -> FlushRange {
     let shared = &self.shared;
     shared.closed.store(true, Relaxed);
     lock(&shared.queue).closed = true;
-    let report = match tokio::time::timeout(timeout, self.flush()).await {
+    self.begin_flush()
+  }
+
+  /// Stops accepting, flushes until `timeout`, then spools whatever is left.
+  pub async fn close(&self, timeout: Duration) -> CloseReport {
+    let epoch = self.stop_accepting();
+    self.finish_close(epoch, timeout).await
+  }
+
+  /// The asynchronous half of close(), after [`Logger::stop_accepting`].
+  pub async fn finish_close(&self, epoch: FlushRange, timeout: Duration) -> CloseReport {
+    let shared = &self.shared;
+    let report = match tokio::time::timeout(timeout, self.settled(epoch)).await {
       Ok(tally) => CloseReport {
         tally,
         timed_out: false,
@@ -337,7 +361,7 @@ impl Logger {
         let logger = self.clone();
         // Storage is blocking I/O: keep it off the runtime's workers.
         let _ = tokio::task::spawn_blocking(move || logger.spool_everything_now()).await;
-        let tally = self.flush().await;
+        let tally = self.settled(epoch).await;
         CloseReport {
           tally,
           timed_out: true,
