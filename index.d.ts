@@ -19,7 +19,7 @@ export type DfConfig = Record<string, DfConfigEntry>
 
 export type SinkOptions =
   /** AWS SNS (the default). Region, credentials and endpoint come from the standard AWS chains unless given. */
-  | { kind: 'sns'; region?: string; endpoint?: string }
+  | { kind: 'sns'; region?: string; endpoint?: string; connectTimeoutMs?: number; requestTimeoutMs?: number }
   /** Appends one JSON request per line: `{ TopicArn, Subject, MessageGroupId, MessageDeduplicationId, Message }`. */
   | { kind: 'file'; path: string }
   /** Keeps requests in memory; read them with `records()`. For tests. */
@@ -40,6 +40,16 @@ export interface LoggerOptions {
   maxQueueEvents?: number
   /** Bytes held in memory before new events overflow. Default 64 MiB. */
   maxQueueBytes?: number
+  /** How long a message group keeps retrying before its events go to the spool. Default 30000. */
+  retryBudgetMs?: number
+  /** Where the spool (redb) and dead-letter.jsonl live. Env: `SNS_LOGGER_SPOOL_DIR`. Default `.sns-logger` for the sns sink, none otherwise. */
+  spoolDir?: string
+  /** What happens to events that do not fit in memory: `'spool'` (default) or `'drop'` (counted, reported). */
+  onOverflow?: 'spool' | 'drop'
+  /** Failures: dead letters, drops, spool trouble, retry budget spent. `code` is the SNS error code or SpoolError, SpoolCorrupt, SpoolNotice, QueueFull. Never keeps the process alive; exceptions are ignored. */
+  onError?: (error: Error & { code: string; events: number }) => void
+  /** A batch was acknowledged by SNS. Never keeps the process alive; exceptions are ignored. */
+  onDelivery?: (delivery: { topicArn: string; messageGroupId: string; events: number }) => void
 }
 
 /** Stable `error.code` values. */
