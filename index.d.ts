@@ -139,10 +139,14 @@ export declare class SnsLogger {
   /** Validates the event against the tracking plan and queues it. Throws a {@link SnsLoggerError} on bad input; never blocks on I/O. */
   logEvent(event: LogEvent): void
   /** Like logEvent, for events of a plan extension (not known to the types). */
-  logEvent(event: CustomLogEvent): void
+  logCustomEvent(event: CustomLogEvent): void
   /** Resolves when every event logged before the call is sent, dead-lettered or spooled. Never rejects. */
   flush(): Promise<FlushReport>
-  /** Stops accepting events, flushes until the deadline, spools what is left. Never rejects, never hangs past `timeoutMs`. */
+  /**
+   * Stops accepting events at once, flushes until the deadline, then spools what is left (or
+   * drops it, counted, when there is no spool directory: file and memory sinks without
+   * `spoolDir`). Never rejects; resolves at the deadline plus the time to write the spool.
+   */
   close(options?: CloseOptions): Promise<CloseReport>
   stats(): LoggerStats
   /** The memory sink's requests so far; `{ clear: true }` empties it. Throws for other sinks. */

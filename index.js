@@ -39,6 +39,11 @@ class SnsLogger extends native.SnsLogger {
         : undefined
     super(isObject ? rest : options, onNotice)
   }
+
+  /** logEvent for plan-extension events: the same checks at runtime, loose types. */
+  logCustomEvent(event) {
+    this.logEvent(event)
+  }
 }
 
 // On exit (natural end or process.exit()), events still in memory go to the spool

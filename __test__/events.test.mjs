@@ -433,15 +433,11 @@ test('flush reports count the events each flush waited for', () =>
     assert.equal(logger.records({ clear: true }).length, 20);
   }));
 
-// BUG: with two flushes pending, the first to run takes the tallies of every epoch up to its
-// own (Epochs::take_if_settled in src/delivery/queue.rs pops and merges all older settled
-// epochs). When the later flush's task runs first it reports the earlier flush's events too,
-// and the earlier flush resolves with nothing: '0/5' instead of '2/3' in ~3% of iterations
-// (so 500 iterations fail reliably). index.d.ts: a FlushReport holds the outcomes of "the
-// events a flush waited for (those not reported by an earlier flush)"; here a *later* flush
-// reports them and the earlier one never does. (Before the uncommitted change that captures
-// the flush epoch synchronously in JsSnsLogger::flush, '3/2', '4/1' and '5/0' also occurred,
-// in ~15% of iterations: events logged after flush() returned were counted in it.)
+// Regression test (fixed in bc44136): flush() once captured its epoch on the runtime thread
+// after returning, so events logged right after it were counted in its report ('3/2', '4/1',
+// ~15% of iterations); and with two flushes pending, whichever ran first took the tallies of
+// all older epochs, so the earlier flush could resolve with nothing ('0/5', ~3%). 500
+// iterations catch either reliably.
 test('a flush reports exactly the events logged before it was called', async () => {
   const mismatches = [];
   for (let i = 0; i < 500; i++) {

@@ -51,7 +51,7 @@ const withOptions = new SnsLogger(options);
 
 logger.logEvent(chatSessionClosed({ roomId: 'r1', agent: 'support.bot', timestamp: new Date() }, CloseMethod.ChatWindow));
 logger.logEvent({ roomId: 'r1', category: 'Escalation', action: 'failed', properties: { failure_reason: FailureReason.NoAgentsAvailable } });
-logger.logEvent({ roomId: 'r1', category: 'Bot', action: 'greeted', properties: { attempt: 1, target: 'x' } }); // a plan-extension event
+logger.logCustomEvent({ roomId: 'r1', category: 'Bot', action: 'greeted', properties: { attempt: 1, target: 'x' } }); // a plan-extension event
 logEvent(escalationSuccessful({ roomId: 'r1', tabId: 't1', timestamp: '2022-09-26T17:50:47.225Z' }, { queue_time: 42, sf_chat_key: 'k' }));
 logEvent({ roomId: 'r1', category: 'Survey', action: 'link_clicked' });
 logEvent({ roomId: 'r1', category: 'Window', action: 'opened', properties: { session_id: 's' }, agent: 'support.bot', tabId: 't' });
@@ -95,9 +95,8 @@ function handle(error: unknown): ErrorCode | undefined {
   return undefined;
 }
 
-// Note: SnsLogger#logEvent also accepts CustomLogEvent (plan-extension events), so a
-// misspelled plan event still compiles on an instance; the checks below use the top-level
-// logEvent, which only takes a LogEvent.
+// SnsLogger#logEvent takes only plan events (plan-extension events go to logCustomEvent).
+// @ts-expect-error misspelled failure_reason on an instance
 logger.logEvent({ roomId: 'r1', category: 'Escalation', action: 'failed', properties: { failure_reason: 'no agent available' } });
 
 // ---- invalid usages ----
