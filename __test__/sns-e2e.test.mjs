@@ -1,0 +1,240 @@
+// End to end through real AWS wire protocols: SnsLogger -> moto SNS (PublishBatch) -> SQS.
+// Checks the exact Message string of every event kind of the plan, FIFO attributes, per-group
+// order, no loss, no duplicates, standard topics and batching.
+
+process.env.AWS_ACCESS_KEY_ID = 'test'
+process.env.AWS_SECRET_ACCESS_KEY = 'test'
+process.env.AWS_REGION = 'us-east-1'
+process.env.AWS_EC2_METADATA_DISABLED = 'true'
+
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { createFifoTopicWithQueue, createStandardTopicWithQueue, receiveAll, startMoto } from './support/moto.mjs'
+
+const lib = createRequire(import.meta.url)('../index.js')
+const { SnsLogger, TRACKING_PLAN } = lib
+
+const AGENTS = {
+  'support.bot': { agent_id: 'b5983b72-cac6-4f85-b9d0-be61e543dfe6', language: 'en' },
+  'sales.bot': { agent_id: 'c0ffee00-1234-4f85-b9d0-000000000002' },
+}
+const SITES = ['https://chat.example.com', 'https://support.example.org/rc']
+
+const lowerFirst = (s) => s[0].toLowerCase() + s.slice(1)
+
+/**
+ * Every event kind of the plan, each enum value once: [{ builder, args(i), eventType }].
+ * The builder is looked up by name (`chatSessionClosed` for ChatSession / Closed).
+ */
+function eventKinds() {
+  const kinds = []
+  for (const category of TRACKING_PLAN.categories) {
+    for (const action of category.actions) {
+      const builderName = lowerFirst(category.name) + action.name
+      const builder = lib[builderName]
+      assert.equal(typeof builder, 'function', `builder ${builderName}`)
+      const enumProp = action.properties.find((p) => p.type === 'enum')
+      if (enumProp) {
+        for (const v of enumProp.values) {
+          kinds.push({
+            builder,
+            category: category.category,
+            action: action.action,
+            eventType: v.eventType ?? action.eventType,
+            extraArgs: () => [v.value],
+            properties: () => ({ [enumProp.property]: v.value }),
+          })
+        }
+      } else if (builderName === 'escalationSuccessful') {
+        kinds.push({
+          builder,
+          category: category.category,
+          action: action.action,
+          eventType: action.eventType,
+          // Given in reverse plan order: the message must list them in plan order.
+          extraArgs: (i) => [{ sf_chat_key: `key-${i} "quoted" é`, queue_time: i % 2 ? i : i + 0.5 }],
+          properties: (i) => ({ queue_time: i % 2 ? i : i + 0.5, sf_chat_key: `key-${i} "quoted" é` }),
+        })
+      } else if (builderName === 'windowOpened') {
+        kinds.push({
+          builder,
+          category: category.category,
+          action: action.action,
+          eventType: action.eventType,
+          extraArgs: (i) => [`session-${i}`],
+          properties: (i) => ({ session_id: `session-${i}` }),
+        })
+      } else {
+        assert.deepEqual(action.properties, [], `unhandled properties of ${builderName}`)
+        kinds.push({
+          builder,
+          category: category.category,
+          action: action.action,
+          eventType: action.eventType,
+          extraArgs: () => [],
+          properties: () => ({}),
+        })
+      }
+    }
+  }
+  return kinds
+}
+
+/** The Message string expected for an event, keys in the spec's order. */
+function expectedMessage(agentId, ctx, kind, i) {
+  return JSON.stringify({
+    dialogflowAgentId: agentId,
+    roomId: ctx.roomId,
+    tabId: ctx.tabId ?? '',
+    category: kind.category,
+    action: kind.action,
+    properties: kind.properties(i),
+    eventType: kind.eventType,
+    timestamp: ctx.timestamp,
+  })
+}
+
+describe('SNS end to end (moto)', () => {
+  /** @type {Awaited<ReturnType<typeof startMoto>>} */
+  let moto
+  const dirs = []
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'sns-e2e-'))
+    dirs.push(d)
+    return d
+  }
+
+  before(async () => {
+    moto = await startMoto()
+  })
+
+  after(async () => {
+    await moto?.stop()
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  })
+
+  test('two agents x two sites on FIFO topics: exact messages, attributes, order, no loss, no duplicates, batching', async () => {
+    const usernames = Object.keys(AGENTS)
+    const topics = {}
+    for (const [n, username] of usernames.entries()) {
+      topics[username] = await createFifoTopicWithQueue(moto.endpoint, `e2e-agent-${n}`)
+    }
+    const dfConfig = Object.fromEntries(
+      usernames.map((u) => [u, { ...AGENTS[u], sns_arn_topic: topics[u].topicArn }]),
+    )
+    const kinds = eventKinds()
+    assert.equal(kinds.length, 31) // 8 close methods + 14 failure reasons + 9 other actions
+    const rounds = 2 // ~62 events per logger
+
+    // expected[username][site] = messages in log order
+    const expected = Object.fromEntries(usernames.map((u) => [u, Object.fromEntries(SITES.map((s) => [s, []]))]))
+    const loggers = SITES.map(
+      (siteUrl) =>
+        new SnsLogger({
+          siteUrl,
+          dfConfig,
+          sink: { kind: 'sns', endpoint: moto.endpoint, region: 'us-east-1', connectTimeoutMs: 2000, requestTimeoutMs: 5000 },
+          lingerMs: 20,
+          spoolDir: tmp(),
+        }),
+    )
+
+    const base = Date.UTC(2024, 0, 15, 10, 0, 0, 0)
+    for (const [li, logger] of loggers.entries()) {
+      const site = SITES[li]
+      let i = 0
+      for (let r = 0; r < rounds; r++) {
+        for (const kind of kinds) {
+          const username = usernames[i % 2]
+          const ctx = {
+            agent: i % 4 < 2 ? username : AGENTS[username].agent_id, // by username and by agent_id
+            roomId: `room-${li}-${i}`,
+            ...(i % 3 ? { tabId: `tab-${li}-${i}` } : {}),
+            timestamp: new Date(base + li * 1e6 + i * 1001).toISOString(),
+          }
+          logger.logEvent(kind.builder(ctx, ...kind.extraArgs(i)))
+          expected[username][site].push(expectedMessage(AGENTS[username].agent_id, ctx, kind, i))
+          i++
+        }
+      }
+    }
+
+    const logged = kinds.length * rounds
+    for (const logger of loggers) {
+      const report = await logger.flush()
+      assert.deepEqual(report, { sent: logged, deadLettered: 0, spooled: 0, dropped: 0 })
+      const stats = logger.stats()
+      assert.equal(stats.accepted, logged)
+      assert.equal(stats.sent, logged)
+      assert.equal(stats.retried, 0)
+      // Batching: a request carries up to 10 events; 2 groups (one per topic) per logger.
+      const groups = usernames.length
+      assert.ok(stats.requests >= Math.ceil(logged / 10), `requests ${stats.requests}`)
+      assert.ok(stats.requests <= Math.ceil(logged / 10) + groups, `requests ${stats.requests} for ${logged} events`)
+    }
+
+    for (const username of usernames) {
+      const total = SITES.reduce((n, s) => n + expected[username][s].length, 0)
+      const received = await receiveAll(moto.endpoint, topics[username].queueUrl, { expected: total, timeoutMs: 20_000 })
+      assert.equal(received.length, total, `messages on the queue of ${username}`)
+      const dedupIds = new Set()
+      for (const r of received) {
+        assert.equal(r.subject, 'RC')
+        assert.ok(SITES.includes(r.messageGroupId), `group ${r.messageGroupId}`)
+        assert.equal(typeof r.messageDeduplicationId, 'string')
+        assert.ok(r.messageDeduplicationId.length > 0)
+        assert.ok(!dedupIds.has(r.messageDeduplicationId), 'dedup ids are unique')
+        dedupIds.add(r.messageDeduplicationId)
+        assert.equal(r.envelope.TopicArn, topics[username].topicArn)
+      }
+      for (const site of SITES) {
+        // Exact strings, per-group order = log order, none missing, none duplicated.
+        const got = received.filter((r) => r.messageGroupId === site).map((r) => r.message)
+        assert.deepEqual(got, expected[username][site], `messages of ${username} / ${site}`)
+      }
+    }
+
+    for (const logger of loggers) {
+      const report = await logger.close({ timeoutMs: 2000 })
+      assert.equal(report.timedOut, false)
+    }
+  })
+
+  test('a standard (non-FIFO) topic gets every message, without group or dedup ids', async () => {
+    const { topicArn, queueUrl } = await createStandardTopicWithQueue(moto.endpoint, 'e2e-standard')
+    const logger = new SnsLogger({
+      siteUrl: SITES[0],
+      dfConfig: { 'support.bot': { agent_id: 'std-agent', sns_arn_topic: topicArn } },
+      sink: { kind: 'sns', endpoint: moto.endpoint, region: 'us-east-1', requestTimeoutMs: 5000 },
+      lingerMs: 20,
+      spoolDir: tmp(),
+    })
+    const kinds = eventKinds()
+    const expected = []
+    for (const [i, kind] of kinds.entries()) {
+      const ctx = { roomId: `std-room-${i}`, timestamp: new Date(Date.UTC(2023, 5, 1) + i).toISOString() }
+      logger.logEvent(kind.builder(ctx, ...kind.extraArgs(i)))
+      expected.push(expectedMessage('std-agent', ctx, kind, i))
+    }
+    assert.deepEqual(await logger.flush(), { sent: kinds.length, deadLettered: 0, spooled: 0, dropped: 0 })
+    assert.ok(logger.stats().requests <= Math.ceil(kinds.length / 10) + 1, `requests ${logger.stats().requests}`)
+    const received = await receiveAll(moto.endpoint, queueUrl, { expected: kinds.length, timeoutMs: 20_000 })
+    assert.equal(received.length, kinds.length)
+    for (const r of received) {
+      assert.equal(r.subject, 'RC')
+      assert.equal(r.messageGroupId, undefined)
+      assert.equal(r.messageDeduplicationId, undefined)
+    }
+    // A standard queue does not promise order: compare as sets (and no duplicates).
+    assert.deepEqual(
+      received.map((r) => r.message).sort(),
+      [...expected].sort(),
+    )
+    await logger.close({ timeoutMs: 2000 })
+  })
+})
