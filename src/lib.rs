@@ -270,13 +270,18 @@ impl JsSnsLogger {
     RUNTIME.spawn(async move {
       let report = logger.finish_close(epoch, timeout).await;
       open_loggers().retain(|l| !l.same_as(&logger));
-      let t = report.tally;
       deferred.resolve(move |_| {
+        let FlushReport {
+          sent,
+          dead_lettered,
+          spooled,
+          dropped,
+        } = report.tally.into();
         Ok(CloseReport {
-          sent: t.sent as i64,
-          dead_lettered: t.dead_lettered as i64,
-          spooled: t.spooled as i64,
-          dropped: t.dropped as i64,
+          sent,
+          dead_lettered,
+          spooled,
+          dropped,
           timed_out: report.timed_out,
         })
       });

@@ -240,10 +240,6 @@ impl Logger {
     Logger { shared }
   }
 
-  pub fn config(&self) -> &LoggerConfig {
-    &self.shared.config
-  }
-
   /// Validates, builds the request and enqueues it. A rejected event leaves no trace.
   pub fn log(&self, input: EventInput) -> Result<()> {
     let shared = &self.shared;
@@ -506,10 +502,9 @@ async fn keep_spool(shared: Arc<Shared>) {
     if closed && lock(&shared.queue).overflow.is_empty() {
       return;
     }
-    match replayed {
-      // More to replay once these are sent; the dispatcher wakes us as groups settle.
-      Some(n) if n > 0 => shared.wake.notify_one(),
-      _ => {}
+    if replayed.is_some_and(|n| n > 0) {
+      // Replayed events are queued: let the dispatcher send them.
+      shared.wake.notify_one();
     }
     let spool_mode = lock(&shared.queue).spool_mode;
     if spool_mode {
@@ -635,7 +630,7 @@ fn complete(shared: &Shared, key: GroupKey, mut results: BatchResult) {
     }
   }
 
-  let retried = retry.len() as u64;
+  let mut retried = retry.len() as u64;
   let mut exhausted = Vec::new();
   let group = queue
     .groups
@@ -662,8 +657,9 @@ fn complete(shared: &Shared, key: GroupKey, mut results: BatchResult) {
         // Retry budget spent: this group's events wait on disk; replay probes SNS later.
         group.backoff = None;
         group.retry_at = None;
+        retried = 0;
         exhausted = retry;
-        exhausted.extend(group.pending.drain(..));
+        exhausted.extend(group.take_pending());
       }
     }
   }
@@ -685,9 +681,7 @@ fn complete(shared: &Shared, key: GroupKey, mut results: BatchResult) {
   let counters = &shared.counters;
   counters.sent.fetch_add(sent, Relaxed);
   counters.dead_lettered.fetch_add(dead.len() as u64, Relaxed);
-  counters
-    .retried
-    .fetch_add(retried - exhausted_count.min(retried), Relaxed);
+  counters.retried.fetch_add(retried, Relaxed);
   if !dead.is_empty() {
     record_dead_letters(shared, &dead);
   }

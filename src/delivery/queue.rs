@@ -64,6 +64,12 @@ impl Group {
     }
   }
 
+  /// Takes every pending entry, oldest first.
+  pub fn take_pending(&mut self) -> Vec<Queued> {
+    self.pending_bytes = 0;
+    self.pending.drain(..).collect()
+  }
+
   pub fn is_idle(&self) -> bool {
     self.pending.is_empty() && self.in_flight.is_none()
   }
@@ -384,7 +390,7 @@ impl Queue {
     let mut all = std::mem::take(&mut self.overflow);
     for (_, mut group) in self.groups.drain() {
       all.extend(group.in_flight.take().unwrap_or_default());
-      all.extend(group.pending.drain(..));
+      all.extend(group.take_pending());
     }
     self.in_flight_batches = 0;
     all
@@ -501,6 +507,25 @@ mod tests {
       })
     );
     assert_eq!(epochs.take_if_settled(flush2), Some(Tally::default()));
+  }
+
+  #[test]
+  fn taking_every_pending_entry_resets_the_byte_count() {
+    let mut queue = Queue::default();
+    let now = Instant::now();
+    let linger = Duration::from_secs(1);
+    for i in 0..3 {
+      queue.push(envelope("g", 100 * 1024), i, false, now);
+    }
+    let group = queue.groups.values_mut().next().unwrap();
+    assert_eq!(group.take_pending().len(), 3);
+    queue.push(envelope("g", 10), 3, false, now);
+    let (batches, next) = queue.take_ready(now, linger);
+    assert!(
+      batches.is_empty(),
+      "one small event is not a full batch: it waits for the linger"
+    );
+    assert_eq!(next, Some(now + linger));
   }
 
   #[test]

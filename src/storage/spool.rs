@@ -44,10 +44,6 @@ impl Spool {
     }
   }
 
-  pub fn dir(&self) -> &Path {
-    &self.dir
-  }
-
   /// Whether a spool file from an earlier run exists (then it is opened for replay).
   pub fn exists(&self) -> bool {
     self.dir.join(Self::FILE_NAME).exists()
