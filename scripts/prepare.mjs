@@ -1,7 +1,7 @@
 // Shared by `npm test`, `npm run demo` and `npm run bench`: install npm packages when
 // missing, then build the addon.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -25,8 +25,10 @@ export function run(command, args, { capture = false, quiet = false } = {}) {
   return { ok: child.status === 0, output }
 }
 
+/** Runs `npm install` unless every dev dependency is already there. */
 export function ensureInstalled({ quiet = false } = {}) {
-  const installed = ['.bin/napi', 'typescript'].every((p) => existsSync(join(root, 'node_modules', p)))
+  const { devDependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const installed = Object.keys(devDependencies).every((name) => existsSync(join(root, 'node_modules', name, 'package.json')))
   return installed || run('npm', ['install', '--no-audit', '--no-fund'], { quiet }).ok
 }
 

@@ -1,0 +1,49 @@
+// The benchmark SNS endpoint (benchmark/endpoint, a Rust binary): start it, steer it, read
+// its counters.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import { root } from '../../scripts/prepare.mjs'
+
+export const endpointBinary = join(root, 'target', 'release', 'sns-bench-endpoint')
+
+/** Starts the endpoint on a loopback port; it exits when our stdin closes, so it never outlives us. */
+export async function startEndpoint({ threads = 1 } = {}) {
+  const child = spawn(endpointBinary, ['--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })
+  const [first] = await Promise.race([
+    once(lines, 'line'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the benchmark endpoint exited with ${code} before listening`)
+    }),
+  ])
+  const { port } = JSON.parse(first)
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      child.stdin.end()
+      if (child.exitCode === null) await once(child, 'exit')
+    },
+  }
+}
+
+/** Control calls, usable from any process that knows the URL. */
+export function endpointControl(url) {
+  const call = async (method, path) => {
+    const response = await fetch(url + path, { method })
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}`)
+    return response.json()
+  }
+  return {
+    stats: () => call('GET', '/__stats'),
+    reset: () => call('POST', '/__reset'),
+    configure: ({ latencyMs, mode }) => {
+      const query = new URLSearchParams()
+      if (latencyMs !== undefined) query.set('latency_ms', String(latencyMs))
+      if (mode !== undefined) query.set('mode', mode)
+      return call('POST', `/__config?${query}`)
+    },
+  }
+}
