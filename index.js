@@ -40,6 +40,21 @@ class SnsLogger extends native.SnsLogger {
     super(isObject ? rest : options, onNotice)
   }
 
+  /** Validates the event and queues it; throws on bad input. Never blocks on I/O. */
+  logEvent(event) {
+    // The fields are read here, where V8 does it far faster than N-API; the order is
+    // js_input::FIELDS. A throwing getter or Proxy becomes a coded error, as natively.
+    let isEvent, agent, roomId, tabId, category, action, properties, timestamp
+    try {
+      isEvent = typeof event === 'object' && event !== null && !Array.isArray(event)
+      if (isEvent) ({ agent, roomId, tabId, category, action, properties, timestamp } = event)
+    } catch {
+      throw codedError('ERR_INVALID_EVENT', 'reading the event threw: events must be plain data objects')
+    }
+    if (isEvent) this.logFields(agent, roomId, tabId, category, action, properties, timestamp)
+    else super.logEvent(event) // throws, naming what was given
+  }
+
   /** logEvent for plan-extension events: the same checks at runtime, loose types. */
   logCustomEvent(event) {
     this.logEvent(event)

@@ -36,6 +36,12 @@ impl Envelope {
     self.message.len() + SUBJECT.len() + self.group_id.len() + self.dedup_id.len()
   }
 
+  /// Heap and struct bytes this envelope holds (the topic and group strings are shared).
+  pub fn memory_bytes(&self) -> usize {
+    // Arc header, the struct, and the allocator's rounding of the two strings.
+    16 + std::mem::size_of::<Envelope>() + self.message.len() + self.dedup_id.len() + 32
+  }
+
   /// The request as a JSON object with SNS's parameter names (the file sink's line format).
   pub fn request_json(&self) -> String {
     #[derive(Serialize)]
@@ -70,9 +76,29 @@ pub fn is_fifo_topic(topic_arn: &str) -> bool {
   topic_arn.ends_with(".fifo")
 }
 
-/// A new `MessageDeduplicationId`: a UUIDv7, unique per event and roughly time-ordered.
-pub fn new_dedup_id() -> String {
-  uuid::Uuid::now_v7().to_string()
+/// `MessageDeduplicationId`s: a random prefix per logger (a UUIDv7) and the event's sequence
+/// number, zero-padded so that ids sort in logging order. Unique per event and fixed when the
+/// event is logged, without a random draw per event.
+pub struct DedupIds {
+  prefix: String,
+}
+
+impl DedupIds {
+  pub fn new() -> DedupIds {
+    DedupIds {
+      prefix: uuid::Uuid::now_v7().simple().to_string(),
+    }
+  }
+
+  pub fn id(&self, seq: u64) -> String {
+    format!("{}-{seq:016x}", self.prefix)
+  }
+}
+
+impl Default for DedupIds {
+  fn default() -> Self {
+    DedupIds::new()
+  }
 }
 
 #[derive(Serialize)]
@@ -213,9 +239,12 @@ mod tests {
   }
 
   #[test]
-  fn dedup_ids_are_unique_and_short() {
-    let a = new_dedup_id();
-    assert_ne!(a, new_dedup_id());
-    assert!(a.len() <= 128);
+  fn dedup_ids_are_unique_short_and_sort_in_logging_order() {
+    let ids = DedupIds::new();
+    let (a, b, c) = (ids.id(9), ids.id(10), ids.id(u64::MAX));
+    assert!(a < b && b < c, "{a} {b} {c}");
+    assert_ne!(DedupIds::new().id(9), a, "another logger gets other ids");
+    assert!(c.len() <= 128);
+    assert!(c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'));
   }
 }

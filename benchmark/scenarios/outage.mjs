@@ -1,25 +1,30 @@
 // `events` events logged while the endpoint answers 503, then the endpoint comes back:
 // peak RSS of the whole process, and whether every event arrives.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { scenario } from '../support/child.mjs'
-import { snsLogger } from '../support/contenders.mjs'
+import { SITE_URL, REGION, dfConfig, eventPool, lib } from '../support/fixtures.mjs'
 import { endpointControl } from '../support/endpoint.mjs'
 
 const CHUNK = 10_000
 
-scenario(async ({ endpoint, events, groups, options, timeoutS }) => {
+scenario(async ({ endpoint, events, groups, timeoutS }) => {
   const control = endpointControl(endpoint)
   let peakRss = process.memoryUsage.rss()
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20)
   const startRss = peakRss
 
   await control.configure({ mode: 'unavailable' })
-  const client = snsLogger({ endpoint, groups, options })
-  const { logger } = client
+  // Only sns-logger is loaded here (not the baselines' SDKs): RSS is the logger's alone.
+  const spoolDir = mkdtempSync(join(tmpdir(), 'sns-logger-bench-'))
+  const logger = new lib.SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(groups), sink: { kind: 'sns', endpoint, region: REGION }, spoolDir })
+  const pool = eventPool(groups)
   const t0 = performance.now()
   for (let i = 0; i < events; i += CHUNK) {
-    for (let k = i; k < Math.min(events, i + CHUNK); k++) client.log(k)
+    for (let k = i; k < Math.min(events, i + CHUNK); k++) logger.logEvent(pool[k % pool.length])
     await nextTurn()
   }
   const loggedMs = performance.now() - t0
@@ -42,7 +47,8 @@ scenario(async ({ endpoint, events, groups, options, timeoutS }) => {
   const recoveryMs = performance.now() - recoveryStart
   clearInterval(sampler)
   const stats = logger.stats()
-  await client.close()
+  await logger.close()
+  rmSync(spoolDir, { recursive: true, force: true })
   return {
     events,
     loggedMs,

@@ -9,14 +9,14 @@ pub use queue::{FlushRange, Outcome, Tally, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
 
 use crate::config::{LoggerConfig, OverflowPolicy};
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::{build_message, new_dedup_id, Envelope};
+use crate::message::{build_message, DedupIds, Envelope};
 use crate::plan::EventInput;
 use crate::sink::{BatchResult, Failure, FailureKind, Sink};
 use crate::storage::{DeadLetterFile, Spool};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use queue::{GroupKey, Queue, Queued};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
@@ -43,6 +43,12 @@ pub type Observer = Arc<dyn Fn(Notice) + Send + Sync>;
 
 /// Events read from the spool per replay step.
 const REPLAY_CHUNK: usize = 5_000;
+/// Overflow held in memory for the spool writer. Past it, `log()` waits for the writer:
+/// only a flood faster than the disk, during an outage, ever does, and memory stays bounded.
+const OVERFLOW_BUFFER_BYTES: usize = 8 << 20;
+/// The longest `log()` waits for the spool writer; after that it stops waiting until the
+/// writer catches up, so a stuck disk cannot hang the app.
+const OVERFLOW_WAIT: Duration = Duration::from_secs(1);
 
 /// Counters for `stats()`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,10 +96,13 @@ struct Shared {
   queue: Mutex<Queue>,
   /// Acceptance order across runs (continues after the spool's last key).
   next_seq: AtomicU64,
+  dedup_ids: DedupIds,
   /// Wakes the dispatcher.
   wake: Notify,
   /// Wakes the spool keeper.
   wake_spool: Notify,
+  /// Signalled when the spool keeper takes the overflow (see OVERFLOW_BUFFER_BYTES).
+  overflow_taken: Condvar,
   /// Wakes flushes after events settle.
   settled: Notify,
   closed: AtomicBool,
@@ -208,7 +217,10 @@ impl Logger {
       .spool_dir
       .as_deref()
       .map(DeadLetterFile::new);
-    let mut queue = Queue::default();
+    let mut queue = Queue {
+      linger: config.delivery.linger,
+      ..Queue::default()
+    };
     let mut next_seq = 0;
     if let Some(spool) = spool.as_ref().filter(|s| s.exists()) {
       if let Ok(Some(last)) = spool.last_key() {
@@ -224,8 +236,10 @@ impl Logger {
       observer,
       queue: Mutex::new(queue),
       next_seq: AtomicU64::new(next_seq),
+      dedup_ids: DedupIds::new(),
       wake: Notify::new(),
       wake_spool: Notify::new(),
+      overflow_taken: Condvar::new(),
       settled: Notify::new(),
       closed: AtomicBool::new(false),
       counters: Counters::default(),
@@ -250,13 +264,13 @@ impl Logger {
     let event = config.plan.validate(input)?;
     let agent = config.df_config.resolve(event.agent.as_deref())?;
     let message = build_message(&agent.agent_id, &event)?;
+    let seq = shared.next_seq.fetch_add(1, Relaxed);
     let envelope = Arc::new(Envelope {
       topic_arn: agent.topic_arn.clone(),
       group_id: config.site_url.clone(),
-      dedup_id: new_dedup_id(),
+      dedup_id: shared.dedup_ids.id(seq),
       message,
     });
-    let seq = shared.next_seq.fetch_add(1, Relaxed);
     let limits = &config.delivery;
     let mut queue = lock(&shared.queue);
     if queue.closed {
@@ -268,6 +282,17 @@ impl Logger {
       (queue.push(envelope, seq, false, Instant::now()), false)
     } else if shared.spool.is_some() && limits.overflow == OverflowPolicy::Spool {
       queue.push_overflow(envelope, seq, Instant::now());
+      if queue.overflow_bytes > OVERFLOW_BUFFER_BYTES && !queue.overflow_stalled {
+        shared.wake_spool.notify_one();
+        let (guard, wait) = shared
+          .overflow_taken
+          .wait_timeout_while(queue, OVERFLOW_WAIT, |q| {
+            q.overflow_bytes > OVERFLOW_BUFFER_BYTES
+          })
+          .unwrap_or_else(|e| e.into_inner());
+        queue = guard;
+        queue.overflow_stalled = wait.timed_out();
+      }
       (false, true)
     } else {
       drop(queue);
@@ -382,6 +407,7 @@ impl Logger {
       queue.closed = true;
       queue.drain_all()
     };
+    shared.overflow_taken.notify_all();
     let spooled = shared.spool_and_settle(left);
     shared.wake.notify_one();
     shared.wake_spool.notify_one();
@@ -442,7 +468,10 @@ async fn dispatch(shared: Arc<Shared>) {
       if queue.closed && queue.groups.is_empty() {
         return;
       }
-      queue.take_ready(Instant::now(), linger)
+      queue.dispatch_requested = false;
+      let (batches, next) = queue.take_ready(Instant::now(), linger);
+      queue.dispatcher_wakes_at = next;
+      (batches, next)
     };
     for (key, envelopes) in batches {
       tokio::spawn(send(shared.clone(), key, envelopes));
@@ -468,7 +497,7 @@ async fn keep_spool(shared: Arc<Shared>) {
     woken.as_mut().enable();
     let (overflow, to_unspool, replay_from, closed) = {
       let mut queue = lock(&shared.queue);
-      let overflow = std::mem::take(&mut queue.overflow);
+      let overflow = queue.take_overflow();
       let to_unspool = std::mem::take(&mut queue.to_unspool);
       let idle = queue.events == overflow.len() && queue.spool_mode && !queue.closed;
       (
@@ -478,6 +507,7 @@ async fn keep_spool(shared: Arc<Shared>) {
         queue.closed,
       )
     };
+    shared.overflow_taken.notify_all();
     let worker = shared.clone();
     let replayed = tokio::task::spawn_blocking(move || {
       worker.spool_and_settle(overflow);

@@ -26,8 +26,9 @@ pub struct Queued {
 }
 
 impl Queued {
+  /// What this event holds in memory, for the queue's byte cap.
   pub fn bytes(&self) -> usize {
-    self.envelope.batch_bytes()
+    self.envelope.memory_bytes() + std::mem::size_of::<Queued>()
   }
 }
 
@@ -269,6 +270,12 @@ pub struct Queue {
   pub events: usize,
   pub bytes: usize,
   pub in_flight_batches: usize,
+  /// How long a lone event waits for batch mates (the logger's lingerMs).
+  pub linger: Duration,
+  /// The dispatcher was notified and has not looked yet: no need to notify it again.
+  pub dispatch_requested: bool,
+  /// When the dispatcher will look again on its own; `None`: only when notified.
+  pub dispatcher_wakes_at: Option<Instant>,
   pub epochs: Epochs,
   /// Flushes waiting: events of this epoch or older skip the linger.
   pub hurry_epoch: Option<u64>,
@@ -277,6 +284,10 @@ pub struct Queue {
   pub closed: bool,
   /// Accepted events waiting to be written to the spool (counted in `events` and `bytes`).
   pub overflow: Vec<Queued>,
+  /// Bytes of `overflow`: new events wait for the spool writer when it grows too large.
+  pub overflow_bytes: usize,
+  /// The spool writer missed a deadline: stop waiting for it until it takes the overflow.
+  pub overflow_stalled: bool,
   /// While set, new events go to the spool so none overtakes a spooled one.
   pub spool_mode: bool,
   /// Highest spool key loaded for replay; `None`: start from the oldest.
@@ -302,7 +313,24 @@ impl Queue {
     let group = self.groups.entry(key).or_default();
     let was_idle = group.is_idle();
     group.push_back(queued);
-    was_idle || group.pending.len() == MAX_BATCH_ENTRIES
+    let due = if group.pending.len() == MAX_BATCH_ENTRIES {
+      now
+    } else if was_idle {
+      now + self.linger
+    } else {
+      return false;
+    };
+    self.needs_dispatcher(due)
+  }
+
+  /// Whether the dispatcher must be notified to look by `due`. Waking a sleeping thread costs
+  /// microseconds, so not when it is already notified or will look by then anyway.
+  fn needs_dispatcher(&mut self, due: Instant) -> bool {
+    if self.dispatch_requested || self.dispatcher_wakes_at.is_some_and(|at| at <= due) {
+      return false;
+    }
+    self.dispatch_requested = true;
+    true
   }
 
   /// Counts a new event in and gives it its flush epoch.
@@ -322,8 +350,16 @@ impl Queue {
   /// Accepts an event straight for the spool; from now on new events follow it there.
   pub fn push_overflow(&mut self, envelope: Arc<Envelope>, seq: u64, now: Instant) {
     let queued = self.accept(envelope, seq, false, now);
+    self.overflow_bytes += queued.bytes();
     self.overflow.push(queued);
     self.spool_mode = true;
+  }
+
+  /// Hands the overflow to the spool writer.
+  pub fn take_overflow(&mut self) -> Vec<Queued> {
+    self.overflow_bytes = 0;
+    self.overflow_stalled = false;
+    std::mem::take(&mut self.overflow)
   }
 
   /// Settles an event that has left the queue for good.
@@ -344,6 +380,7 @@ impl Queue {
       if queued.in_spool {
         self.settle(&queued, Outcome::Spooled);
       } else {
+        self.overflow_bytes += queued.bytes();
         self.overflow.push(queued);
       }
     }
@@ -387,7 +424,7 @@ impl Queue {
 
   /// Takes every event still held, in flight or not, oldest first per group.
   pub fn drain_all(&mut self) -> Vec<Queued> {
-    let mut all = std::mem::take(&mut self.overflow);
+    let mut all = self.take_overflow();
     for (_, mut group) in self.groups.drain() {
       all.extend(group.in_flight.take().unwrap_or_default());
       all.extend(group.take_pending());

@@ -9,6 +9,11 @@ use std::sync::Mutex;
 /// when events are spooled out of order. Value: the envelope as JSON.
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 
+/// redb's page cache. Its default (1 GiB) would let a long outage grow the process by the
+/// spool's size; the spool is written once and read once, in key order, so a small cache
+/// costs little.
+const CACHE_BYTES: usize = 8 << 20;
+
 /// On-disk queue of events not yet acknowledged by SNS, replayed oldest first.
 /// The database file is created on first use only.
 pub struct Spool {
@@ -72,7 +77,9 @@ impl Spool {
       OpenOptions::new().read(true).write(true).create(true),
     )
     .map_err(|e| DatabaseError::Storage(e.into()))?;
-    Database::builder().create_file(file)
+    Database::builder()
+      .set_cache_size(CACHE_BYTES)
+      .create_file(file)
   }
 
   /// Opens the spool; a corrupt file is moved aside, a file locked by another process makes
