@@ -15,6 +15,7 @@ scenario(async ({ endpoint, events, groups, timeoutS }) => {
   const control = endpointControl(endpoint)
   let peakRss = process.memoryUsage.rss()
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20)
+  // What the process held before the logger existed (Node.js, the addon, the fixtures).
   const startRss = peakRss
 
   await control.configure({ mode: 'unavailable' })

@@ -5,7 +5,7 @@ import { Agent } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns'
+import { createRequire } from 'node:module'
 import { CREDENTIALS, REGION, SITE_URL, baselinePool, counterIds, dfConfig, eventPool, lib } from './fixtures.mjs'
 
 /** sns-logger: logEvent() per event; flush() waits for acknowledgement. */
@@ -34,8 +34,11 @@ export function snsLogger({ endpoint, groups, options = {} }) {
   }
 }
 
+// Loaded on first use only: sns-logger's runs carry none of the baselines' SDK.
+const sdk = () => createRequire(import.meta.url)('@aws-sdk/client-sns')
+
 function snsClient(endpoint, maxSockets) {
-  return new SNSClient({
+  return new (sdk().SNSClient)({
     region: REGION,
     endpoint,
     credentials: CREDENTIALS,
@@ -64,6 +67,7 @@ function idleWaiter() {
  */
 export function perEventPublish({ endpoint, groups, concurrency = 50 }) {
   const client = snsClient(endpoint)
+  const { PublishCommand } = sdk()
   const pool = baselinePool(groups)
   const nextId = counterIds()
   const waiting = []
@@ -113,6 +117,7 @@ export function perEventPublish({ endpoint, groups, concurrency = 50 }) {
  */
 export function handBatchedPublish({ endpoint, groups }) {
   const client = snsClient(endpoint, groups + 8)
+  const { PublishBatchCommand } = sdk()
   const pool = baselinePool(groups)
   const nextId = counterIds()
   const streams = new Map()

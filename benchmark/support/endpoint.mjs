@@ -1,6 +1,7 @@
 // The benchmark SNS endpoint (benchmark/endpoint, a Rust binary): start it, steer it, read
 // its counters.
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
@@ -29,13 +30,23 @@ export async function startEndpoint({ threads = 1 } = {}) {
   }
 }
 
-/** Control calls, usable from any process that knows the URL. */
+/**
+ * Control calls, usable from any process that knows the URL. Plain node:http rather than
+ * fetch, whose first use compiles WebAssembly in the background of the measured process.
+ */
 export function endpointControl(url) {
-  const call = async (method, path) => {
-    const response = await fetch(url + path, { method })
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}`)
-    return response.json()
-  }
+  const call = (method, path) =>
+    new Promise((resolve, reject) => {
+      const request = http.request(url + path, { method, agent: false }, (response) => {
+        let body = ''
+        response.setEncoding('utf8').on('data', (chunk) => (body += chunk))
+        response.on('end', () => {
+          if (response.statusCode === 200) resolve(JSON.parse(body))
+          else reject(new Error(`${method} ${path}: HTTP ${response.statusCode} ${body}`))
+        })
+      })
+      request.on('error', reject).end()
+    })
   return {
     stats: () => call('GET', '/__stats'),
     reset: () => call('POST', '/__reset'),

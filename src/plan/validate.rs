@@ -143,7 +143,8 @@ impl TrackingPlan {
         ),
       )
     })?;
-    let event_name = format!("{} / {}", quote(&category.category), quote(&action.action));
+    // Error texts only: built when needed, not on every event.
+    let event_name = || format!("{} / {}", quote(&category.category), quote(&action.action));
 
     let mut given = match input.properties {
       None => Vec::new(),
@@ -170,8 +171,9 @@ impl TrackingPlan {
       return Err(error(
         ErrorCode::InvalidProperty,
         format!(
-          "properties.{} is not a property of {event_name}; {allowed}",
-          unknown.escape_debug()
+          "properties.{} is not a property of {}; {allowed}",
+          unknown.escape_debug(),
+          event_name()
         ),
       ));
     }
@@ -179,7 +181,7 @@ impl TrackingPlan {
     let mut event_type = action.event_type;
     let mut properties = Vec::with_capacity(action.properties.len());
     for spec in &action.properties {
-      let field = format!("properties.{}", spec.property);
+      let field = || format!("properties.{}", spec.property);
       let position = given.iter().position(|(name, _)| name == &spec.property);
       let Some((_, value)) = position.map(|i| given.swap_remove(i)) else {
         let wanted = match &spec.kind {
@@ -192,11 +194,11 @@ impl TrackingPlan {
         };
         return Err(error(
           ErrorCode::InvalidProperty,
-          format!("{field} is required for {event_name}: {wanted}"),
+          format!("{} is required for {}: {wanted}", field(), event_name()),
         ));
       };
       let checked = match (&spec.kind, value) {
-        (_, Value::TooLong(len)) => return Err(too_large(&field, len)),
+        (_, Value::TooLong(len)) => return Err(too_large(&field(), len)),
         (PropertyKind::Enum { values }, value) => {
           let matched = match &value {
             Value::String(s) => values.iter().find(|v| &v.value == s),
@@ -206,8 +208,10 @@ impl TrackingPlan {
             return Err(error(
               ErrorCode::InvalidProperty,
               format!(
-                "{field} {} is not allowed for {event_name}; allowed: {}",
+                "{} {} is not allowed for {}; allowed: {}",
+                field(),
                 describe(&value),
+                event_name(),
                 one_of(values.iter().map(|v| v.value.as_str()))
               ),
             ));
@@ -220,7 +224,8 @@ impl TrackingPlan {
           return Err(error(
             ErrorCode::InvalidProperty,
             format!(
-              "{field} must be a non-empty string, got {}",
+              "{} must be a non-empty string, got {}",
+              field(),
               describe(&value)
             ),
           ))
@@ -236,7 +241,7 @@ impl TrackingPlan {
           });
           return Err(error(
             ErrorCode::InvalidProperty,
-            format!("{field} must be {wanted}, got {}", describe(&value)),
+            format!("{} must be {wanted}, got {}", field(), describe(&value)),
           ));
         }
       };

@@ -5,6 +5,7 @@
 use super::{BatchResult, BoxFuture, Failure, FailureKind, Sink};
 use crate::message::{Envelope, SUBJECT};
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
@@ -64,6 +65,9 @@ impl SnsSink {
       .get_or_init(|| async {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
           .retry_config(RetryConfig::disabled())
+          // The operation timeout below already bounds a stalled request; the SDK's own
+          // stall detector watches every body byte, measurably costly per request.
+          .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
           .timeout_config(
             TimeoutConfig::builder()
               .connect_timeout(self.timeouts.connect)
