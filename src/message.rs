@@ -3,7 +3,6 @@
 use crate::error::{ErrorCode, LoggerError, Result};
 use crate::plan::{PropertyValue, ValidEvent};
 use chrono::SecondsFormat;
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -110,80 +109,82 @@ impl Default for DedupIds {
   }
 }
 
-#[derive(Serialize)]
-struct Message<'a> {
-  #[serde(rename = "dialogflowAgentId")]
-  dialogflow_agent_id: &'a str,
-  #[serde(rename = "roomId")]
-  room_id: &'a str,
-  #[serde(rename = "tabId")]
-  tab_id: &'a str,
-  category: &'a str,
-  action: &'a str,
-  properties: Properties<'a>,
-  #[serde(rename = "eventType")]
-  event_type: &'static str,
-  timestamp: String,
-}
-
-struct Properties<'a>(&'a [(&'a str, PropertyValue)]);
-
-impl Serialize for Properties<'_> {
-  fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    let mut map = serializer.serialize_map(Some(self.0.len()))?;
-    for (name, value) in self.0 {
-      match value {
-        PropertyValue::String(s) => map.serialize_entry(name, s)?,
-        // Whole numbers are written without a fraction: 42, not 42.0.
-        PropertyValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-          map.serialize_entry(name, &(*n as i64))?
-        }
-        PropertyValue::Number(n) => map.serialize_entry(name, n)?,
-      }
-    }
-    map.end()
+/// Appends `s` as a JSON string. Most strings need no escaping, and checking that first is
+/// several times faster than serde_json's byte-by-byte escaper, which writes the others.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+  if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+  } else {
+    serde_json::to_writer(&mut *out, s).expect("a string always serializes");
   }
 }
 
-/// The `Message` string SNS receives, keys in the order of the spec.
+/// The `Message` string SNS receives, keys in the order of the spec. Written field by field:
+/// this runs on the caller's thread for every event, and it is the largest part of the call.
 pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> Result<String> {
-  let message = Message {
-    dialogflow_agent_id,
-    room_id: &event.room_id,
-    tab_id: &event.tab_id,
-    category: event.category,
-    action: event.action,
-    properties: Properties(&event.properties),
-    event_type: event.event_type.as_str(),
-    timestamp: event.timestamp.to_rfc3339_opts(SecondsFormat::Millis, true),
-  };
-  // Sized up front: growing the buffer while serialising cost more than the JSON itself.
-  let strings: usize = [
+  let strings = [
     dialogflow_agent_id,
     &event.room_id,
     &event.tab_id,
     event.category,
     event.action,
-  ]
-  .iter()
-  .map(|s| s.len())
-  .sum::<usize>()
-    + event
-      .properties
-      .iter()
-      .map(|(name, value)| {
-        name.len()
-          + match value {
-            PropertyValue::String(s) => s.len(),
-            PropertyValue::Number(_) => 24,
-          }
-      })
-      .sum::<usize>();
-  let mut json = Vec::with_capacity(strings + 192);
-  serde_json::to_writer(&mut json, &message)
-    .expect("a message of strings and finite numbers always serializes");
-  // SAFETY: serde_json writes valid UTF-8.
-  let json = unsafe { String::from_utf8_unchecked(json) };
+  ];
+  let properties_len: usize = event
+    .properties
+    .iter()
+    .map(|(name, value)| {
+      name.len()
+        + match value {
+          PropertyValue::String(s) => s.len(),
+          PropertyValue::Number(_) => 24,
+        }
+    })
+    .sum();
+  let mut json =
+    Vec::with_capacity(strings.iter().map(|s| s.len()).sum::<usize>() + properties_len + 192);
+  let fields = [
+    "{\"dialogflowAgentId\":",
+    ",\"roomId\":",
+    ",\"tabId\":",
+    ",\"category\":",
+    ",\"action\":",
+  ];
+  for (key, value) in fields.iter().zip(strings) {
+    json.extend_from_slice(key.as_bytes());
+    push_json_str(&mut json, value);
+  }
+  json.extend_from_slice(b",\"properties\":{");
+  for (i, (name, value)) in event.properties.iter().enumerate() {
+    if i > 0 {
+      json.push(b',');
+    }
+    push_json_str(&mut json, name);
+    json.push(b':');
+    match value {
+      PropertyValue::String(s) => push_json_str(&mut json, s),
+      // Whole numbers are written without a fraction: 42, not 42.0.
+      PropertyValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+        serde_json::to_writer(&mut json, &(*n as i64)).expect("an integer serializes")
+      }
+      PropertyValue::Number(n) => {
+        serde_json::to_writer(&mut json, n).expect("a finite number serializes")
+      }
+    }
+  }
+  json.extend_from_slice(b"},\"eventType\":");
+  push_json_str(&mut json, event.event_type.as_str());
+  json.extend_from_slice(b",\"timestamp\":\"");
+  json.extend_from_slice(
+    event
+      .timestamp
+      .to_rfc3339_opts(SecondsFormat::Millis, true)
+      .as_bytes(),
+  );
+  json.extend_from_slice(b"\"}");
+  // Every piece above is UTF-8: string slices, ASCII literals and serde_json's output.
+  let json = String::from_utf8(json).expect("the message is UTF-8");
   if json.len() > MAX_MESSAGE_BYTES {
     return Err(LoggerError::new(
       ErrorCode::MessageTooLarge,
@@ -251,6 +252,38 @@ mod tests {
     .contains(r#""queue_time":1.5"#));
     assert!(valid(&plan, "Survey", "link_clicked", vec![])
       .contains(r#""properties":{},"eventType":"customerAction""#));
+  }
+
+  #[test]
+  fn message_is_byte_for_byte_what_serde_json_writes_even_with_escapes() {
+    let plan = TrackingPlan::built_in();
+    let room = "room \"quoted\" back\\slash\nnew\u{1}ctl é 😀 </script>";
+    let key = "k\"ey\u{7f}\t";
+    let input = EventInput {
+      room_id: Some(Value::String(room.into())),
+      tab_id: Some(Value::String("tab\r".into())),
+      category: Some(Value::String("Escalation".into())),
+      action: Some(Value::String("successful".into())),
+      properties: Some(PropertiesInput::Object(vec![
+        ("sf_chat_key".into(), Value::String(key.into())),
+        ("queue_time".into(), Value::Number(0.1)),
+      ])),
+      timestamp: Some(Value::String("2022-09-26T17:50:47.225Z".into())),
+      ..Default::default()
+    };
+    let message = build_message("agent\\id", &plan.validate(input).unwrap()).unwrap();
+    let expected = serde_json::to_string(&serde_json::json!({
+      "dialogflowAgentId": "agent\\id",
+      "roomId": room,
+      "tabId": "tab\r",
+      "category": "Escalation",
+      "action": "successful",
+      "properties": { "queue_time": 0.1, "sf_chat_key": key },
+      "eventType": "session",
+      "timestamp": "2022-09-26T17:50:47.225Z",
+    }))
+    .unwrap();
+    assert_eq!(message, expected);
   }
 
   #[test]

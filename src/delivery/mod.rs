@@ -45,7 +45,7 @@ pub type Observer = Arc<dyn Fn(Notice) + Send + Sync>;
 const REPLAY_CHUNK: usize = 5_000;
 /// Overflow held in memory for the spool writer. Past it, `log()` waits for the writer:
 /// only a flood faster than the disk, during an outage, ever does, and memory stays bounded.
-const OVERFLOW_BUFFER_BYTES: usize = 4 << 20;
+const OVERFLOW_BUFFER_BYTES: usize = 2 << 20;
 /// The longest `log()` waits for the spool writer; after that it stops waiting until the
 /// writer catches up, so a stuck disk cannot hang the app.
 const OVERFLOW_WAIT: Duration = Duration::from_secs(1);
