@@ -44,14 +44,15 @@ class SnsLogger extends native.SnsLogger {
   logEvent(event) {
     // The fields are read here, where V8 does it far faster than N-API; the order is
     // js_input::FIELDS. A throwing getter or Proxy becomes a coded error, as natively.
-    let isEvent, agent, roomId, tabId, category, action, properties, timestamp
+    let isEvent, agent, roomId, tabId, category, action, properties, timestamp, keys
     try {
       isEvent = typeof event === 'object' && event !== null && !Array.isArray(event)
       if (isEvent) ({ agent, roomId, tabId, category, action, properties, timestamp } = event)
+      if (typeof properties === 'object' && properties !== null) keys = Object.keys(properties)
     } catch {
       throw codedError('ERR_INVALID_EVENT', 'reading the event threw: events must be plain data objects')
     }
-    if (isEvent) this.logFields(agent, roomId, tabId, category, action, properties, timestamp)
+    if (isEvent) this.logFields(agent, roomId, tabId, category, action, properties, timestamp, keys)
     else super.logEvent(event) // throws, naming what was given
   }
 

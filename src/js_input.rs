@@ -58,19 +58,21 @@ pub unsafe fn read_event(env: napi_env, value: napi_value) -> Result<EventInput,
     Ok(Ok(fields))
   };
   match read().unwrap_or_else(|Threw| Err(threw(env))) {
-    Ok(fields) => read_fields(env, fields),
+    Ok(fields) => read_fields(env, fields, None),
     Err(error) => Err(error),
   }
 }
 
 /// Reads the event's fields, already taken out of the object (by `index.js`, where V8 reads
-/// properties far faster than N-API can), in the order of [`FIELDS`].
+/// properties far faster than N-API can), in the order of [`FIELDS`]. `property_keys`, when
+/// given, is `Object.keys(properties)`: cheaper from JavaScript than enumerating here.
 ///
 /// # Safety
 /// `env` and every value must be the live handles of the current N-API call.
 pub unsafe fn read_fields(
   env: napi_env,
   fields: [napi_value; 7],
+  property_keys: Option<napi_value>,
 ) -> Result<EventInput, LoggerError> {
   let [agent, room_id, tab_id, category, action, properties, timestamp] = fields;
   let read = || -> Read<EventInput> {
@@ -80,7 +82,7 @@ pub unsafe fn read_fields(
       tab_id: value(env, tab_id)?,
       category: value(env, category)?,
       action: value(env, action)?,
-      properties: self::properties(env, properties)?,
+      properties: self::properties(env, properties, property_keys)?,
       timestamp: value(env, timestamp)?,
     })
   };
@@ -206,7 +208,11 @@ unsafe fn describe(env: napi_env, value: napi_value) -> Read<&'static str> {
   })
 }
 
-unsafe fn properties(env: napi_env, object: napi_value) -> Read<Option<PropertiesInput>> {
+unsafe fn properties(
+  env: napi_env,
+  object: napi_value,
+  keys: Option<napi_value>,
+) -> Read<Option<PropertiesInput>> {
   let kind = type_of(env, object)?;
   if kind == ValueType::napi_undefined {
     return Ok(None);
@@ -214,15 +220,22 @@ unsafe fn properties(env: napi_env, object: napi_value) -> Read<Option<Propertie
   if kind != ValueType::napi_object || is_array(env, object)? || is_date(env, object)? {
     return Ok(Some(PropertiesInput::Other(describe(env, object)?)));
   }
-  let mut keys = ptr::null_mut();
-  check(sys::napi_get_all_property_names(
-    env,
-    object,
-    KeyCollectionMode::own_only,
-    KeyFilter::enumerable | KeyFilter::skip_symbols,
-    sys::KeyConversion::numbers_to_strings,
-    &mut keys,
-  ))?;
+  // Own enumerable string keys, as Object.keys gives them.
+  let keys = match keys {
+    Some(keys) if is_array(env, keys)? => keys,
+    _ => {
+      let mut keys = ptr::null_mut();
+      check(sys::napi_get_all_property_names(
+        env,
+        object,
+        KeyCollectionMode::own_only,
+        KeyFilter::enumerable | KeyFilter::skip_symbols,
+        sys::KeyConversion::numbers_to_strings,
+        &mut keys,
+      ))?;
+      keys
+    }
+  };
   let mut count = 0;
   check(sys::napi_get_array_length(env, keys, &mut count))?;
   if count > MAX_PROPERTY_KEYS {
