@@ -3,6 +3,7 @@
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct Agent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DfConfig {
   agents: Vec<Agent>,
+  /// Bot usernames and agent ids to their agent (the first one in file order wins).
+  by_name: HashMap<String, usize>,
 }
 
 fn invalid(message: String) -> LoggerError {
@@ -52,7 +55,12 @@ impl DfConfig {
       .iter()
       .map(|(username, entry)| agent(username, entry))
       .collect::<Result<Vec<_>>>()?;
-    Ok(DfConfig { agents })
+    let mut by_name = HashMap::new();
+    for (i, agent) in agents.iter().enumerate() {
+      by_name.entry(agent.username.clone()).or_insert(i);
+      by_name.entry(agent.agent_id.clone()).or_insert(i);
+    }
+    Ok(DfConfig { agents, by_name })
   }
 
   pub fn agents(&self) -> &[Agent] {
@@ -73,9 +81,9 @@ impl DfConfig {
         ),
       )),
       Some(name) => self
-        .agents
-        .iter()
-        .find(|a| a.username == name || a.agent_id == name)
+        .by_name
+        .get(name)
+        .map(|&i| &self.agents[i])
         .ok_or_else(|| {
           LoggerError::new(
             ErrorCode::UnknownAgent,
