@@ -471,6 +471,42 @@ mod tests {
   }
 
   #[test]
+  fn the_dispatcher_is_notified_only_when_it_would_not_look_in_time() {
+    let now = Instant::now();
+    let linger = Duration::from_millis(5);
+    let mut queue = Queue {
+      linger,
+      ..Queue::default()
+    };
+    assert!(
+      queue.push(envelope("a", 10), 0, false, now),
+      "the first event wakes a sleeping dispatcher"
+    );
+    assert!(
+      !queue.push(envelope("b", 10), 1, false, now),
+      "already notified: no second wake-up"
+    );
+    // The dispatcher looks: it will come back when group a's linger ends.
+    queue.dispatch_requested = false;
+    let (_, next) = queue.take_ready(now, linger);
+    queue.dispatcher_wakes_at = next;
+    assert_eq!(next, Some(now + linger));
+    let later = now + Duration::from_millis(1);
+    assert!(
+      !queue.push(envelope("c", 10), 2, false, later),
+      "a lingering event due after the dispatcher's own wake-up needs no notification"
+    );
+    for seq in 3..12 {
+      let woke = queue.push(envelope("a", 10), seq, false, later);
+      assert_eq!(
+        woke,
+        seq == 11,
+        "a full batch (the tenth pending event) is due now: notify"
+      );
+    }
+  }
+
+  #[test]
   fn a_lone_event_waits_for_the_linger_only() {
     let mut queue = Queue::default();
     let now = Instant::now();

@@ -333,6 +333,42 @@ async fn overflow_goes_to_the_spool_and_is_replayed_in_order_once_sns_is_back() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_during_an_outage_waits_for_the_spool_writer_instead_of_growing_memory() {
+  let dir = temp_dir("flood");
+  let sink = Arc::new(Switchable::default());
+  let logger = Logger::start(
+    spool_config(&dir, 20, 60_000),
+    sink,
+    None,
+    &Handle::current(),
+  );
+  let events = 6_000;
+  // About 7 MiB of overflow, logged from a thread of its own as JavaScript would.
+  let flood = logger.clone();
+  let peak = tokio::task::spawn_blocking(move || {
+    let mut peak = 0;
+    for i in 0..events {
+      flood.log(window_opened(&format!("{i:0>1000}"))).unwrap();
+      peak = peak.max(flood.stats().queue_bytes);
+    }
+    peak
+  })
+  .await
+  .unwrap();
+  let one_event = 1_500; // memory_bytes of one of these events, rounded up
+  let bound = 20 * one_event + 2 * (OVERFLOW_BUFFER_BYTES as u64 + one_event);
+  assert!(peak <= bound, "peak {peak} bytes in memory, bound {bound}");
+  wait_for("the overflow on disk", || {
+    logger.stats().spooled >= events - 20
+  })
+  .await;
+  let stats = logger.stats();
+  assert_eq!(stats.spooled + stats.queue_events, events, "{stats:?}");
+  logger.close(Duration::from_millis(100)).await;
+  std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_retry_budget_spools_and_a_new_logger_replays_after_close() {
   let dir = temp_dir("budget");
   let down = Arc::new(Switchable::default());
