@@ -7,11 +7,12 @@ import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { root } from '../../scripts/prepare.mjs'
 
-export const endpointBinary = join(root, 'target', 'release', 'sns-bench-endpoint')
+/** Where cargo puts the endpoint: `release` for the benchmarks, `debug` for the tests. */
+export const endpointBinary = (profile = 'release') => join(root, 'target', profile, 'sns-bench-endpoint')
 
 /** Starts the endpoint on a loopback port; it exits when our stdin closes, so it never outlives us. */
-export async function startEndpoint({ threads = 1 } = {}) {
-  const child = spawn(endpointBinary, ['--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] })
+export async function startEndpoint({ threads = 1, profile = 'release' } = {}) {
+  const child = spawn(endpointBinary(profile), ['--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   const [first] = await Promise.race([
     once(lines, 'line'),
