@@ -2,13 +2,11 @@
 // or every figure of `npm run bench` is meaningless: sns-logger (aws-sdk-sns, Rust) and
 // @aws-sdk/client-sns (JavaScript) publish to it here, and its counters must match exactly.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { endpointControl, startEndpoint } from '../benchmark/support/endpoint.mjs'
-import { CREDENTIALS, REGION, SITE_URL, dfConfig, eventPool, lib } from '../benchmark/support/fixtures.mjs'
+import { snsLogger } from '../benchmark/support/contenders.mjs'
+import { CREDENTIALS, REGION, dfConfig } from '../benchmark/support/fixtures.mjs'
 import { run } from '../scripts/prepare.mjs'
 
 const { PublishBatchCommand, PublishCommand, SNSClient } = createRequire(import.meta.url)('@aws-sdk/client-sns')
@@ -24,12 +22,9 @@ after(() => endpoint?.stop())
 
 test('sns-logger through aws-sdk-sns: every event counted once, in order, batched', async () => {
   await control.reset()
-  const spoolDir = mkdtempSync(join(tmpdir(), 'sns-logger-bench-endpoint-'))
-  const logger = new lib.SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(2), sink: { kind: 'sns', endpoint: endpoint.url, region: REGION }, spoolDir })
-  const pool = eventPool(2)
-  for (let i = 0; i < 50; i++) logger.logEvent(pool[i % pool.length])
-  const report = await logger.close()
-  rmSync(spoolDir, { recursive: true, force: true })
+  const client = snsLogger({ endpoint: endpoint.url, groups: 2 })
+  for (let i = 0; i < 50; i++) client.log(i)
+  const report = await client.close()
   assert.deepEqual(report, { sent: 50, deadLettered: 0, spooled: 0, dropped: 0, timedOut: false })
   const stats = await control.stats()
   assert.equal(stats.messages, 50)

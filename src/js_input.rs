@@ -57,10 +57,9 @@ pub unsafe fn read_event(env: napi_env, value: napi_value) -> Result<EventInput,
     }
     Ok(Ok(fields))
   };
-  match read().unwrap_or_else(|Threw| Err(threw(env))) {
-    Ok(fields) => read_fields(env, fields, None),
-    Err(error) => Err(error),
-  }
+  read()
+    .unwrap_or_else(|Threw| Err(threw(env)))
+    .and_then(|fields| read_fields(env, fields, None))
 }
 
 /// Reads the event's fields, already taken out of the object (by `index.js`, where V8 reads

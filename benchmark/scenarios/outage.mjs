@@ -1,12 +1,9 @@
 // `events` events logged while the endpoint answers 503, then the endpoint comes back:
 // peak RSS of the whole process, and whether every event arrives.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { scenario } from '../support/child.mjs'
-import { SITE_URL, REGION, dfConfig, eventPool, lib } from '../support/fixtures.mjs'
+import { snsLogger } from '../support/contenders.mjs'
 import { endpointControl } from '../support/endpoint.mjs'
 
 const CHUNK = 10_000
@@ -19,13 +16,12 @@ scenario(async ({ endpoint, events, groups, timeoutS }) => {
   const startRss = peakRss
 
   await control.configure({ mode: 'unavailable' })
-  // Only sns-logger is loaded here (not the baselines' SDKs): RSS is the logger's alone.
-  const spoolDir = mkdtempSync(join(tmpdir(), 'sns-logger-bench-'))
-  const logger = new lib.SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(groups), sink: { kind: 'sns', endpoint, region: REGION }, spoolDir })
-  const pool = eventPool(groups)
+  // Default queue caps: the figure is about them. (The baselines' SDK is never loaded here.)
+  const client = snsLogger({ endpoint, groups })
+  const { logger } = client
   const t0 = performance.now()
   for (let i = 0; i < events; i += CHUNK) {
-    for (let k = i; k < Math.min(events, i + CHUNK); k++) logger.logEvent(pool[k % pool.length])
+    for (let k = i; k < Math.min(events, i + CHUNK); k++) client.log(k)
     await nextTurn()
   }
   const loggedMs = performance.now() - t0
@@ -48,8 +44,7 @@ scenario(async ({ endpoint, events, groups, timeoutS }) => {
   const recoveryMs = performance.now() - recoveryStart
   clearInterval(sampler)
   const stats = logger.stats()
-  await logger.close()
-  rmSync(spoolDir, { recursive: true, force: true })
+  await client.close()
   return {
     events,
     loggedMs,

@@ -28,8 +28,9 @@ export function snsLogger({ endpoint, groups, options = {} }) {
       return report
     },
     async close() {
-      await logger.close()
+      const report = await logger.close()
       rmSync(spoolDir, { recursive: true, force: true })
+      return report
     },
   }
 }
