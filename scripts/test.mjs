@@ -17,7 +17,7 @@ if (!buildAddon()) {
   process.exit(1)
 }
 
-const rust = run('cargo', ['test', '--lib', '--', '--test-threads=2'], { capture: true })
+const rust = run('cargo', ['test', '--workspace', '--exclude', 'sns-bench-endpoint', '--', '--test-threads=2'], { capture: true })
 results.push({
   suite: 'rust',
   passed: sum(rust.output, /test result: \w+\. (\d+) passed/g),

@@ -1,10 +1,10 @@
 //! Reads a `LogEvent` out of JavaScript with raw N-API calls: no intermediate JSON, no
 //! allocation for absent fields, and strings longer than any message are measured, not copied.
 
-use crate::error::{ErrorCode, LoggerError};
-use crate::message::MAX_MESSAGE_BYTES;
-use crate::plan::{EventInput, PropertiesInput, Value};
 use napi::sys::{self, napi_env, napi_value, KeyCollectionMode, KeyFilter, Status, ValueType};
+use sns_logger_core::message::MAX_MESSAGE_BYTES;
+use sns_logger_core::plan::{EventInput, PropertiesInput, Value};
+use sns_logger_core::{ErrorCode, LoggerError};
 use std::ffi::CStr;
 use std::ptr;
 
@@ -140,7 +140,8 @@ unsafe fn value(env: napi_env, value: napi_value) -> Read<Option<Value>> {
     ValueType::napi_object if is_date(env, value)? => {
       let mut ms = 0.0;
       check(sys::napi_get_date_value(env, value, &mut ms))?;
-      Value::Date(ms)
+      // A Date becomes a plain timestamp here: the core knows no JavaScript types.
+      Value::EpochMillis(ms)
     }
     _ => Value::Other(describe(env, value)?),
   }))

@@ -1,18 +1,20 @@
-//! Checks one event against the tracking plan. Input values arrive already read out of
-//! JavaScript (see `bindings::read`), so everything here is plain Rust and unit-tested.
+//! Checks one event against the tracking plan. Input values arrive already read out of their
+//! front door (JavaScript values in the binding, JSON in the relay) as plain Rust values.
 
-use super::{EventType, PropertyKind, TrackingPlan};
+use super::property::PropertyValue;
+use super::{EventType, TrackingPlan};
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use crate::message::MAX_MESSAGE_BYTES;
 use chrono::{DateTime, Utc};
 
-/// A JavaScript value as far as validation cares.
+/// An input value as far as validation cares.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
   String(String),
   Number(f64),
-  /// A `Date`, as milliseconds since the epoch (NaN for an invalid date).
-  Date(f64),
+  /// A point in time, as milliseconds since the Unix epoch (NaN when the front door's time
+  /// value was invalid, such as JavaScript's `Invalid Date`).
+  EpochMillis(f64),
   /// A string too long to be part of any message; only its UTF-8 length was read.
   TooLong(usize),
   /// Anything else, described for error messages: "null", "an array", "a boolean", ...
@@ -37,13 +39,6 @@ pub struct EventInput {
   pub timestamp: Option<Value>,
 }
 
-/// A property value that passed the plan.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PropertyValue {
-  String(String),
-  Number(f64),
-}
-
 /// An event that passed the plan; properties are in plan order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidEvent<'p> {
@@ -61,7 +56,7 @@ fn describe(value: &Value) -> String {
   match value {
     Value::String(s) => quote(s),
     Value::Number(n) => format!("number {n}"),
-    Value::Date(_) => "a Date".to_string(),
+    Value::EpochMillis(_) => "a Date".to_string(),
     Value::TooLong(len) => format!("a string of {len} bytes"),
     Value::Other(what) => (*what).to_string(),
   }
@@ -183,68 +178,29 @@ impl TrackingPlan {
     for spec in &action.properties {
       let field = || format!("properties.{}", spec.property);
       let position = given.iter().position(|(name, _)| name == &spec.property);
+      let kind = spec.kind.as_type();
       let Some((_, value)) = position.map(|i| given.swap_remove(i)) else {
-        let wanted = match &spec.kind {
-          PropertyKind::Enum { values } => {
-            format!("one of {}", one_of(values.iter().map(|v| v.value.as_str())))
-          }
-          PropertyKind::String => "a non-empty string".to_string(),
-          PropertyKind::Number { minimum: Some(min) } => format!("a number >= {min}"),
-          PropertyKind::Number { minimum: None } => "a number".to_string(),
-        };
         return Err(error(
           ErrorCode::InvalidProperty,
-          format!("{} is required for {}: {wanted}", field(), event_name()),
+          format!(
+            "{} is required for {}: {}",
+            field(),
+            event_name(),
+            kind.describe()
+          ),
         ));
       };
-      let checked = match (&spec.kind, value) {
-        (_, Value::TooLong(len)) => return Err(too_large(&field(), len)),
-        (PropertyKind::Enum { values }, value) => {
-          let matched = match &value {
-            Value::String(s) => values.iter().find(|v| &v.value == s),
-            _ => None,
-          };
-          let Some(allowed) = matched else {
-            return Err(error(
-              ErrorCode::InvalidProperty,
-              format!(
-                "{} {} is not allowed for {}; allowed: {}",
-                field(),
-                describe(&value),
-                event_name(),
-                one_of(values.iter().map(|v| v.value.as_str()))
-              ),
-            ));
-          };
-          event_type = allowed.event_type.unwrap_or(event_type);
-          PropertyValue::String(allowed.value.clone())
-        }
-        (PropertyKind::String, Value::String(s)) if !s.is_empty() => PropertyValue::String(s),
-        (PropertyKind::String, value) => {
-          return Err(error(
-            ErrorCode::InvalidProperty,
-            format!(
-              "{} must be a non-empty string, got {}",
-              field(),
-              describe(&value)
-            ),
-          ))
-        }
-        (PropertyKind::Number { minimum }, Value::Number(n))
-          if n.is_finite() && minimum.is_none_or(|min| n >= min) =>
-        {
-          PropertyValue::Number(n)
-        }
-        (PropertyKind::Number { minimum }, value) => {
-          let wanted = minimum.map_or("a finite number".to_string(), |min| {
-            format!("a finite number >= {min}")
-          });
-          return Err(error(
-            ErrorCode::InvalidProperty,
-            format!("{} must be {wanted}, got {}", field(), describe(&value)),
-          ));
-        }
-      };
+      if let Value::TooLong(len) = value {
+        return Err(too_large(&field(), len));
+      }
+      let checked = kind.check(value).map_err(|value| {
+        error(
+          ErrorCode::InvalidProperty,
+          kind.reject(&field(), &describe(&value), &event_name()),
+        )
+      })?;
+      event_type = checked.event_type.unwrap_or(event_type);
+      let checked = checked.value;
       properties.push((spec.property.as_str(), checked));
     }
 
@@ -270,9 +226,9 @@ fn timestamp(value: Option<Value>) -> Result<DateTime<Utc>> {
   };
   match value {
     None => Ok(Utc::now()),
-    Some(Value::Date(ms)) if ms.is_finite() => DateTime::from_timestamp_millis(ms as i64)
+    Some(Value::EpochMillis(ms)) if ms.is_finite() => DateTime::from_timestamp_millis(ms as i64)
       .ok_or_else(|| invalid(format!("{ms} ms is out of range"))),
-    Some(Value::Date(_)) => Err(invalid("is an Invalid Date".into())),
+    Some(Value::EpochMillis(_)) => Err(invalid("is an Invalid Date".into())),
     Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s)
       .map(|t| t.with_timezone(&Utc))
       .map_err(|_| invalid(format!("{} is not an ISO 8601 date-time", quote(&s)))),
@@ -495,14 +451,14 @@ mod tests {
   fn timestamps() {
     let plan = TrackingPlan::built_in();
     let mut input = event("Survey", "link_clicked", &[]);
-    input.timestamp = Some(Value::Date(1_664_214_647_225.0));
+    input.timestamp = Some(Value::EpochMillis(1_664_214_647_225.0));
     assert_eq!(
       plan.validate(input).unwrap().timestamp.timestamp_millis(),
       1_664_214_647_225
     );
 
     for bad in [
-      Value::Date(f64::NAN),
+      Value::EpochMillis(f64::NAN),
       Value::String("yesterday".into()),
       Value::String("2022-09-26".into()),
       Value::Number(1.0),

@@ -4,7 +4,7 @@ mod dead_letter;
 mod spool;
 
 pub use dead_letter::DeadLetterFile;
-pub use spool::{Spool, SpoolRead};
+pub use spool::{Spool, SpoolError, SpoolRead};
 
 use std::fs::{File, OpenOptions};
 use std::io;

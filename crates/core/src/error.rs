@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-/// Stable error codes. The string form is part of the public API.
+/// Stable error codes of the errors Rust throws. The string form is part of the public API
+/// (README, "Error codes"); `ERR_NOT_INITIALIZED` and `ERR_ALREADY_INITIALIZED` come from
+/// `index.js`, which owns the process-wide logger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-  NotInitialized,
-  AlreadyInitialized,
   InvalidConfig,
   InvalidOptions,
   InvalidPlan,
@@ -18,15 +18,13 @@ pub enum ErrorCode {
   InvalidTimestamp,
   MessageTooLarge,
   Closed,
-  Spool,
+  /// Something that cannot happen did (a failed N-API call while setting up callbacks).
   Internal,
 }
 
 impl ErrorCode {
   pub fn as_str(self) -> &'static str {
     match self {
-      ErrorCode::NotInitialized => "ERR_NOT_INITIALIZED",
-      ErrorCode::AlreadyInitialized => "ERR_ALREADY_INITIALIZED",
       ErrorCode::InvalidConfig => "ERR_INVALID_CONFIG",
       ErrorCode::InvalidOptions => "ERR_INVALID_OPTIONS",
       ErrorCode::InvalidPlan => "ERR_INVALID_PLAN",
@@ -38,7 +36,6 @@ impl ErrorCode {
       ErrorCode::InvalidTimestamp => "ERR_INVALID_TIMESTAMP",
       ErrorCode::MessageTooLarge => "ERR_MESSAGE_TOO_LARGE",
       ErrorCode::Closed => "ERR_CLOSED",
-      ErrorCode::Spool => "ERR_SPOOL",
       ErrorCode::Internal => "ERR_INTERNAL",
     }
   }

@@ -4,15 +4,17 @@
 //! constants, types and the README table are generated from the same file. A deployment can
 //! add events or enum values at init with an extension file of the same shape.
 
+pub mod property;
 mod validate;
 
-pub use validate::{EventInput, PropertiesInput, PropertyValue, ValidEvent, Value};
+pub use property::{PropertyKind, PropertyType, PropertyValue};
+pub use validate::{EventInput, PropertiesInput, ValidEvent, Value};
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use serde::Deserialize;
 
 /// The plan shipped with the package.
-pub const BUILT_IN_PLAN_JSON: &str = include_str!("../../plan/tracking-plan.json");
+pub const BUILT_IN_PLAN_JSON: &str = include_str!("../../../../plan/tracking-plan.json");
 
 /// `eventType` of a message: what the visitor did, or anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -57,26 +59,6 @@ pub struct PropertySpec {
   pub property: String,
   #[serde(flatten)]
   pub kind: PropertyKind,
-}
-
-/// What a property accepts. Every property of an action is required.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum PropertyKind {
-  /// One of a fixed list of strings.
-  Enum { values: Vec<EnumValue> },
-  /// A non-empty string.
-  String,
-  /// A finite number, at least `minimum` when given.
-  Number { minimum: Option<f64> },
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EnumValue {
-  pub value: String,
-  /// Overrides the action's event type for events carrying this value.
-  #[serde(rename = "eventType")]
-  pub event_type: Option<EventType>,
 }
 
 impl TrackingPlan {
@@ -180,31 +162,11 @@ impl TrackingPlan {
               quote(&property.property)
             ));
           }
-          match &property.kind {
-            PropertyKind::Enum { values } => {
-              if values.is_empty() {
-                return invalid(format!(
-                  "{at} property {} has no values",
-                  quote(&property.property)
-                ));
-              }
-              for (v, value) in values.iter().enumerate() {
-                if values[..v].iter().any(|other| other.value == value.value) {
-                  return invalid(format!(
-                    "{at} property {} lists {} twice",
-                    quote(&property.property),
-                    quote(&value.value)
-                  ));
-                }
-              }
-            }
-            PropertyKind::Number { minimum: Some(min) } if !min.is_finite() => {
-              return invalid(format!(
-                "{at} property {} has a non-finite minimum",
-                quote(&property.property)
-              ));
-            }
-            _ => {}
+          if let Err(what) = property.kind.as_type().check_declaration() {
+            return invalid(format!(
+              "{at} property {} {what}",
+              quote(&property.property)
+            ));
           }
         }
       }
@@ -255,34 +217,8 @@ fn merge_action(
     ));
   }
   for (property, new_property) in action.properties.iter_mut().zip(new_action.properties) {
-    match (&mut property.kind, new_property.kind) {
-      (PropertyKind::Enum { values }, PropertyKind::Enum { values: new_values }) => {
-        for new_value in new_values {
-          match values.iter().find(|v| v.value == new_value.value) {
-            Some(existing) if existing.event_type != new_value.event_type => {
-              return refuse(format!(
-                "it changes the eventType of {}",
-                quote(&new_value.value)
-              ));
-            }
-            Some(_) => {}
-            None => values.push(new_value),
-          }
-        }
-      }
-      (PropertyKind::String, PropertyKind::String) => {}
-      (
-        PropertyKind::Number { minimum },
-        PropertyKind::Number {
-          minimum: new_minimum,
-        },
-      ) if *minimum == new_minimum => {}
-      _ => {
-        return refuse(format!(
-          "it changes the type of property {}",
-          quote(&property.property)
-        ))
-      }
+    if let Err(what) = property.kind.merge(new_property.kind, &property.property) {
+      return refuse(what);
     }
   }
   Ok(())
@@ -310,7 +246,7 @@ mod tests {
       .unwrap()
       .action("failed")
       .unwrap();
-    let PropertyKind::Enum { values } = &failed.properties[0].kind else {
+    let PropertyKind::Enum(property::EnumType { values }) = &failed.properties[0].kind else {
       panic!("failure_reason is an enum")
     };
     assert_eq!(values.len(), 14);
@@ -322,7 +258,7 @@ mod tests {
       .unwrap()
       .action("closed")
       .unwrap();
-    let PropertyKind::Enum { values } = &closed.properties[0].kind else {
+    let PropertyKind::Enum(property::EnumType { values }) = &closed.properties[0].kind else {
       panic!("close_method is an enum")
     };
     assert_eq!(values.len(), 8);
@@ -341,7 +277,8 @@ mod tests {
       .unwrap();
     let escalation = plan.category("Escalation").unwrap();
     assert!(escalation.action("cancelled").is_some());
-    let PropertyKind::Enum { values } = &escalation.action("failed").unwrap().properties[0].kind
+    let PropertyKind::Enum(property::EnumType { values }) =
+      &escalation.action("failed").unwrap().properties[0].kind
     else {
       panic!()
     };

@@ -1,9 +1,15 @@
+use super::intake::OVERFLOW_BUFFER_BYTES;
 use super::*;
-use crate::config::{DeliveryConfig, DfConfig, SinkConfig};
-use crate::plan::{PropertiesInput, TrackingPlan, Value};
-use crate::sink::{BoxFuture, MemorySink};
+use crate::config::{DeliveryConfig, DfConfig};
+use crate::error::ErrorCode;
+use crate::message::Envelope;
+use crate::plan::{EventInput, PropertiesInput, TrackingPlan, Value};
+use crate::sink::{
+  sns, BatchResult, BoxFuture, Failure, FailureKind, MemorySink, SinkConfig, SinkLimits,
+};
+use crate::storage::Spool;
 use serde_json::json;
-use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 fn config(linger_ms: u64) -> LoggerConfig {
   LoggerConfig {
@@ -12,7 +18,7 @@ fn config(linger_ms: u64) -> LoggerConfig {
       "bot": {"agent_id": "agent-1", "sns_arn_topic": "arn:aws:sns:us-east-1:123456789012:events.fifo"}
     }))
     .unwrap(),
-    sink: SinkConfig::Memory,
+    sink: SinkConfig::Memory(Default::default()),
     plan: TrackingPlan::built_in(),
     delivery: DeliveryConfig { linger: Duration::from_millis(linger_ms), ..Default::default() },
   }
@@ -58,8 +64,8 @@ impl ScriptedSink {
 
 impl Sink for ScriptedSink {
   fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
-    lock(&self.batch_sizes).push(entries.len());
-    let mut fail_once = lock(&self.fail_once);
+    self.batch_sizes.lock().push(entries.len());
+    let mut fail_once = self.fail_once.lock();
     let results = entries
       .iter()
       .map(|entry| {
@@ -81,6 +87,10 @@ impl Sink for ScriptedSink {
       })
       .collect();
     Box::pin(std::future::ready(results))
+  }
+
+  fn limits(&self) -> SinkLimits {
+    sns::LIMITS
   }
 }
 
@@ -164,7 +174,7 @@ async fn permanent_failures_are_dead_lettered_not_retried() {
       ..Default::default()
     }
   );
-  assert_eq!(*lock(&sink.batch_sizes), vec![3]);
+  assert_eq!(*sink.batch_sizes.lock(), vec![3]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,6 +207,9 @@ async fn close_never_waits_past_its_deadline() {
   impl Sink for Stalled {
     fn publish<'a>(&'a self, _: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
       Box::pin(std::future::pending())
+    }
+    fn limits(&self) -> SinkLimits {
+      sns::LIMITS
     }
   }
   let logger = Logger::start(config(0), Arc::new(Stalled), None, &Handle::current());
@@ -266,6 +279,10 @@ impl Sink for Switchable {
       })
     };
     Box::pin(std::future::ready(vec![result; entries.len()]))
+  }
+
+  fn limits(&self) -> SinkLimits {
+    sns::LIMITS
   }
 }
 

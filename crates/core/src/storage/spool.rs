@@ -1,9 +1,10 @@
 use super::private_file;
 use crate::message::Envelope;
+use parking_lot::Mutex;
 use redb::{Database, DatabaseError, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::fmt;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Key: the event's acceptance sequence number, so replay is oldest first per group even
 /// when events are spooled out of order. Value: the envelope as JSON.
@@ -32,11 +33,56 @@ pub struct SpoolRead {
   pub corrupt: u64,
 }
 
-type SpoolResult<T> = Result<T, String>;
-
-fn storage_error(e: impl std::fmt::Display) -> String {
-  format!("spool: {e}")
+/// Why the spool could not do what was asked.
+#[derive(Debug)]
+pub enum SpoolError {
+  /// The logger has no spool directory (file and memory sinks without `spoolDir`).
+  NotConfigured,
+  /// The logger closed and released the file.
+  Closed,
+  /// The directory or the file could not be created or opened.
+  Io(std::io::Error),
+  /// The database refused an operation (boxed: redb's error is large, the happy path small).
+  Database(Box<redb::Error>),
 }
+
+impl fmt::Display for SpoolError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match self {
+      SpoolError::NotConfigured => f.write_str("no spool directory is configured"),
+      SpoolError::Closed => f.write_str("spool: closed"),
+      SpoolError::Io(e) => write!(f, "spool: {e}"),
+      SpoolError::Database(e) => write!(f, "spool: {e}"),
+    }
+  }
+}
+
+impl std::error::Error for SpoolError {}
+
+macro_rules! from_redb {
+  ($($error:ty),*) => {$(
+    impl From<$error> for SpoolError {
+      fn from(e: $error) -> Self {
+        SpoolError::Database(Box::new(e.into()))
+      }
+    }
+  )*};
+}
+from_redb!(
+  DatabaseError,
+  redb::TransactionError,
+  redb::TableError,
+  redb::StorageError,
+  redb::CommitError
+);
+
+impl From<std::io::Error> for SpoolError {
+  fn from(e: std::io::Error) -> Self {
+    SpoolError::Io(e)
+  }
+}
+
+type SpoolResult<T> = Result<T, SpoolError>;
 
 impl Spool {
   pub const FILE_NAME: &'static str = "spool.redb";
@@ -55,9 +101,9 @@ impl Spool {
   }
 
   fn with_db<T>(&self, f: impl FnOnce(&Database) -> SpoolResult<T>) -> SpoolResult<T> {
-    let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+    let mut db = self.db.lock();
     let Ok(db) = &mut *db else {
-      return Err("spool: closed".into());
+      return Err(SpoolError::Closed);
     };
     if db.is_none() {
       *db = Some(self.open()?);
@@ -67,7 +113,7 @@ impl Spool {
 
   /// Closes the file for good, so another logger (or process) can open it.
   pub fn release(&self) {
-    *self.db.lock().unwrap_or_else(|e| e.into_inner()) = Err(());
+    *self.db.lock() = Err(());
   }
 
   fn open_file(&self, name: &str) -> Result<Database, DatabaseError> {
@@ -85,7 +131,7 @@ impl Spool {
   /// Opens the spool; a corrupt file is moved aside, a file locked by another process makes
   /// this one use a file of its own.
   fn open(&self) -> SpoolResult<Database> {
-    let mut notices = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+    let mut notices = self.notices.lock();
     let db = match self.open_file(Self::FILE_NAME) {
       Ok(db) => db,
       Err(DatabaseError::DatabaseAlreadyOpen) => {
@@ -94,7 +140,7 @@ impl Spool {
           "{} is in use by another logger; spooling to {name}",
           Self::FILE_NAME
         ));
-        self.open_file(&name).map_err(storage_error)?
+        self.open_file(&name)?
       }
       Err(e) => {
         let aside = format!(
@@ -106,14 +152,13 @@ impl Spool {
           "{} could not be read ({e}); moved to {aside} and started a new spool",
           Self::FILE_NAME
         ));
-        std::fs::rename(self.dir.join(Self::FILE_NAME), self.dir.join(&aside))
-          .map_err(storage_error)?;
-        self.open_file(Self::FILE_NAME).map_err(storage_error)?
+        std::fs::rename(self.dir.join(Self::FILE_NAME), self.dir.join(&aside))?;
+        self.open_file(Self::FILE_NAME)?
       }
     };
-    let txn = db.begin_write().map_err(storage_error)?;
-    txn.open_table(EVENTS).map_err(storage_error)?;
-    txn.commit().map_err(storage_error)?;
+    let txn = db.begin_write()?;
+    txn.open_table(EVENTS)?;
+    txn.commit()?;
     Ok(db)
   }
 
@@ -123,15 +168,15 @@ impl Spool {
     events: impl IntoIterator<Item = (u64, &'a Envelope)>,
   ) -> SpoolResult<()> {
     self.with_db(|db| {
-      let txn = db.begin_write().map_err(storage_error)?;
+      let txn = db.begin_write()?;
       {
-        let mut table = txn.open_table(EVENTS).map_err(storage_error)?;
+        let mut table = txn.open_table(EVENTS)?;
         for (seq, envelope) in events {
           let bytes = serde_json::to_vec(envelope).expect("an envelope always serializes");
-          table.insert(seq, bytes.as_slice()).map_err(storage_error)?;
+          table.insert(seq, bytes.as_slice())?;
         }
       }
-      txn.commit().map_err(storage_error)
+      Ok(txn.commit()?)
     })
   }
 
@@ -140,15 +185,14 @@ impl Spool {
     let mut read = SpoolRead::default();
     let mut corrupt_keys = Vec::new();
     self.with_db(|db| {
-      let txn = db.begin_read().map_err(storage_error)?;
-      let table = txn.open_table(EVENTS).map_err(storage_error)?;
+      let txn = db.begin_read()?;
+      let table = txn.open_table(EVENTS)?;
       let range = match after {
         Some(key) => table.range(key + 1..),
         None => table.range(0..),
-      }
-      .map_err(storage_error)?;
+      }?;
       for item in range.take(limit) {
-        let (key, value) = item.map_err(storage_error)?;
+        let (key, value) = item?;
         match serde_json::from_slice::<Envelope>(value.value()) {
           Ok(envelope) => read.events.push((key.value(), envelope)),
           Err(_) => corrupt_keys.push(key.value()),
@@ -165,34 +209,30 @@ impl Spool {
 
   pub fn remove(&self, keys: &[u64]) -> SpoolResult<()> {
     self.with_db(|db| {
-      let txn = db.begin_write().map_err(storage_error)?;
+      let txn = db.begin_write()?;
       {
-        let mut table = txn.open_table(EVENTS).map_err(storage_error)?;
+        let mut table = txn.open_table(EVENTS)?;
         for key in keys {
-          table.remove(key).map_err(storage_error)?;
+          table.remove(key)?;
         }
       }
-      txn.commit().map_err(storage_error)
+      Ok(txn.commit()?)
     })
   }
 
   pub fn count(&self) -> SpoolResult<u64> {
     self.with_db(|db| {
-      let txn = db.begin_read().map_err(storage_error)?;
-      txn
-        .open_table(EVENTS)
-        .map_err(storage_error)?
-        .len()
-        .map_err(storage_error)
+      let txn = db.begin_read()?;
+      Ok(txn.open_table(EVENTS)?.len()?)
     })
   }
 
   /// The highest sequence number stored, so a new run continues after it.
   pub fn last_key(&self) -> SpoolResult<Option<u64>> {
     self.with_db(|db| {
-      let txn = db.begin_read().map_err(storage_error)?;
-      let table = txn.open_table(EVENTS).map_err(storage_error)?;
-      let last = table.last().map_err(storage_error)?.map(|(k, _)| k.value());
+      let txn = db.begin_read()?;
+      let table = txn.open_table(EVENTS)?;
+      let last = table.last()?.map(|(k, _)| k.value());
       Ok(last)
     })
   }
@@ -201,13 +241,9 @@ impl Spool {
   #[cfg(test)]
   pub fn insert_raw(&self, key: u64, bytes: &[u8]) -> SpoolResult<()> {
     self.with_db(|db| {
-      let txn = db.begin_write().map_err(storage_error)?;
-      txn
-        .open_table(EVENTS)
-        .map_err(storage_error)?
-        .insert(key, bytes)
-        .map_err(storage_error)?;
-      txn.commit().map_err(storage_error)
+      let txn = db.begin_write()?;
+      txn.open_table(EVENTS)?.insert(key, bytes)?;
+      Ok(txn.commit()?)
     })
   }
 }
@@ -286,7 +322,7 @@ mod tests {
     .unwrap();
     let spool = Spool::new(&dir);
     assert_eq!(spool.count().unwrap(), 0);
-    assert!(spool.notices.lock().unwrap()[0].contains("moved to"));
+    assert!(spool.notices.lock()[0].contains("moved to"));
     std::fs::remove_dir_all(dir).unwrap();
   }
 }

@@ -1,16 +1,15 @@
 //! The in-memory queue: one FIFO per (topic, message group), at most one batch of a group in
-//! flight, and per-flush bookkeeping. Everything here runs under the logger's mutex and does
-//! constant work per event.
+//! flight, the overflow waiting for the spool, and the flush epochs. Everything here runs
+//! under the logger's mutex and does constant work per event; its state is private, changed
+//! only through the methods below.
 
+use super::epochs::{Epochs, FlushRange, Outcome, Tally};
 use crate::message::Envelope;
-use backon::ExponentialBackoff;
+use crate::sink::{sns, SinkLimits};
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// PublishBatch limits: entries per request and total bytes per request.
-pub const MAX_BATCH_ENTRIES: usize = 10;
-pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// An accepted event waiting for (or in) a request.
 #[derive(Debug, Clone)]
@@ -26,9 +25,13 @@ pub struct Queued {
 }
 
 impl Queued {
-  /// What this event holds in memory, for the queue's byte cap.
+  /// What an event holds in memory, for the queue's byte cap.
+  pub fn bytes_of(envelope: &Envelope) -> usize {
+    envelope.memory_bytes() + std::mem::size_of::<Queued>()
+  }
+
   pub fn bytes(&self) -> usize {
-    self.envelope.memory_bytes() + std::mem::size_of::<Queued>()
+    Queued::bytes_of(&self.envelope)
   }
 }
 
@@ -39,26 +42,26 @@ pub struct GroupKey {
 }
 
 #[derive(Default)]
-pub struct Group {
-  pub pending: VecDeque<Queued>,
+struct Group {
+  pending: VecDeque<Queued>,
   pending_bytes: usize,
   /// The batch being sent; `Some` means nothing else of this group may be sent.
-  pub in_flight: Option<Vec<Queued>>,
+  in_flight: Option<Vec<Queued>>,
   /// Not before this instant (retry backoff).
-  pub retry_at: Option<Instant>,
+  retry_at: Option<Instant>,
   /// Backoff of the current run of failures; `None` after a success.
-  pub backoff: Option<ExponentialBackoff>,
+  backoff: Option<ExponentialBackoff>,
 }
 
 impl Group {
-  pub fn push_back(&mut self, queued: Queued) {
+  fn push_back(&mut self, queued: Queued) {
     self.pending_bytes += queued.bytes();
     self.pending.push_back(queued);
   }
 
   /// Puts failed entries back at the head, in their original order, so no later event of the
   /// group overtakes them.
-  pub fn requeue_front(&mut self, entries: Vec<Queued>) {
+  fn requeue_front(&mut self, entries: Vec<Queued>) {
     for queued in entries.into_iter().rev() {
       self.pending_bytes += queued.bytes();
       self.pending.push_front(queued);
@@ -66,17 +69,17 @@ impl Group {
   }
 
   /// Takes every pending entry, oldest first.
-  pub fn take_pending(&mut self) -> Vec<Queued> {
+  fn take_pending(&mut self) -> Vec<Queued> {
     self.pending_bytes = 0;
     self.pending.drain(..).collect()
   }
 
-  pub fn is_idle(&self) -> bool {
+  fn is_idle(&self) -> bool {
     self.pending.is_empty() && self.in_flight.is_none()
   }
 
-  fn is_full(&self) -> bool {
-    self.pending.len() >= MAX_BATCH_ENTRIES || self.pending_bytes >= MAX_BATCH_BYTES
+  fn is_full(&self, limits: &SinkLimits) -> bool {
+    self.pending.len() >= limits.batch_entries || self.pending_bytes >= limits.batch_bytes
   }
 
   /// When the head of the group may be sent, or `None` when it cannot be (empty or in flight).
@@ -84,6 +87,7 @@ impl Group {
   fn ready_at(
     &self,
     linger: Duration,
+    limits: &SinkLimits,
     hurry_epoch: Option<u64>,
     paused_until: Option<Instant>,
   ) -> Option<Instant> {
@@ -91,7 +95,7 @@ impl Group {
       return None;
     }
     let head = self.pending.front()?;
-    let hurry = self.is_full() || hurry_epoch.is_some_and(|e| head.epoch <= e);
+    let hurry = self.is_full(limits) || hurry_epoch.is_some_and(|e| head.epoch <= e);
     let lingered = if hurry {
       head.enqueued
     } else {
@@ -106,13 +110,15 @@ impl Group {
     )
   }
 
-  /// Moves the next batch (at most 10 entries and 256 KiB) into flight.
-  fn take_batch(&mut self) -> Vec<Arc<Envelope>> {
-    let mut batch = Vec::with_capacity(self.pending.len().min(MAX_BATCH_ENTRIES));
+  /// Moves the next batch (within the sink's entries and bytes per request) into flight.
+  fn take_batch(&mut self, limits: &SinkLimits) -> Vec<Arc<Envelope>> {
+    let mut batch = Vec::with_capacity(self.pending.len().min(limits.batch_entries));
     let mut bytes = 0;
     while let Some(head) = self.pending.front() {
       let size = head.bytes();
-      if batch.len() == MAX_BATCH_ENTRIES || (!batch.is_empty() && bytes + size > MAX_BATCH_BYTES) {
+      if batch.len() == limits.batch_entries
+        || (!batch.is_empty() && bytes + size > limits.batch_bytes)
+      {
         break;
       }
       bytes += size;
@@ -125,180 +131,123 @@ impl Group {
   }
 }
 
-/// How an accepted event ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-  Sent,
-  DeadLettered,
-  Spooled,
-  Dropped,
-}
-
-/// Outcome counts of a set of events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-  pub sent: u64,
-  pub dead_lettered: u64,
-  pub spooled: u64,
-  pub dropped: u64,
-}
-
-impl Tally {
-  pub fn add(&mut self, outcome: Outcome, count: u64) {
-    match outcome {
-      Outcome::Sent => self.sent += count,
-      Outcome::DeadLettered => self.dead_lettered += count,
-      Outcome::Spooled => self.spooled += count,
-      Outcome::Dropped => self.dropped += count,
-    }
-  }
-
-  fn merge(&mut self, other: &Tally) {
-    self.sent += other.sent;
-    self.dead_lettered += other.dead_lettered;
-    self.spooled += other.spooled;
-    self.dropped += other.dropped;
-  }
-}
-
-#[derive(Default)]
-struct Epoch {
-  outstanding: u64,
-  tally: Tally,
-}
-
-/// Flush bookkeeping in O(1) per event. Each event belongs to the epoch current when it was
-/// logged; `flush()` closes the current epoch and waits until it and every older one have no
-/// outstanding events. Each flush reports the epochs it closed itself, so concurrent flushes
-/// never report an event twice or claim another's.
-pub struct Epochs {
-  /// Epoch number of `open[0]`.
-  first: u64,
-  /// `None`: already reported by its flush.
-  open: VecDeque<Option<Epoch>>,
-  /// First epoch not yet closed by a flush.
-  unflushed: u64,
-}
-
-/// The epochs one flush waits for and reports: `from..=to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlushRange {
-  from: u64,
-  to: u64,
-}
-
-impl Default for Epochs {
-  fn default() -> Self {
-    Epochs {
-      first: 0,
-      open: VecDeque::from([Some(Epoch::default())]),
-      unflushed: 0,
-    }
-  }
-}
-
-impl Epochs {
-  pub fn current(&self) -> u64 {
-    self.first + self.open.len() as u64 - 1
-  }
-
-  fn slot(&mut self, epoch: u64) -> Option<&mut Epoch> {
-    let index = epoch.checked_sub(self.first)?;
-    self.open.get_mut(index as usize)?.as_mut()
-  }
-
-  pub fn accept(&mut self) -> u64 {
-    let current = self.current();
-    self
-      .slot(current)
-      .expect("the current epoch is open")
-      .outstanding += 1;
-    current
-  }
-
-  /// Ends the current epoch; the flush owns every epoch no earlier flush closed.
-  pub fn advance(&mut self) -> FlushRange {
-    let range = FlushRange {
-      from: self.unflushed,
-      to: self.current(),
-    };
-    self.open.push_back(Some(Epoch::default()));
-    self.unflushed = range.to + 1;
-    range
-  }
-
-  pub fn settle(&mut self, epoch: u64, outcome: Outcome) {
-    if let Some(slot) = self.slot(epoch) {
-      slot.outstanding -= 1;
-      slot.tally.add(outcome, 1);
-    }
-  }
-
-  /// When every event up to `range.to` has settled: the outcomes of the range's epochs.
-  pub fn take_if_settled(&mut self, range: FlushRange) -> Option<Tally> {
-    let waiting = (range.to + 1).saturating_sub(self.first) as usize;
-    if self
-      .open
-      .iter()
-      .take(waiting)
-      .flatten()
-      .any(|e| e.outstanding > 0)
-    {
-      return None;
-    }
-    let mut tally = Tally::default();
-    for epoch in range.from.max(self.first)..=range.to {
-      if let Some(taken) = self.open[(epoch - self.first) as usize].take() {
-        tally.merge(&taken.tally);
-      }
-    }
-    while self.open.len() > 1 && self.open.front().is_some_and(|e| e.is_none()) {
-      self.open.pop_front();
-      self.first += 1;
-    }
-    Some(tally)
-  }
-}
-
 /// A batch taken for sending: its group and its entries.
 pub type ReadyBatch = (GroupKey, Vec<Arc<Envelope>>);
 
-/// Everything the logger mutates, behind one mutex.
-#[derive(Default)]
-pub struct Queue {
-  pub groups: HashMap<GroupKey, Group>,
+/// How many events and bytes the queue holds, and how many batches are in flight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
   pub events: usize,
   pub bytes: usize,
   pub in_flight_batches: usize,
-  /// How long a lone event waits for batch mates (the logger's lingerMs).
-  pub linger: Duration,
-  /// The dispatcher was notified and has not looked yet: no need to notify it again.
-  pub dispatch_requested: bool,
-  /// When the dispatcher will look again on its own; `None`: only when notified.
-  pub dispatcher_wakes_at: Option<Instant>,
-  pub epochs: Epochs,
-  /// Flushes waiting: events of this epoch or older skip the linger.
-  pub hurry_epoch: Option<u64>,
-  /// Topics paused after throttling.
-  pub paused: HashMap<Arc<str>, Instant>,
-  pub closed: bool,
-  /// Accepted events waiting to be written to the spool (counted in `events` and `bytes`).
+}
+
+/// What the spool keeper has to do on one round.
+pub struct SpoolWork {
+  /// Accepted events to write to the spool.
   pub overflow: Vec<Queued>,
-  /// Bytes of `overflow`: new events wait for the spool writer when it grows too large.
-  pub overflow_bytes: usize,
-  /// The spool writer missed a deadline: stop waiting for it until it takes the overflow.
-  pub overflow_stalled: bool,
-  /// While set, new events go to the spool so none overtakes a spooled one.
-  pub spool_mode: bool,
-  /// Highest spool key loaded for replay; `None`: start from the oldest.
-  pub replay_cursor: Option<u64>,
-  /// Sequence numbers of replayed events now in memory (skipped when re-reading the spool).
-  pub replayed_in_memory: HashSet<u64>,
-  /// Spool keys of replayed events that settled: to delete from the spool.
+  /// Spool keys of replayed events that settled: to delete.
   pub to_unspool: Vec<u64>,
+  /// `Some(cursor)`: the queue is idle in spool mode, so load the next chunk after `cursor`.
+  pub replay_from: Option<Option<u64>>,
+  pub closed: bool,
+}
+
+/// Everything the logger mutates, behind one mutex.
+pub struct Queue {
+  groups: HashMap<GroupKey, Group>,
+  depth: Depth,
+  /// How long a lone event waits for batch mates (the logger's lingerMs).
+  linger: Duration,
+  limits: SinkLimits,
+  /// The dispatcher was notified and has not looked yet: no need to notify it again.
+  dispatch_requested: bool,
+  /// When the dispatcher will look again on its own; `None`: only when notified.
+  dispatcher_wakes_at: Option<Instant>,
+  epochs: Epochs,
+  /// Flushes waiting: events of this epoch or older skip the linger.
+  hurry_epoch: Option<u64>,
+  /// Topics paused after throttling.
+  paused: HashMap<Arc<str>, Instant>,
+  closed: bool,
+  /// Accepted events waiting to be written to the spool (counted in `depth`).
+  overflow: Vec<Queued>,
+  /// Bytes of `overflow`: new events wait for the spool writer when it grows too large.
+  overflow_bytes: usize,
+  /// The spool writer missed a deadline: stop waiting for it until it takes the overflow.
+  overflow_stalled: bool,
+  /// While set, new events go to the spool so none overtakes a spooled one.
+  spool_mode: bool,
+  /// Highest spool key loaded for replay; `None`: start from the oldest.
+  replay_cursor: Option<u64>,
+  /// Sequence numbers of replayed events now in memory (skipped when re-reading the spool).
+  replayed_in_memory: HashSet<u64>,
+  /// Spool keys of replayed events that settled: to delete from the spool.
+  to_unspool: Vec<u64>,
+}
+
+impl Default for Queue {
+  fn default() -> Self {
+    Queue::new(Duration::ZERO, sns::LIMITS)
+  }
 }
 
 impl Queue {
+  pub fn new(linger: Duration, limits: SinkLimits) -> Queue {
+    Queue {
+      groups: HashMap::new(),
+      depth: Depth::default(),
+      linger,
+      limits,
+      dispatch_requested: false,
+      dispatcher_wakes_at: None,
+      epochs: Epochs::default(),
+      hurry_epoch: None,
+      paused: HashMap::new(),
+      closed: false,
+      overflow: Vec::new(),
+      overflow_bytes: 0,
+      overflow_stalled: false,
+      spool_mode: false,
+      replay_cursor: None,
+      replayed_in_memory: HashSet::new(),
+      to_unspool: Vec::new(),
+    }
+  }
+
+  pub fn depth(&self) -> Depth {
+    self.depth
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.closed
+  }
+
+  /// Refuses new events from now on.
+  pub fn close(&mut self) {
+    self.closed = true;
+  }
+
+  /// Nothing left to dispatch, ever: closed and no group holds anything.
+  pub fn is_finished(&self) -> bool {
+    self.closed && self.groups.is_empty()
+  }
+
+  /// Whether an event of `bytes` may wait in memory: the queue has room within its caps and
+  /// nothing is spooled ahead of it.
+  pub fn has_room_for(&self, bytes: usize, max_events: usize, max_bytes: usize) -> bool {
+    !self.spool_mode && self.depth.events < max_events && self.depth.bytes + bytes <= max_bytes
+  }
+
+  /// A spool left by an earlier run holds events: new ones follow them there.
+  pub fn resume_from_spool(&mut self) {
+    self.spool_mode = true;
+  }
+
+  pub fn in_spool_mode(&self) -> bool {
+    self.spool_mode
+  }
+
   /// Adds an event; returns true when the dispatcher should look at its group now (it was
   /// idle, or a batch just filled up).
   pub fn push(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) -> bool {
@@ -313,7 +262,7 @@ impl Queue {
     let group = self.groups.entry(key).or_default();
     let was_idle = group.is_idle();
     group.push_back(queued);
-    let due = if group.pending.len() == MAX_BATCH_ENTRIES {
+    let due = if group.pending.len() == self.limits.batch_entries {
       now
     } else if was_idle {
       now + self.linger
@@ -342,8 +291,8 @@ impl Queue {
       epoch: self.epochs.accept(),
       enqueued: now,
     };
-    self.events += 1;
-    self.bytes += queued.bytes();
+    self.depth.events += 1;
+    self.depth.bytes += queued.bytes();
     queued
   }
 
@@ -355,17 +304,68 @@ impl Queue {
     self.spool_mode = true;
   }
 
+  /// The overflow is past `limit` and the spool writer has not missed a deadline: the caller
+  /// should wait for the writer.
+  pub fn overflow_exceeds(&self, limit: usize) -> bool {
+    self.overflow_bytes > limit && !self.overflow_stalled
+  }
+
+  /// The spool writer missed a deadline: stop waiting for it until it takes the overflow.
+  pub fn overflow_writer_stalled(&mut self) {
+    self.overflow_stalled = true;
+  }
+
+  pub fn overflow_bytes(&self) -> usize {
+    self.overflow_bytes
+  }
+
+  pub fn has_overflow(&self) -> bool {
+    !self.overflow.is_empty()
+  }
+
   /// Hands the overflow to the spool writer.
-  pub fn take_overflow(&mut self) -> Vec<Queued> {
+  fn take_overflow(&mut self) -> Vec<Queued> {
     self.overflow_bytes = 0;
     self.overflow_stalled = false;
     std::mem::take(&mut self.overflow)
   }
 
+  /// What the spool keeper has to do now.
+  pub fn take_spool_work(&mut self) -> SpoolWork {
+    let overflow = self.take_overflow();
+    let idle = self.depth.events == overflow.len() && self.spool_mode && !self.closed;
+    SpoolWork {
+      to_unspool: std::mem::take(&mut self.to_unspool),
+      replay_from: idle.then_some(self.replay_cursor),
+      closed: self.closed,
+      overflow,
+    }
+  }
+
+  /// Queues a chunk read from the spool, skipping events already in memory; returns how many
+  /// were queued. An empty chunk ends spool mode unless overflow is waiting.
+  pub fn load_replayed(&mut self, events: Vec<(u64, Envelope)>, now: Instant) -> u64 {
+    let Some(last) = events.last().map(|(key, _)| *key) else {
+      if self.overflow.is_empty() {
+        self.spool_mode = false;
+      }
+      return 0;
+    };
+    let mut loaded = 0;
+    for (seq, envelope) in events {
+      if !self.replayed_in_memory.contains(&seq) {
+        self.push(Arc::new(envelope), seq, true, now);
+        loaded += 1;
+      }
+    }
+    self.replay_cursor = Some(last);
+    loaded
+  }
+
   /// Settles an event that has left the queue for good.
   pub fn settle(&mut self, queued: &Queued, outcome: Outcome) {
-    self.events -= 1;
-    self.bytes -= queued.bytes();
+    self.depth.events -= 1;
+    self.depth.bytes -= queued.bytes();
     self.epochs.settle(queued.epoch, outcome);
     if queued.in_spool && self.replayed_in_memory.remove(&queued.seq) && outcome != Outcome::Spooled
     {
@@ -374,7 +374,7 @@ impl Queue {
   }
 
   /// Sends events back to the spool (retry budget spent): those already there are settled,
-  /// the others wait in `overflow`; replay restarts from the oldest.
+  /// the others wait in the overflow; replay restarts from the oldest.
   pub fn respool(&mut self, entries: impl IntoIterator<Item = Queued>) {
     for queued in entries {
       if queued.in_spool {
@@ -388,26 +388,40 @@ impl Queue {
     self.replay_cursor = None;
   }
 
+  /// Closes the current flush epoch: the flush waits for every event logged before it, and
+  /// those skip the linger.
+  pub fn begin_flush(&mut self) -> FlushRange {
+    let range = self.epochs.advance();
+    self.hurry_epoch = Some(self.epochs.current() - 1);
+    range
+  }
+
+  /// The outcomes of a flush's events, once every one of them has settled.
+  pub fn take_settled(&mut self, range: FlushRange) -> Option<Tally> {
+    self.epochs.take_if_settled(range)
+  }
+
+  /// The dispatcher's look: every batch that may be sent now, and when to look again.
+  pub fn dispatch(&mut self, now: Instant) -> (Vec<ReadyBatch>, Option<Instant>) {
+    self.dispatch_requested = false;
+    let (batches, next) = self.take_ready(now, self.linger);
+    self.dispatcher_wakes_at = next;
+    (batches, next)
+  }
+
   /// Takes every batch that may be sent now; also returns when to look again.
-  pub fn take_ready(
-    &mut self,
-    now: Instant,
-    linger: Duration,
-  ) -> (Vec<ReadyBatch>, Option<Instant>) {
+  fn take_ready(&mut self, now: Instant, linger: Duration) -> (Vec<ReadyBatch>, Option<Instant>) {
     let mut batches = Vec::new();
     let mut next: Option<Instant> = None;
     self.paused.retain(|_, until| *until > now);
     for (key, group) in self.groups.iter_mut() {
-      let Some(at) = group.ready_at(
-        linger,
-        self.hurry_epoch,
-        self.paused.get(&key.topic).copied(),
-      ) else {
+      let paused_until = self.paused.get(&key.topic).copied();
+      let Some(at) = group.ready_at(linger, &self.limits, self.hurry_epoch, paused_until) else {
         continue;
       };
       if at <= now {
-        batches.push((key.clone(), group.take_batch()));
-        self.in_flight_batches += 1;
+        batches.push((key.clone(), group.take_batch(&self.limits)));
+        self.depth.in_flight_batches += 1;
       } else {
         next = Some(next.map_or(at, |n| n.min(at)));
       }
@@ -415,7 +429,60 @@ impl Queue {
     (batches, next)
   }
 
-  /// Removes idle groups so the map does not grow with every group ever seen.
+  /// Takes a group's batch out of flight, for its results; `None` when close() or exit
+  /// already spooled it.
+  pub fn finish_in_flight(&mut self, key: &GroupKey) -> Option<Vec<Queued>> {
+    let batch = self.groups.get_mut(key)?.in_flight.take()?;
+    self.depth.in_flight_batches -= 1;
+    Some(batch)
+  }
+
+  /// A batch of the group went through: its next failure starts a new backoff.
+  pub fn reset_backoff(&mut self, key: &GroupKey) {
+    if let Some(group) = self.groups.get_mut(key) {
+      group.backoff = None;
+      group.retry_at = None;
+    }
+  }
+
+  /// The delay before the group's next retry, or `None` once its retry budget is spent (the
+  /// backoff then starts over).
+  pub fn next_retry_delay(
+    &mut self,
+    key: &GroupKey,
+    policy: &ExponentialBuilder,
+  ) -> Option<Duration> {
+    let group = self.groups.get_mut(key)?;
+    let delay = group.backoff.get_or_insert_with(|| policy.build()).next();
+    if delay.is_none() {
+      group.backoff = None;
+      group.retry_at = None;
+    }
+    delay
+  }
+
+  /// Puts entries back at the head of their group, to be sent again at `at` at the earliest.
+  pub fn retry_at(&mut self, key: &GroupKey, entries: Vec<Queued>, at: Instant) {
+    let group = self.groups.entry(key.clone()).or_default();
+    group.retry_at = Some(at);
+    group.requeue_front(entries);
+  }
+
+  /// Holds every group of the topic until `until` (the service asked to slow down).
+  pub fn pause_topic(&mut self, topic: Arc<str>, until: Instant) {
+    self.paused.insert(topic, until);
+  }
+
+  /// Takes everything the group has pending, oldest first.
+  pub fn take_pending(&mut self, key: &GroupKey) -> Vec<Queued> {
+    self
+      .groups
+      .get_mut(key)
+      .map(Group::take_pending)
+      .unwrap_or_default()
+  }
+
+  /// Removes an idle group so the map does not grow with every group ever seen.
   pub fn forget_if_idle(&mut self, key: &GroupKey) {
     if self.groups.get(key).is_some_and(|g| g.is_idle()) {
       self.groups.remove(key);
@@ -429,7 +496,7 @@ impl Queue {
       all.extend(group.in_flight.take().unwrap_or_default());
       all.extend(group.take_pending());
     }
-    self.in_flight_batches = 0;
+    self.depth.in_flight_batches = 0;
     all
   }
 }
@@ -551,38 +618,6 @@ mod tests {
   }
 
   #[test]
-  fn flush_epochs_wait_for_older_events_only() {
-    let mut epochs = Epochs::default();
-    let a = epochs.accept();
-    let flush1 = epochs.advance();
-    let b = epochs.accept();
-    assert_eq!(epochs.take_if_settled(flush1), None);
-    epochs.settle(b, Outcome::Sent);
-    assert_eq!(
-      epochs.take_if_settled(flush1),
-      None,
-      "a is still outstanding"
-    );
-    epochs.settle(a, Outcome::Spooled);
-    assert_eq!(
-      epochs.take_if_settled(flush1),
-      Some(Tally {
-        spooled: 1,
-        ..Default::default()
-      })
-    );
-    let flush2 = epochs.advance();
-    assert_eq!(
-      epochs.take_if_settled(flush2),
-      Some(Tally {
-        sent: 1,
-        ..Default::default()
-      })
-    );
-    assert_eq!(epochs.take_if_settled(flush2), Some(Tally::default()));
-  }
-
-  #[test]
   fn taking_every_pending_entry_resets_the_byte_count() {
     let mut queue = Queue::default();
     let now = Instant::now();
@@ -599,31 +634,5 @@ mod tests {
       "one small event is not a full batch: it waits for the linger"
     );
     assert_eq!(next, Some(now + linger));
-  }
-
-  #[test]
-  fn concurrent_flushes_report_their_own_events() {
-    let mut epochs = Epochs::default();
-    let a = epochs.accept();
-    let first = epochs.advance();
-    let b = epochs.accept();
-    let second = epochs.advance();
-    epochs.settle(a, Outcome::Sent);
-    epochs.settle(b, Outcome::Sent);
-    // The second flush finishes first: it must not take the first one's event.
-    assert_eq!(
-      epochs.take_if_settled(second),
-      Some(Tally {
-        sent: 1,
-        ..Default::default()
-      })
-    );
-    assert_eq!(
-      epochs.take_if_settled(first),
-      Some(Tally {
-        sent: 1,
-        ..Default::default()
-      })
-    );
   }
 }

@@ -1,19 +1,20 @@
-//! The SNS request for one event: the message JSON and its envelope.
+//! The message for one event (its JSON, keys in the spec's order) and the envelope it
+//! travels in through delivery: topic, message group and deduplication id.
 
-use crate::error::{ErrorCode, LoggerError, Result};
-use crate::plan::{PropertyValue, ValidEvent};
+use crate::plan::ValidEvent;
+use crate::sink::sns;
 use chrono::SecondsFormat;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// `Subject` of every request.
-pub const SUBJECT: &str = "RC";
-/// SNS's default maximum message size, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// No sink takes a larger message (SNS's limit is the largest): a longer input string is
+/// measured, never copied, and refused.
+pub const MAX_MESSAGE_BYTES: usize = sns::LIMITS.message_bytes;
 
-/// One event, ready to publish. `MessageGroupId` and `MessageDeduplicationId` are only sent to
-/// FIFO topics; the dedup id is fixed here once, so retries and replays reuse it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// One event, ready to publish. The dedup id is fixed here once, so retries and replays reuse
+/// it; sinks decide what of the envelope a request carries (SNS: group and dedup id only for
+/// FIFO topics).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
   #[serde(rename = "TopicArn")]
   pub topic_arn: Arc<str>,
@@ -26,54 +27,12 @@ pub struct Envelope {
 }
 
 impl Envelope {
-  pub fn is_fifo(&self) -> bool {
-    is_fifo_topic(&self.topic_arn)
-  }
-
-  /// Bytes this entry adds to a PublishBatch request, as SNS counts them (generously).
-  pub fn batch_bytes(&self) -> usize {
-    self.message.len() + SUBJECT.len() + self.group_id.len() + self.dedup_id.len()
-  }
-
   /// Heap and struct bytes this envelope holds (the topic and group strings are shared).
   pub fn memory_bytes(&self) -> usize {
     // Arc header, the struct, and the allocator's size classes for three allocations
     // (measured: 100,000 queued events hold about 540 bytes each).
     16 + std::mem::size_of::<Envelope>() + self.message.len() + self.dedup_id.len() + 64
   }
-
-  /// The request as a JSON object with SNS's parameter names (the file sink's line format).
-  pub fn request_json(&self) -> String {
-    #[derive(Serialize)]
-    struct Request<'a> {
-      #[serde(rename = "TopicArn")]
-      topic_arn: &'a str,
-      #[serde(rename = "Subject")]
-      subject: &'a str,
-      #[serde(rename = "MessageGroupId", skip_serializing_if = "Option::is_none")]
-      group_id: Option<&'a str>,
-      #[serde(
-        rename = "MessageDeduplicationId",
-        skip_serializing_if = "Option::is_none"
-      )]
-      dedup_id: Option<&'a str>,
-      #[serde(rename = "Message")]
-      message: &'a str,
-    }
-    let fifo = self.is_fifo();
-    let request = Request {
-      topic_arn: &self.topic_arn,
-      subject: SUBJECT,
-      group_id: fifo.then_some(&*self.group_id),
-      dedup_id: fifo.then_some(self.dedup_id.as_str()),
-      message: &self.message,
-    };
-    serde_json::to_string(&request).expect("a request of strings always serializes")
-  }
-}
-
-pub fn is_fifo_topic(topic_arn: &str) -> bool {
-  topic_arn.ends_with(".fifo")
 }
 
 /// `MessageDeduplicationId`s: a random prefix per logger (a UUIDv7) and the event's sequence
@@ -111,7 +70,7 @@ impl Default for DedupIds {
 
 /// Appends `s` as a JSON string. Most strings need no escaping, and checking that first is
 /// several times faster than serde_json's byte-by-byte escaper, which writes the others.
-fn push_json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
   if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
@@ -121,9 +80,9 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
   }
 }
 
-/// The `Message` string SNS receives, keys in the order of the spec. Written field by field:
-/// this runs on the caller's thread for every event, and it is the largest part of the call.
-pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> Result<String> {
+/// The `Message` string, keys in the order of the spec. Written field by field: this runs on
+/// the caller's thread for every event, and it is the largest part of the call.
+pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> String {
   let strings = [
     dialogflow_agent_id,
     &event.room_id,
@@ -134,13 +93,7 @@ pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> Result<St
   let properties_len: usize = event
     .properties
     .iter()
-    .map(|(name, value)| {
-      name.len()
-        + match value {
-          PropertyValue::String(s) => s.len(),
-          PropertyValue::Number(_) => 24,
-        }
-    })
+    .map(|(name, value)| name.len() + value.json_len_hint())
     .sum();
   let mut json =
     Vec::with_capacity(strings.iter().map(|s| s.len()).sum::<usize>() + properties_len + 192);
@@ -162,16 +115,7 @@ pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> Result<St
     }
     push_json_str(&mut json, name);
     json.push(b':');
-    match value {
-      PropertyValue::String(s) => push_json_str(&mut json, s),
-      // Whole numbers are written without a fraction: 42, not 42.0.
-      PropertyValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-        serde_json::to_writer(&mut json, &(*n as i64)).expect("an integer serializes")
-      }
-      PropertyValue::Number(n) => {
-        serde_json::to_writer(&mut json, n).expect("a finite number serializes")
-      }
-    }
+    value.write_json(&mut json);
   }
   json.extend_from_slice(b"},\"eventType\":");
   push_json_str(&mut json, event.event_type.as_str());
@@ -184,17 +128,7 @@ pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> Result<St
   );
   json.extend_from_slice(b"\"}");
   // Every piece above is UTF-8: string slices, ASCII literals and serde_json's output.
-  let json = String::from_utf8(json).expect("the message is UTF-8");
-  if json.len() > MAX_MESSAGE_BYTES {
-    return Err(LoggerError::new(
-      ErrorCode::MessageTooLarge,
-      format!(
-        "the message would be {} bytes; SNS allows at most {MAX_MESSAGE_BYTES} bytes",
-        json.len()
-      ),
-    ));
-  }
-  Ok(json)
+  String::from_utf8(json).expect("the message is UTF-8")
 }
 
 #[cfg(test)]
@@ -222,7 +156,6 @@ mod tests {
       "b5983b72-cac6-4f85-b9d0-be61e543dfe6",
       &plan.validate(input).unwrap(),
     )
-    .unwrap()
   }
 
   #[test]
@@ -271,7 +204,7 @@ mod tests {
       timestamp: Some(Value::String("2022-09-26T17:50:47.225Z".into())),
       ..Default::default()
     };
-    let message = build_message("agent\\id", &plan.validate(input).unwrap()).unwrap();
+    let message = build_message("agent\\id", &plan.validate(input).unwrap());
     let expected = serde_json::to_string(&serde_json::json!({
       "dialogflowAgentId": "agent\\id",
       "roomId": room,
@@ -284,25 +217,6 @@ mod tests {
     }))
     .unwrap();
     assert_eq!(message, expected);
-  }
-
-  #[test]
-  fn request_json_omits_fifo_fields_for_standard_topics() {
-    let mut envelope = Envelope {
-      topic_arn: "arn:aws:sns:us-east-1:123456789012:events.fifo".into(),
-      group_id: "https://chat.example.com".into(),
-      dedup_id: "d-1".into(),
-      message: "{\"a\":1}".into(),
-    };
-    assert_eq!(
-      envelope.request_json(),
-      r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events.fifo","Subject":"RC","MessageGroupId":"https://chat.example.com","MessageDeduplicationId":"d-1","Message":"{\"a\":1}"}"#
-    );
-    envelope.topic_arn = "arn:aws:sns:us-east-1:123456789012:events".into();
-    assert_eq!(
-      envelope.request_json(),
-      r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events","Subject":"RC","Message":"{\"a\":1}"}"#
-    );
   }
 
   #[test]

@@ -1,10 +1,11 @@
 use super::private_file;
 use crate::message::Envelope;
+use crate::sink::sns;
 use chrono::{SecondsFormat, Utc};
+use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// `dead-letter.jsonl`: events SNS refused for good, one JSON object per line:
 /// `{"deadLetteredAt","errorCode","errorMessage","request":{TopicArn, Subject, ...}}`.
@@ -36,10 +37,10 @@ impl DeadLetterFile {
         "{{\"deadLetteredAt\":\"{at}\",\"errorCode\":{},\"errorMessage\":{},\"request\":{}}}\n",
         serde_json::Value::from(*code),
         serde_json::Value::from(*message),
-        envelope.request_json()
+        sns::request_json(envelope)
       ));
     }
-    let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+    let mut file = self.file.lock();
     if file.is_none() {
       let dir = self.path.parent().unwrap_or(Path::new("."));
       *file = Some(private_file(

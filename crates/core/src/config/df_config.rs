@@ -2,6 +2,7 @@
 //! are read; every other key (private keys included) is ignored and never echoed.
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
+use crate::sink::sns;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,7 +112,7 @@ fn agent(username: &str, entry: &Json) -> Result<Agent> {
   };
   let agent_id = string_field(fields, &at, "agent_id")?;
   let topic_arn = string_field(fields, &at, "sns_arn_topic")?;
-  check_topic_arn(&topic_arn).map_err(|why| {
+  sns::check_topic_arn(&topic_arn).map_err(|why| {
     invalid(format!(
       "{at}.sns_arn_topic {} is not an SNS topic ARN ({why}); expected arn:aws:sns:<region>:<account>:<topic>[.fifo]",
       quote(&topic_arn)
@@ -133,29 +134,6 @@ fn string_field(fields: &Map<String, Json>, at: &str, name: &str) -> Result<Stri
     // The value is not echoed: a misplaced secret must not end up in a log.
     Some(_) => Err(invalid(format!("{at}.{name} must be a non-empty string"))),
   }
-}
-
-fn check_topic_arn(arn: &str) -> std::result::Result<(), &'static str> {
-  let parts: Vec<&str> = arn.split(':').collect();
-  let [prefix, partition, service, region, account, name] = parts[..] else {
-    return Err("it needs six ':'-separated parts");
-  };
-  if prefix != "arn" || !partition.starts_with("aws") || service != "sns" {
-    return Err("it must start with arn:aws…:sns:");
-  }
-  if region.is_empty() || account.is_empty() {
-    return Err("region and account must not be empty");
-  }
-  let base = name.strip_suffix(".fifo").unwrap_or(name);
-  if base.is_empty()
-    || base.len() > 256
-    || !base
-      .chars()
-      .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-  {
-    return Err("the topic name may hold 1-256 letters, digits, '-' and '_'");
-  }
-  Ok(())
 }
 
 #[cfg(test)]

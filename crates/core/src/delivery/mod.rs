@@ -1,0 +1,313 @@
+//! Delivery: accepts validated events on the caller's thread in O(1), batches them per
+//! (topic, message group) on the shared runtime, retries in order, spools what cannot be sent
+//! (queue full, retry budget spent, close deadline, process exit) and replays it oldest first.
+//!
+//! One file per job: [`intake`] (validate, build, enqueue or overflow), the [`dispatcher`]
+//! (take ready batches, send them), [`completion`] (classify a batch's results, reschedule,
+//! report), the [`spool_keeper`] (write overflow, replay), [`dead_letters`]; the [`queue`]
+//! and the flush [`epochs`] are the state they share.
+
+mod completion;
+mod dead_letters;
+mod dispatcher;
+mod epochs;
+mod intake;
+mod notice;
+mod queue;
+mod spool_keeper;
+
+pub use epochs::{FlushRange, Outcome, Tally};
+pub use notice::{Notice, NoticeCode, Observer};
+
+use crate::config::LoggerConfig;
+use crate::error::Result;
+use crate::message::DedupIds;
+use crate::runtime;
+use crate::sink::{Sink, SinkLimits};
+use crate::storage::{DeadLetterFile, Spool};
+use backon::ExponentialBuilder;
+use parking_lot::{Condvar, Mutex};
+use queue::Queue;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+
+/// Counters for `stats()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+  pub accepted: u64,
+  pub sent: u64,
+  pub retried: u64,
+  pub dead_lettered: u64,
+  pub spooled: u64,
+  pub replayed: u64,
+  pub dropped: u64,
+  pub queue_events: u64,
+  pub queue_bytes: u64,
+  pub in_flight_batches: u64,
+  pub requests: u64,
+  pub last_error_code: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+  accepted: AtomicU64,
+  sent: AtomicU64,
+  retried: AtomicU64,
+  dead_lettered: AtomicU64,
+  spooled: AtomicU64,
+  replayed: AtomicU64,
+  dropped: AtomicU64,
+  requests: AtomicU64,
+}
+
+/// What `close()` reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CloseReport {
+  pub tally: Tally,
+  /// The deadline passed before every event was settled.
+  pub timed_out: bool,
+}
+
+/// What the intake, the dispatcher, the completion and the spool keeper share.
+struct Shared {
+  config: LoggerConfig,
+  sink: Arc<dyn Sink>,
+  limits: SinkLimits,
+  spool: Option<Spool>,
+  dead_letters: Option<DeadLetterFile>,
+  observer: Option<Observer>,
+  queue: Mutex<Queue>,
+  /// Acceptance order across runs (continues after the spool's last key).
+  next_seq: AtomicU64,
+  dedup_ids: DedupIds,
+  /// Wakes the dispatcher.
+  wake: Notify,
+  /// Wakes the spool keeper.
+  wake_spool: Notify,
+  /// Signalled when the spool keeper takes the overflow (see `intake::OVERFLOW_BUFFER_BYTES`).
+  overflow_taken: Condvar,
+  /// Wakes flushes after events settle.
+  settled: Notify,
+  closed: AtomicBool,
+  counters: Counters,
+  last_error_code: Mutex<Option<String>>,
+  /// Retry delays of a failing group, within the retry budget.
+  backoff: ExponentialBuilder,
+}
+
+impl Shared {
+  fn notify(&self, notice: Notice) {
+    if let Notice::Error { code, .. } = &notice {
+      *self.last_error_code.lock() = Some(code.to_string());
+    }
+    if let Some(observer) = &self.observer {
+      observer(notice);
+    }
+  }
+
+  fn notify_error(&self, code: NoticeCode, message: String, events: u64) {
+    self.notify(Notice::Error {
+      code,
+      message,
+      events,
+    });
+  }
+}
+
+/// A logger: validation, queue and delivery. Cheap to clone.
+#[derive(Clone)]
+pub struct Logger {
+  shared: Arc<Shared>,
+}
+
+impl Logger {
+  /// Builds the configured sink and starts delivering on the shared runtime. The logger is
+  /// remembered until close(), so that process exit can spool what it holds.
+  pub fn open(config: LoggerConfig, observer: Option<Observer>) -> Result<Logger> {
+    let sink = config.sink.build()?;
+    let logger = Logger::start(config, sink, observer, runtime::handle());
+    runtime::register(&logger);
+    Ok(logger)
+  }
+
+  /// Starts a logger on `sink` whose background work runs on `runtime`. A spool left by an
+  /// earlier run is replayed first.
+  pub fn start(
+    config: LoggerConfig,
+    sink: Arc<dyn Sink>,
+    observer: Option<Observer>,
+    runtime: &Handle,
+  ) -> Logger {
+    let backoff = ExponentialBuilder::default()
+      .with_min_delay(Duration::from_millis(50))
+      .with_max_delay(Duration::from_secs(5))
+      .with_factor(2.0)
+      .with_jitter()
+      .with_total_delay(Some(config.delivery.retry_budget))
+      .without_max_times();
+    let spool_dir = config.delivery.spool_dir.as_deref();
+    let spool = spool_dir.map(Spool::new);
+    let dead_letters = spool_dir.map(DeadLetterFile::new);
+    let limits = sink.limits();
+    let mut queue = Queue::new(config.delivery.linger, limits);
+    let mut next_seq = 0;
+    if let Some(spool) = spool.as_ref().filter(|s| s.exists()) {
+      if let Ok(Some(last)) = spool.last_key() {
+        queue.resume_from_spool();
+        next_seq = last + 1;
+      }
+    }
+    let shared = Arc::new(Shared {
+      config,
+      sink,
+      limits,
+      spool,
+      dead_letters,
+      observer,
+      queue: Mutex::new(queue),
+      next_seq: AtomicU64::new(next_seq),
+      dedup_ids: DedupIds::new(),
+      wake: Notify::new(),
+      wake_spool: Notify::new(),
+      overflow_taken: Condvar::new(),
+      settled: Notify::new(),
+      closed: AtomicBool::new(false),
+      counters: Counters::default(),
+      last_error_code: Mutex::new(None),
+      backoff,
+    });
+    shared.report_spool_notices();
+    runtime.spawn(dispatcher::dispatch(shared.clone()));
+    if shared.spool.is_some() {
+      runtime.spawn(spool_keeper::keep_spool(shared.clone()));
+    }
+    Logger { shared }
+  }
+
+  /// The sink events go to.
+  pub fn sink(&self) -> &dyn Sink {
+    &*self.shared.sink
+  }
+
+  /// Resolves once every event logged before the call has settled; returns their outcomes
+  /// (those not reported by an earlier flush).
+  pub async fn flush(&self) -> Tally {
+    let epoch = self.begin_flush();
+    self.settled(epoch).await
+  }
+
+  /// The synchronous half of a flush: marks which events it waits for (those logged so far).
+  pub fn begin_flush(&self) -> FlushRange {
+    let shared = &self.shared;
+    let epoch = shared.queue.lock().begin_flush();
+    shared.wake.notify_one();
+    shared.wake_spool.notify_one();
+    epoch
+  }
+
+  /// Waits until every event of `epoch` and before has settled.
+  pub async fn settled(&self, epoch: FlushRange) -> Tally {
+    let shared = &self.shared;
+    loop {
+      let settled = shared.settled.notified();
+      tokio::pin!(settled);
+      settled.as_mut().enable();
+      if let Some(tally) = shared.queue.lock().take_settled(epoch) {
+        return tally;
+      }
+      settled.await;
+    }
+  }
+
+  /// Refuses new events from now on; returns the flush epoch covering everything accepted.
+  pub fn stop_accepting(&self) -> FlushRange {
+    let shared = &self.shared;
+    shared.closed.store(true, Relaxed);
+    shared.queue.lock().close();
+    self.begin_flush()
+  }
+
+  /// Stops accepting, flushes until `timeout`, then spools whatever is left.
+  pub async fn close(&self, timeout: Duration) -> CloseReport {
+    let epoch = self.stop_accepting();
+    self.finish_close(epoch, timeout).await
+  }
+
+  /// The asynchronous half of close(), after [`Logger::stop_accepting`].
+  pub async fn finish_close(&self, epoch: FlushRange, timeout: Duration) -> CloseReport {
+    let shared = &self.shared;
+    let report = match tokio::time::timeout(timeout, self.settled(epoch)).await {
+      Ok(tally) => CloseReport {
+        tally,
+        timed_out: false,
+      },
+      Err(_) => {
+        let logger = self.clone();
+        // Storage is blocking I/O: keep it off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || logger.spool_everything_now()).await;
+        let tally = self.settled(epoch).await;
+        CloseReport {
+          tally,
+          timed_out: true,
+        }
+      }
+    };
+    if let Some(spool) = &shared.spool {
+      spool.release();
+    }
+    runtime::forget(self);
+    report
+  }
+
+  /// Takes every event still in memory (queued, in flight, waiting for the spool) and spools
+  /// it, synchronously. For close() at its deadline and for process exit. Returns how many
+  /// were spooled. Events in flight may still land; their dedup id makes the replay a
+  /// duplicate SNS drops within its 5-minute window.
+  pub fn spool_everything_now(&self) -> u64 {
+    let shared = &self.shared;
+    shared.closed.store(true, Relaxed);
+    let left = {
+      let mut queue = shared.queue.lock();
+      queue.close();
+      queue.drain_all()
+    };
+    shared.overflow_taken.notify_all();
+    let spooled = shared.spool_and_settle(left);
+    shared.wake.notify_one();
+    shared.wake_spool.notify_one();
+    spooled
+  }
+
+  pub fn same_as(&self, other: &Logger) -> bool {
+    Arc::ptr_eq(&self.shared, &other.shared)
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.shared.closed.load(Relaxed)
+  }
+
+  pub fn stats(&self) -> Stats {
+    let c = &self.shared.counters;
+    let depth = self.shared.queue.lock().depth();
+    Stats {
+      accepted: c.accepted.load(Relaxed),
+      sent: c.sent.load(Relaxed),
+      retried: c.retried.load(Relaxed),
+      dead_lettered: c.dead_lettered.load(Relaxed),
+      spooled: c.spooled.load(Relaxed),
+      replayed: c.replayed.load(Relaxed),
+      dropped: c.dropped.load(Relaxed),
+      queue_events: depth.events as u64,
+      queue_bytes: depth.bytes as u64,
+      in_flight_batches: depth.in_flight_batches as u64,
+      requests: c.requests.load(Relaxed),
+      last_error_code: self.shared.last_error_code.lock().clone(),
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! The spool keeper: writes overflow to disk, deletes replayed events once settled, and
+//! replays the spool oldest first whenever the in-memory queue is empty.
+
+use super::epochs::Outcome;
+use super::queue::Queued;
+use super::{NoticeCode, Shared};
+use crate::storage::{Spool, SpoolError};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Events read from the spool per replay step.
+const REPLAY_CHUNK: usize = 5_000;
+/// While events wait in the spool, the keeper also looks this often: replay waits for the
+/// queue to empty.
+const SPOOL_POLL: Duration = Duration::from_millis(200);
+
+pub(super) async fn keep_spool(shared: Arc<Shared>) {
+  loop {
+    let woken = shared.wake_spool.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    let work = shared.queue.lock().take_spool_work();
+    shared.overflow_taken.notify_all();
+    let closed = work.closed;
+    let worker = shared.clone();
+    // Storage is blocking I/O: keep it off the runtime's workers.
+    let replayed = tokio::task::spawn_blocking(move || {
+      worker.spool_and_settle(work.overflow);
+      let spool = worker
+        .spool
+        .as_ref()
+        .expect("the keeper runs only with a spool");
+      if !work.to_unspool.is_empty() {
+        if let Err(error) = spool.remove(&work.to_unspool) {
+          worker.notify_error(NoticeCode::SpoolError, error.to_string(), 0);
+        }
+      }
+      work
+        .replay_from
+        .map(|cursor| replay(&worker, spool, cursor))
+    })
+    .await
+    .ok()
+    .flatten();
+    if closed && !shared.queue.lock().has_overflow() {
+      return;
+    }
+    if replayed.is_some_and(|n| n > 0) {
+      // Replayed events are queued: let the dispatcher send them.
+      shared.wake.notify_one();
+    }
+    if shared.queue.lock().in_spool_mode() {
+      tokio::select! {
+        _ = woken => {}
+        _ = tokio::time::sleep(SPOOL_POLL) => {}
+      }
+    } else {
+      woken.await;
+    }
+  }
+}
+
+/// Loads the next chunk of the spool into the queue. Leaves spool mode when nothing is left
+/// beyond what is already in memory. Returns how many events were loaded.
+fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>) -> u64 {
+  let chunk = REPLAY_CHUNK.min(shared.config.delivery.max_queue_events.div_ceil(2));
+  let read = match spool.read_after(cursor, chunk) {
+    Ok(read) => read,
+    Err(error) => {
+      shared.notify_error(NoticeCode::SpoolError, error.to_string(), 0);
+      return 0;
+    }
+  };
+  if read.corrupt > 0 {
+    shared.notify_error(
+      NoticeCode::SpoolCorrupt,
+      format!(
+        "{} unreadable spool records were skipped and removed",
+        read.corrupt
+      ),
+      read.corrupt,
+    );
+  }
+  let loaded = shared
+    .queue
+    .lock()
+    .load_replayed(read.events, Instant::now());
+  shared.counters.replayed.fetch_add(loaded, Relaxed);
+  loaded
+}
+
+impl Shared {
+  pub(super) fn report_spool_notices(&self) {
+    let Some(spool) = &self.spool else { return };
+    let notices = std::mem::take(&mut *spool.notices.lock());
+    for message in notices {
+      self.notify_error(NoticeCode::SpoolNotice, message, 0);
+    }
+  }
+
+  /// Writes events to the spool and settles them: `Spooled`, or `Dropped` when the spool is
+  /// missing or failing. Returns how many were spooled.
+  pub(super) fn spool_and_settle(&self, entries: Vec<Queued>) -> u64 {
+    if entries.is_empty() {
+      return 0;
+    }
+    let (on_disk, to_write): (Vec<Queued>, Vec<Queued>) =
+      entries.into_iter().partition(|q| q.in_spool);
+    let written = match &self.spool {
+      _ if to_write.is_empty() => Ok(()),
+      Some(spool) => spool.append(to_write.iter().map(|q| (q.seq, &*q.envelope))),
+      None => Err(SpoolError::NotConfigured),
+    };
+    self.report_spool_notices();
+    let outcome = if written.is_ok() {
+      Outcome::Spooled
+    } else {
+      Outcome::Dropped
+    };
+    {
+      let mut queue = self.queue.lock();
+      for queued in &on_disk {
+        queue.settle(queued, Outcome::Spooled);
+      }
+      for queued in &to_write {
+        queue.settle(queued, outcome);
+      }
+    }
+    let written_count = if written.is_ok() { to_write.len() } else { 0 };
+    let spooled = (on_disk.len() + written_count) as u64;
+    self.counters.spooled.fetch_add(spooled, Relaxed);
+    if let Err(error) = written {
+      let dropped = to_write.len() as u64;
+      self.counters.dropped.fetch_add(dropped, Relaxed);
+      self.notify_error(NoticeCode::SpoolError, error.to_string(), dropped);
+    }
+    self.settled.notify_waiters();
+    spooled
+  }
+}

@@ -1,0 +1,22 @@
+#![deny(clippy::all)]
+//! sns-logger's core: everything but N-API, so that every front door (the Node.js binding,
+//! the HTTP relay, the command line) shares one validation and one delivery path.
+//!
+//! The path of an event: [`plan`] checks it against the tracking plan, [`message`] writes the
+//! SNS message, [`delivery`] queues, batches and retries it on the [`runtime`], a [`sink`]
+//! publishes it, and [`storage`] keeps what cannot be sent yet. [`config`] turns options and
+//! the environment into all of the above.
+
+pub mod config;
+pub mod delivery;
+pub mod error;
+pub mod message;
+pub mod plan;
+pub mod runtime;
+pub mod sink;
+pub mod storage;
+
+pub use config::LoggerConfig;
+pub use delivery::{Logger, Notice, NoticeCode};
+pub use error::{ErrorCode, LoggerError};
+pub use plan::EventInput;

@@ -1,0 +1,178 @@
+//! The SNS sink: PublishBatch through aws-sdk-sns, with the standard AWS credential, region
+//! and endpoint chains. Retries are the delivery layer's job (it keeps per-group order and
+//! spools), so the SDK makes one attempt per call, bounded by timeouts. Everything SNS
+//! requires of a request lives in this folder.
+
+mod failures;
+mod rules;
+
+pub use rules::{
+  check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json, LIMITS,
+  SUBJECT,
+};
+
+use super::{BatchResult, BoxFuture, Failure, Sink, SinkLimits, SinkOptions};
+use crate::config::parse::WholeNumber;
+use crate::error::Result;
+use crate::message::Envelope;
+use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sns::types::PublishBatchRequestEntry;
+use aws_sdk_sns::Client;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+type TimeoutMs = WholeNumber<1, 600_000>;
+
+/// `sink: { kind: 'sns', region?, endpoint?, connectTimeoutMs?, requestTimeoutMs? }`, or
+/// `SNS_LOGGER_SINK=sns`. Unset, region and endpoint come from the AWS chains.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SnsOptions {
+  pub region: Option<String>,
+  pub endpoint: Option<String>,
+  /// Default 3000.
+  connect_timeout_ms: Option<TimeoutMs>,
+  /// Bounds a whole request, so a stalled endpoint holds a batch at most this long. Default
+  /// 10000.
+  request_timeout_ms: Option<TimeoutMs>,
+}
+
+impl SnsOptions {
+  pub fn connect_timeout(&self) -> Duration {
+    Duration::from_millis(self.connect_timeout_ms.map_or(3_000, |ms| ms.0))
+  }
+
+  pub fn request_timeout(&self) -> Duration {
+    Duration::from_millis(self.request_timeout_ms.map_or(10_000, |ms| ms.0))
+  }
+}
+
+impl SinkOptions for SnsOptions {
+  fn env_form() -> &'static str {
+    "sns"
+  }
+
+  fn from_env(arg: Option<&str>) -> Option<Self> {
+    arg.is_none().then(SnsOptions::default)
+  }
+
+  fn build(&self) -> Result<Arc<dyn Sink>> {
+    Ok(Arc::new(SnsSink::new(self.clone())))
+  }
+
+  /// SNS can be down for a while: keep what cannot be sent on disk.
+  fn spools_by_default(&self) -> bool {
+    true
+  }
+}
+
+pub struct SnsSink {
+  options: SnsOptions,
+  /// Built on first use, on the runtime: loading AWS config may probe the network.
+  client: OnceCell<Client>,
+}
+
+impl SnsSink {
+  pub fn new(options: SnsOptions) -> SnsSink {
+    SnsSink {
+      options,
+      client: OnceCell::new(),
+    }
+  }
+
+  async fn client(&self) -> &Client {
+    self
+      .client
+      .get_or_init(|| async {
+        let timeouts = TimeoutConfig::builder()
+          .connect_timeout(self.options.connect_timeout())
+          .operation_attempt_timeout(self.options.request_timeout())
+          .operation_timeout(self.options.request_timeout())
+          .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+          .retry_config(RetryConfig::disabled())
+          // The operation timeout already bounds a stalled request; the SDK's own stall
+          // detector watches every body byte, measurably costly per request.
+          .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+          .timeout_config(timeouts);
+        if let Some(region) = &self.options.region {
+          loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &self.options.endpoint {
+          loader = loader.endpoint_url(endpoint);
+        }
+        Client::new(&loader.load().await)
+      })
+      .await
+  }
+}
+
+fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchRequestEntry {
+  let mut entry = PublishBatchRequestEntry::builder()
+    .id(index.to_string())
+    .message(&envelope.message)
+    .subject(SUBJECT);
+  if fifo {
+    entry = entry
+      .message_group_id(&*envelope.group_id)
+      .message_deduplication_id(&envelope.dedup_id);
+  }
+  entry.build().expect("id and message are set")
+}
+
+impl Sink for SnsSink {
+  fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
+    Box::pin(async move {
+      let Some(first) = entries.first() else {
+        return Vec::new();
+      };
+      let fifo = is_fifo_topic(&first.topic_arn);
+      let request_entries = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| request_entry(i, e, fifo))
+        .collect();
+      let response = self
+        .client()
+        .await
+        .publish_batch()
+        .topic_arn(&*first.topic_arn)
+        .set_publish_batch_request_entries(Some(request_entries))
+        .send()
+        .await;
+      match response {
+        Ok(output) => {
+          let mut results: BatchResult = vec![Ok(()); entries.len()];
+          for failed in output.failed() {
+            if let Some(slot) = failed
+              .id()
+              .parse::<usize>()
+              .ok()
+              .and_then(|i| results.get_mut(i))
+            {
+              *slot = Err(Failure {
+                kind: failures::classify(failed.code(), None, failed.sender_fault()),
+                code: failed.code().to_string(),
+                message: failed.message().unwrap_or("").to_string(),
+              });
+            }
+          }
+          results
+        }
+        Err(error) => {
+          let status = error.raw_response().map(|r| r.status().as_u16());
+          vec![Err(failures::request_failure(&error, status)); entries.len()]
+        }
+      }
+    })
+  }
+
+  fn limits(&self) -> SinkLimits {
+    LIMITS
+  }
+}

@@ -1,0 +1,310 @@
+//! `SnsLogger`: a core logger seen from JavaScript, and the plain objects its methods return.
+
+use crate::{js_input, to_js};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use sns_logger_core::delivery::{Stats, Tally};
+use sns_logger_core::sink::{sns, MemorySink};
+use sns_logger_core::{runtime, ErrorCode, Logger, LoggerConfig, LoggerError, Notice};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A notice for `index.js`, which hands it to `onError` or `onDelivery`.
+#[napi(object)]
+pub struct JsNotice {
+  /// "error" or "delivery".
+  pub kind: String,
+  pub code: Option<String>,
+  pub message: Option<String>,
+  pub events: i64,
+  pub topic_arn: Option<String>,
+  pub message_group_id: Option<String>,
+}
+
+impl From<Notice> for JsNotice {
+  fn from(notice: Notice) -> Self {
+    match notice {
+      Notice::Error {
+        code,
+        message,
+        events,
+      } => JsNotice {
+        kind: "error".into(),
+        code: Some(code.to_string()),
+        message: Some(message),
+        events: events as i64,
+        topic_arn: None,
+        message_group_id: None,
+      },
+      Notice::Delivered {
+        topic_arn,
+        message_group_id,
+        events,
+      } => JsNotice {
+        kind: "delivery".into(),
+        code: None,
+        message: None,
+        events: events as i64,
+        topic_arn: Some(topic_arn),
+        message_group_id: Some(message_group_id),
+      },
+    }
+  }
+}
+
+/// A weak threadsafe function: it never keeps the process alive.
+type NoticeCallback = ThreadsafeFunction<JsNotice, (), JsNotice, Status, false, true>;
+
+/// Outcomes of the events a flush or close waited for.
+#[napi(object)]
+pub struct FlushReport {
+  /// Acknowledged by SNS (or written by the file / memory sink).
+  pub sent: i64,
+  /// Refused by SNS for good, written to the dead-letter file.
+  pub dead_lettered: i64,
+  /// Written to the on-disk spool, to be sent later.
+  pub spooled: i64,
+  /// Dropped (only with a drop policy, or when nothing else was possible).
+  pub dropped: i64,
+}
+
+impl From<Tally> for FlushReport {
+  fn from(t: Tally) -> Self {
+    FlushReport {
+      sent: t.sent as i64,
+      dead_lettered: t.dead_lettered as i64,
+      spooled: t.spooled as i64,
+      dropped: t.dropped as i64,
+    }
+  }
+}
+
+#[napi(object)]
+pub struct CloseReport {
+  pub sent: i64,
+  pub dead_lettered: i64,
+  pub spooled: i64,
+  pub dropped: i64,
+  /// True when the deadline passed before every event settled.
+  pub timed_out: bool,
+}
+
+#[napi(object)]
+pub struct CloseOptions {
+  /// How long close() may take; default 5000.
+  pub timeout_ms: Option<u32>,
+}
+
+#[napi(object)]
+pub struct LoggerStats {
+  pub accepted: i64,
+  pub sent: i64,
+  pub retried: i64,
+  pub dead_lettered: i64,
+  pub spooled: i64,
+  pub replayed: i64,
+  pub dropped: i64,
+  pub queue_events: i64,
+  pub queue_bytes: i64,
+  pub in_flight_batches: i64,
+  pub requests: i64,
+  pub last_error_code: Option<String>,
+}
+
+impl From<Stats> for LoggerStats {
+  fn from(s: Stats) -> Self {
+    LoggerStats {
+      accepted: s.accepted as i64,
+      sent: s.sent as i64,
+      retried: s.retried as i64,
+      dead_lettered: s.dead_lettered as i64,
+      spooled: s.spooled as i64,
+      replayed: s.replayed as i64,
+      dropped: s.dropped as i64,
+      queue_events: s.queue_events as i64,
+      queue_bytes: s.queue_bytes as i64,
+      in_flight_batches: s.in_flight_batches as i64,
+      requests: s.requests as i64,
+      last_error_code: s.last_error_code,
+    }
+  }
+}
+
+/// One request as the memory sink recorded it, with SNS's parameter names.
+#[napi(object)]
+pub struct PublishRecord {
+  #[napi(js_name = "TopicArn")]
+  pub topic_arn: String,
+  #[napi(js_name = "Subject")]
+  pub subject: String,
+  #[napi(js_name = "MessageGroupId")]
+  pub message_group_id: Option<String>,
+  #[napi(js_name = "MessageDeduplicationId")]
+  pub message_deduplication_id: Option<String>,
+  #[napi(js_name = "Message")]
+  pub message: String,
+}
+
+/// A logger with its own queue and sink. `index.js` keeps one as the process-wide logger.
+#[napi(js_name = "SnsLogger")]
+pub struct JsSnsLogger {
+  logger: Logger,
+}
+
+#[napi]
+impl JsSnsLogger {
+  #[napi(
+    constructor,
+    catch_unwind,
+    ts_args_type = "options?: object, onNotice?: (notice: JsNotice) => void"
+  )]
+  pub fn new(
+    options: Option<serde_json::Value>,
+    on_notice: Option<Function<JsNotice, ()>>,
+  ) -> Result<Self, &'static str> {
+    let config =
+      LoggerConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
+    let observer = match on_notice {
+      Some(callback) => {
+        let callback: NoticeCallback = callback
+          .build_threadsafe_function::<JsNotice>()
+          .callee_handled::<false>()
+          .weak::<true>()
+          .build()
+          .map_err(|e| Error::new(ErrorCode::Internal.as_str(), e.reason.clone()))?;
+        Some(Arc::new(move |notice: Notice| {
+          callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
+        }) as _)
+      }
+      None => None,
+    };
+    let logger = Logger::open(config, observer).map_err(to_js)?;
+    Ok(JsSnsLogger { logger })
+  }
+
+  /// Validates the event and queues it; throws on bad input. Never blocks on I/O.
+  #[napi(catch_unwind, ts_args_type = "event: LogEvent")]
+  pub fn log_event(&self, env: Env, event: Unknown) -> Result<(), &'static str> {
+    // SAFETY: both handles belong to this call.
+    let input = unsafe { js_input::read_event(env.raw(), event.value().value) }.map_err(to_js)?;
+    self.logger.log(input).map_err(to_js)
+  }
+
+  /// logEvent with the fields already read by `index.js`, in the order of
+  /// `js_input::FIELDS`, and `Object.keys(properties)`: V8 reads them far faster than N-API.
+  #[napi(catch_unwind, skip_typescript)]
+  #[allow(clippy::too_many_arguments)]
+  pub fn log_fields(
+    &self,
+    env: Env,
+    agent: Unknown,
+    room_id: Unknown,
+    tab_id: Unknown,
+    category: Unknown,
+    action: Unknown,
+    properties: Unknown,
+    timestamp: Unknown,
+    property_keys: Unknown,
+  ) -> Result<(), &'static str> {
+    let fields = [
+      agent, room_id, tab_id, category, action, properties, timestamp,
+    ]
+    .map(|field| field.value().value);
+    // Anything but an array (undefined) makes js_input enumerate the keys itself.
+    let keys = Some(property_keys.value().value);
+    // SAFETY: every handle belongs to this call.
+    let input = unsafe { js_input::read_fields(env.raw(), fields, keys) }.map_err(to_js)?;
+    self.logger.log(input).map_err(to_js)
+  }
+
+  /// Resolves when every event logged before the call is sent, dead-lettered or spooled.
+  #[napi(ts_return_type = "Promise<FlushReport>")]
+  pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+    let (deferred, promise) = env.create_deferred()?;
+    let logger = self.logger.clone();
+    let epoch = logger.begin_flush();
+    runtime::handle().spawn(async move {
+      let tally = logger.settled(epoch).await;
+      deferred.resolve(move |_| Ok(FlushReport::from(tally)));
+    });
+    Ok(promise)
+  }
+
+  /// Stops accepting events, flushes until `timeoutMs` (default 5000), then spools what is
+  /// left. Never rejects, never outlives its deadline.
+  #[napi(ts_return_type = "Promise<CloseReport>")]
+  pub fn close<'env>(&self, env: &'env Env, options: Option<CloseOptions>) -> Result<Object<'env>> {
+    let timeout = Duration::from_millis(options.and_then(|o| o.timeout_ms).unwrap_or(5000).into());
+    let (deferred, promise) = env.create_deferred()?;
+    let logger = self.logger.clone();
+    let epoch = logger.stop_accepting();
+    runtime::handle().spawn(async move {
+      let report = logger.finish_close(epoch, timeout).await;
+      deferred.resolve(move |_| {
+        let FlushReport {
+          sent,
+          dead_lettered,
+          spooled,
+          dropped,
+        } = report.tally.into();
+        Ok(CloseReport {
+          sent,
+          dead_lettered,
+          spooled,
+          dropped,
+          timed_out: report.timed_out,
+        })
+      });
+    });
+    Ok(promise)
+  }
+
+  /// True once close() has been called.
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.logger.is_closed()
+  }
+
+  #[napi]
+  pub fn stats(&self) -> LoggerStats {
+    self.logger.stats().into()
+  }
+
+  /// What the memory sink recorded so far (`{ clear: true }` empties it). Throws for other sinks.
+  #[napi(ts_args_type = "options?: { clear?: boolean }")]
+  pub fn records(
+    &self,
+    options: Option<serde_json::Value>,
+  ) -> Result<Vec<PublishRecord>, &'static str> {
+    let Some(memory) = self.logger.sink().as_any().downcast_ref::<MemorySink>() else {
+      return Err(to_js(LoggerError::new(
+        ErrorCode::InvalidOptions,
+        "records() needs the memory sink: { kind: 'memory' }",
+      )));
+    };
+    let records = memory
+      .records()
+      .iter()
+      .map(|e| {
+        let fifo = sns::is_fifo_topic(&e.topic_arn);
+        PublishRecord {
+          topic_arn: e.topic_arn.to_string(),
+          subject: sns::SUBJECT.to_string(),
+          message_group_id: fifo.then(|| e.group_id.to_string()),
+          message_deduplication_id: fifo.then(|| e.dedup_id.clone()),
+          message: e.message.clone(),
+        }
+      })
+      .collect();
+    if options
+      .as_ref()
+      .and_then(|o| o.get("clear"))
+      .and_then(|c| c.as_bool())
+      == Some(true)
+    {
+      memory.clear();
+    }
+    Ok(records)
+  }
+}
