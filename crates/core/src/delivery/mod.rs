@@ -5,12 +5,14 @@
 //! One file per job: [`intake`] (validate, build, enqueue or overflow), the [`dispatcher`]
 //! (take ready batches, send them), [`completion`] (classify a batch's results, reschedule,
 //! report), the [`spool_keeper`] (write overflow, replay), [`dead_letters`]; the [`queue`]
-//! and the flush [`epochs`] are the state they share.
+//! (one [`group`] per topic and message group) and the flush [`epochs`] are the state they
+//! share.
 
 mod completion;
 mod dead_letters;
 mod dispatcher;
 mod epochs;
+mod group;
 mod intake;
 mod notice;
 mod queue;

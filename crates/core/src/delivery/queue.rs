@@ -4,132 +4,14 @@
 //! only through the methods below.
 
 use super::epochs::{Epochs, FlushRange, Outcome, Tally};
+use super::group::Group;
+pub use super::group::{GroupKey, Queued};
 use crate::message::Envelope;
 use crate::sink::{sns, SinkLimits};
-use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
-use std::collections::{HashMap, HashSet, VecDeque};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// An accepted event waiting for (or in) a request.
-#[derive(Debug, Clone)]
-pub struct Queued {
-  pub envelope: Arc<Envelope>,
-  /// Acceptance order; also the event's key in the spool.
-  pub seq: u64,
-  /// A copy is in the spool (it was replayed from there): remove it once settled.
-  pub in_spool: bool,
-  /// The flush epoch it was logged in (see [`Epochs`]).
-  pub epoch: u64,
-  pub enqueued: Instant,
-}
-
-impl Queued {
-  /// What an event holds in memory, for the queue's byte cap.
-  pub fn bytes_of(envelope: &Envelope) -> usize {
-    envelope.memory_bytes() + std::mem::size_of::<Queued>()
-  }
-
-  pub fn bytes(&self) -> usize {
-    Queued::bytes_of(&self.envelope)
-  }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GroupKey {
-  pub topic: Arc<str>,
-  pub group: Arc<str>,
-}
-
-#[derive(Default)]
-struct Group {
-  pending: VecDeque<Queued>,
-  pending_bytes: usize,
-  /// The batch being sent; `Some` means nothing else of this group may be sent.
-  in_flight: Option<Vec<Queued>>,
-  /// Not before this instant (retry backoff).
-  retry_at: Option<Instant>,
-  /// Backoff of the current run of failures; `None` after a success.
-  backoff: Option<ExponentialBackoff>,
-}
-
-impl Group {
-  fn push_back(&mut self, queued: Queued) {
-    self.pending_bytes += queued.bytes();
-    self.pending.push_back(queued);
-  }
-
-  /// Puts failed entries back at the head, in their original order, so no later event of the
-  /// group overtakes them.
-  fn requeue_front(&mut self, entries: Vec<Queued>) {
-    for queued in entries.into_iter().rev() {
-      self.pending_bytes += queued.bytes();
-      self.pending.push_front(queued);
-    }
-  }
-
-  /// Takes every pending entry, oldest first.
-  fn take_pending(&mut self) -> Vec<Queued> {
-    self.pending_bytes = 0;
-    self.pending.drain(..).collect()
-  }
-
-  fn is_idle(&self) -> bool {
-    self.pending.is_empty() && self.in_flight.is_none()
-  }
-
-  fn is_full(&self, limits: &SinkLimits) -> bool {
-    self.pending.len() >= limits.batch_entries || self.pending_bytes >= limits.batch_bytes
-  }
-
-  /// When the head of the group may be sent, or `None` when it cannot be (empty or in flight).
-  /// `hurry_epoch`: events of this epoch or older skip the linger (a flush is waiting on them).
-  fn ready_at(
-    &self,
-    linger: Duration,
-    limits: &SinkLimits,
-    hurry_epoch: Option<u64>,
-    paused_until: Option<Instant>,
-  ) -> Option<Instant> {
-    if self.in_flight.is_some() {
-      return None;
-    }
-    let head = self.pending.front()?;
-    let hurry = self.is_full(limits) || hurry_epoch.is_some_and(|e| head.epoch <= e);
-    let lingered = if hurry {
-      head.enqueued
-    } else {
-      head.enqueued + linger
-    };
-    Some(
-      [Some(lingered), self.retry_at, paused_until]
-        .into_iter()
-        .flatten()
-        .max()
-        .expect("lingered is set"),
-    )
-  }
-
-  /// Moves the next batch (within the sink's entries and bytes per request) into flight.
-  fn take_batch(&mut self, limits: &SinkLimits) -> Vec<Arc<Envelope>> {
-    let mut batch = Vec::with_capacity(self.pending.len().min(limits.batch_entries));
-    let mut bytes = 0;
-    while let Some(head) = self.pending.front() {
-      let size = head.bytes();
-      if batch.len() == limits.batch_entries
-        || (!batch.is_empty() && bytes + size > limits.batch_bytes)
-      {
-        break;
-      }
-      bytes += size;
-      batch.push(self.pending.pop_front().expect("front exists"));
-    }
-    self.pending_bytes -= bytes;
-    let envelopes = batch.iter().map(|q| q.envelope.clone()).collect();
-    self.in_flight = Some(batch);
-    envelopes
-  }
-}
 
 /// A batch taken for sending: its group and its entries.
 pub type ReadyBatch = (GroupKey, Vec<Arc<Envelope>>);
