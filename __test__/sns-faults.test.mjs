@@ -18,7 +18,9 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { createFifoTopicWithQueue, parsePublishBatchResponse, receiveAll, startMoto } from './support/moto.mjs'
+import { PublishBatchCommand } from '@aws-sdk/client-sns'
+
+import { createFifoTopicWithQueue, receiveAll, snsClient, startMoto } from './support/moto.mjs'
 
 const require = createRequire(import.meta.url)
 const INDEX_JS = require.resolve('../index.js')
@@ -156,23 +158,25 @@ async function startProxy(target) {
     }
     let successfulXml = ''
     if (pass.length) {
-      const fwd = new URLSearchParams()
-      for (const [k, v] of form) if (!k.startsWith('PublishBatchRequestEntries.')) fwd.append(k, v)
-      pass.forEach((e, i) => {
-        for (const [k, v] of Object.entries(e)) fwd.append(`PublishBatchRequestEntries.member.${i + 1}.${k}`, v)
-      })
-      const f = await forward(req, fwd.toString())
-      if (f.status !== 200) {
-        res.writeHead(f.status, { 'Content-Type': f.contentType })
-        return res.end(f.text)
+      // The entries are flat (Id, Message, Subject, MessageGroupId, MessageDeduplicationId):
+      // the same names in client-sns's input.
+      for (const e of pass) assert.ok(Object.keys(e).every((k) => !k.includes('.')), `flat entry: ${JSON.stringify(e)}`)
+      let output
+      try {
+        output = await snsClient(target).send(
+          new PublishBatchCommand({ TopicArn: form.get('TopicArn'), PublishBatchRequestEntries: pass }),
+        )
+      } catch (error) {
+        const status = error.$metadata?.httpStatusCode
+        if (status === undefined) throw error
+        return xml(res, status, errorXml(error.$fault === 'client' ? 'Sender' : 'Receiver', error.name, xmlEscape(error.message)))
       }
-      const parsed = parsePublishBatchResponse(f.text)
-      assert.deepEqual(parsed.failed, [], 'moto failed a forwarded entry')
-      successfulXml = parsed.successful
+      assert.deepEqual(output.Failed ?? [], [], 'moto failed a forwarded entry')
+      successfulXml = (output.Successful ?? [])
         .map(
           (s) =>
-            `<member><Id>${xmlEscape(s.id)}</Id><MessageId>${xmlEscape(s.messageId)}</MessageId>${
-              s.sequenceNumber ? `<SequenceNumber>${xmlEscape(s.sequenceNumber)}</SequenceNumber>` : ''
+            `<member><Id>${xmlEscape(s.Id)}</Id><MessageId>${xmlEscape(s.MessageId)}</MessageId>${
+              s.SequenceNumber ? `<SequenceNumber>${xmlEscape(s.SequenceNumber)}</SequenceNumber>` : ''
             }</member>`,
         )
         .join('')
