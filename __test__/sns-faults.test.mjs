@@ -3,11 +3,6 @@
 // accepted event on the SQS queue exactly once, or dead-lettered with its reason, and order
 // per message group preserved.
 
-process.env.AWS_ACCESS_KEY_ID = 'test'
-process.env.AWS_SECRET_ACCESS_KEY = 'test'
-process.env.AWS_REGION = 'us-east-1'
-process.env.AWS_EC2_METADATA_DISABLED = 'true'
-
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -20,13 +15,15 @@ import { fileURLToPath } from 'node:url'
 
 import { PublishBatchCommand } from '@aws-sdk/client-sns'
 
-import { createFifoTopicWithQueue, receiveAll, snsClient, startMoto } from './support/moto.mjs'
+import { SITE_URL as SITE, SUPPORT, dfConfig } from './support/fixtures.mjs'
+import { createFifoTopicWithQueue, receiveAll, snsClient, startMoto, useMotoCredentials } from './support/moto.mjs'
 
 const require = createRequire(import.meta.url)
 const INDEX_JS = require.resolve('../index.js')
 const { SnsLogger, windowOpened } = require('../index.js')
 
-const SITE = 'https://chat.example.com'
+useMotoCredentials()
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 async function waitUntil(predicate, timeoutMs, what) {
@@ -242,7 +239,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   function makeLogger(topicArn, spoolDir, errors, options = {}) {
     const logger = new SnsLogger({
       siteUrl: SITE,
-      dfConfig: { 'support.bot': { agent_id: 'agent-1', sns_arn_topic: topicArn } },
+      dfConfig: dfConfig([{ ...SUPPORT, topic: topicArn }]),
       sink: { kind: 'sns', endpoint: proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
       lingerMs: 5,
       retryBudgetMs: 20_000,
@@ -460,7 +457,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       const { SnsLogger, windowOpened } = require(${JSON.stringify(INDEX_JS)})
       const logger = new SnsLogger({
         siteUrl: ${JSON.stringify(SITE)},
-        dfConfig: { 'support.bot': { agent_id: 'agent-1', sns_arn_topic: ${JSON.stringify(topicArn)} } },
+        dfConfig: ${JSON.stringify(dfConfig([{ ...SUPPORT, topic: topicArn }]))},
         sink: { kind: 'sns', endpoint: ${JSON.stringify(proxy.endpoint)}, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
         retryBudgetMs: 20000,
         spoolDir: ${JSON.stringify(spoolDir)},
