@@ -1,7 +1,12 @@
 // `npm test`: installs what is missing, builds the addon, then runs every suite (Rust unit
 // tests, TypeScript type tests, Node tests incl. end-to-end against moto) and ends with one
 // line counting tests passed and failed.
-import { readdirSync } from 'node:fs'
+//
+// The Rust totals come from nextest's JUnit report, not from its human output. A runner that
+// exits non-zero always counts at least one failure, and one whose report is missing counts
+// as one failure.
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildAddon, ensureInstalled, root, run } from './prepare.mjs'
 
@@ -11,21 +16,81 @@ function sum(output, pattern) {
   return [...output.matchAll(pattern)].reduce((total, m) => total + Number(m[1]), 0)
 }
 
+/** Records a suite's totals; a runner that failed without reporting a failure counts one. */
+function record(suite, ok, counts) {
+  if (!counts) {
+    results.push({ suite, passed: 0, failed: 1 })
+    return
+  }
+  results.push({ suite, passed: counts.passed, failed: counts.failed || (ok ? 0 : 1) })
+}
+
+function warn(message) {
+  console.error(`\nnpm test: ${message}`)
+}
+
+/** cargo-nextest runs the Rust tests; installed like the npm packages when missing. */
+function ensureNextest() {
+  const probe = spawnSync('cargo', ['nextest', '--version'], { cwd: root, stdio: 'ignore' })
+  if (probe.status === 0) return true
+  warn('cargo-nextest is missing; installing it (a few minutes, once)')
+  return run('cargo', ['install', '--locked', 'cargo-nextest']).ok
+}
+
+function cargoTargetDir() {
+  const metadata = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  })
+  if (metadata.status !== 0) return join(root, 'target')
+  return JSON.parse(metadata.stdout).target_directory
+}
+
+/** Totals of a nextest JUnit report: the attributes of its <testsuites> root element. */
+function junitCounts(path) {
+  let xml
+  try {
+    xml = readFileSync(path, 'utf8')
+  } catch {
+    warn(`no JUnit report at ${path}`)
+    return null
+  }
+  const rootTag = xml.match(/<testsuites\b[^>]*>/)?.[0]
+  if (!rootTag) {
+    warn(`${path} has no <testsuites> element`)
+    return null
+  }
+  // A count attribute of the root element (0 when absent).
+  const attribute = (name) => Number(rootTag.match(new RegExp(`\\s${name}="(\\d+)"`))?.[1] ?? 0)
+  if (!/\stests="\d+"/.test(rootTag)) {
+    warn(`${path}: <testsuites> has no tests count`)
+    return null
+  }
+  const tests = attribute('tests')
+  const failed = attribute('failures') + attribute('errors')
+  const skipped = attribute('skipped')
+  return { passed: Math.max(0, tests - failed - skipped), failed }
+}
+
 if (!ensureInstalled()) process.exit(1)
 if (!buildAddon()) {
   console.log('\ntests: 0 passed, 1 failed (the addon did not build)')
   process.exit(1)
 }
 
-const rust = run('cargo', ['test', '--lib', '--', '--test-threads=2'], { capture: true })
-results.push({
-  suite: 'rust',
-  passed: sum(rust.output, /test result: \w+\. (\d+) passed/g),
-  failed: sum(rust.output, /(\d+) failed;/g) || (rust.ok ? 0 : 1),
-})
+if (ensureNextest()) {
+  // Settings of the `ci` profile (threads, JUnit path): .config/nextest.toml.
+  const junit = join(cargoTargetDir(), 'nextest', 'ci', 'junit.xml')
+  rmSync(junit, { force: true }) // never read the report of an earlier run
+  const rust = run('cargo', ['nextest', 'run', '--workspace', '--profile', 'ci'])
+  record('rust', rust.ok, junitCounts(junit))
+} else {
+  record('rust', false, null)
+}
 
 const types = run('npx', ['tsc', '-p', '.'])
-results.push({ suite: 'typescript', passed: types.ok ? 1 : 0, failed: types.ok ? 0 : 1 })
+record('typescript', types.ok, { passed: types.ok ? 1 : 0, failed: types.ok ? 0 : 1 })
 
 const testFiles = readdirSync(join(root, '__test__'))
   .filter((f) => f.endsWith('.test.mjs'))
