@@ -5,49 +5,13 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
+import { AGENTS, NO_OUTCOMES, SALES, SITE_URL, SUPPORT, clearSnsLoggerEnv, dfConfig, j } from './support/fixtures.mjs';
+
 const require = createRequire(import.meta.url);
 const lib = require('../index.js');
 const { SnsLogger, TRACKING_PLAN, CloseMethod, FailureReason } = lib;
 
-// Options must come from the test, never from the developer's environment.
-for (const name of Object.keys(process.env)) if (name.startsWith('SNS_LOGGER_')) delete process.env[name];
-
-const SITE_URL = 'https://chat.example.com';
-const SUPPORT = {
-  username: 'support.bot',
-  agentId: 'b5983b72-cac6-4f85-b9d0-be61e543dfe6',
-  topic: 'arn:aws:sns:us-east-1:123456789012:rc-support-events.fifo',
-};
-const SALES = {
-  username: 'sales.bot',
-  agentId: 'c0ffee00-1d2e-4f3a-8b9c-0d1e2f3a4b5c',
-  topic: 'arn:aws:sns:eu-west-1:210987654321:rc-sales-events.fifo',
-};
-const AGENTS = [SUPPORT, SALES];
-const FAKE_PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-FAKE-KEY-FOR-TESTS\n-----END PRIVATE KEY-----\n';
-
-/** A df_config.json object with two bots and the other Dialogflow settings beside them. */
-function dfConfig() {
-  return {
-    [SUPPORT.username]: {
-      agent_id: SUPPORT.agentId,
-      sns_arn_topic: SUPPORT.topic,
-      project_id: 'rc-support-bot',
-      private_key_id: '0123456789abcdef',
-      private_key: FAKE_PRIVATE_KEY,
-      client_email: 'support-bot@rc-support-bot.iam.gserviceaccount.com',
-      language_code: 'en',
-    },
-    [SALES.username]: {
-      agent_id: SALES.agentId,
-      sns_arn_topic: SALES.topic,
-      project_id: 'rc-sales-bot',
-      private_key: FAKE_PRIVATE_KEY,
-      client_email: 'sales-bot@rc-sales-bot.iam.gserviceaccount.com',
-      environment: 'draft',
-    },
-  };
-}
+clearSnsLoggerEnv();
 
 function newLogger(overrides = {}) {
   return new SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'memory' }, ...overrides });
@@ -62,10 +26,6 @@ async function withLogger(fn, overrides) {
     await logger.close({ timeoutMs: 1000 });
   }
 }
-
-const NO_OUTCOMES = { sent: 0, deadLettered: 0, spooled: 0, dropped: 0 };
-
-const j = (value) => JSON.stringify(value);
 
 /** The exact `Message` string, written key by key in the order of the spec. */
 function expectedMessage({ agentId, roomId, tabId = '', category, action, properties = [], eventType, timestamp }) {

@@ -8,38 +8,57 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
+import { ListTopicsCommand, PublishBatchCommand, PublishCommand } from '@aws-sdk/client-sns'
+
 import {
   createFifoTopicWithQueue,
   createStandardTopicWithQueue,
-  fakeAuthorization,
-  parsePublishBatchResponse,
   receiveAll,
   resetMoto,
-  snsRequest,
+  snsClient,
   startMoto,
-  xmlValues,
 } from './support/moto.mjs'
 
-/** PublishBatch over the SNS Query protocol with plain fetch, as the native client does. */
+/**
+ * PublishBatch through client-sns. Returns the HTTP status and the entries; a request moto
+ * rejects as a whole (HTTP 4xx/5xx) comes back as `error`, with no entries.
+ * @returns {Promise<{ status: number, error?: Error,
+ *   successful: {id: string, messageId: string, sequenceNumber?: string}[],
+ *   failed: {id: string, code: string, message: string, senderFault: boolean}[] }>}
+ */
 async function publishBatch(endpoint, topicArn, entries) {
-  const form = new URLSearchParams({ Action: 'PublishBatch', Version: '2010-03-31', TopicArn: topicArn })
-  entries.forEach((e, i) => {
-    const p = `PublishBatchRequestEntries.member.${i + 1}`
-    form.append(`${p}.Id`, e.id)
-    form.append(`${p}.Message`, e.message)
-    if (e.subject !== undefined) form.append(`${p}.Subject`, e.subject)
-    if (e.groupId !== undefined) form.append(`${p}.MessageGroupId`, e.groupId)
-    if (e.dedupId !== undefined) form.append(`${p}.MessageDeduplicationId`, e.dedupId)
+  const command = new PublishBatchCommand({
+    TopicArn: topicArn,
+    PublishBatchRequestEntries: entries.map((e) => ({
+      Id: e.id,
+      Message: e.message,
+      Subject: e.subject,
+      MessageGroupId: e.groupId,
+      MessageDeduplicationId: e.dedupId,
+    })),
   })
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-      Authorization: fakeAuthorization('sns'),
-    },
-    body: form.toString(),
-  })
-  return { status: res.status, xml: await res.text() }
+  let output
+  try {
+    output = await snsClient(endpoint).send(command)
+  } catch (error) {
+    const status = error.$metadata?.httpStatusCode
+    if (status === undefined) throw error // no answer from moto at all
+    return { status, error, successful: [], failed: [] }
+  }
+  return {
+    status: output.$metadata.httpStatusCode,
+    successful: (output.Successful ?? []).map((s) => ({
+      id: s.Id,
+      messageId: s.MessageId,
+      ...(s.SequenceNumber !== undefined && { sequenceNumber: s.SequenceNumber }),
+    })),
+    failed: (output.Failed ?? []).map((f) => ({ id: f.Id, code: f.Code, message: f.Message, senderFault: f.SenderFault })),
+  }
+}
+
+async function topicArns(endpoint) {
+  const { Topics = [] } = await snsClient(endpoint).send(new ListTopicsCommand({}))
+  return Topics.map((t) => t.TopicArn)
 }
 
 function isAlive(pid) {
@@ -86,7 +105,7 @@ describe('moto harness', () => {
       JSON.stringify({ event: 'message_sent', n: 2, text: 'héllo & <goodbye> ✓' }),
       JSON.stringify({ event: 'room_closed', n: 3 }),
     ]
-    const { status, xml } = await publishBatch(
+    const { status, error, ...parsed } = await publishBatch(
       moto.endpoint,
       topicArn,
       messages.map((message, i) => ({
@@ -97,8 +116,7 @@ describe('moto harness', () => {
         dedupId: `dedup-${i}`,
       })),
     )
-    assert.equal(status, 200, xml)
-    const parsed = parsePublishBatchResponse(xml)
+    assert.equal(status, 200, error?.message)
     assert.deepEqual(
       parsed.successful.map((s) => s.id),
       ['e0', 'e1', 'e2'],
@@ -126,7 +144,7 @@ describe('moto harness', () => {
 
   test('standard topic -> standard queue delivers envelopes', async () => {
     const { topicArn, queueUrl } = await createStandardTopicWithQueue(moto.endpoint, 'harness-std')
-    await snsRequest(moto.endpoint, 'Publish', { TopicArn: topicArn, Message: 'plain', Subject: 'RC' })
+    await snsClient(moto.endpoint).send(new PublishCommand({ TopicArn: topicArn, Message: 'plain', Subject: 'RC' }))
     const received = await receiveAll(moto.endpoint, queueUrl, { expected: 1 })
     assert.equal(received.length, 1)
     assert.equal(received[0].subject, 'RC')
@@ -136,9 +154,9 @@ describe('moto harness', () => {
 
   test('resetMoto wipes all state', async () => {
     await createFifoTopicWithQueue(moto.endpoint, 'to-be-reset')
-    assert.ok(xmlValues(await snsRequest(moto.endpoint, 'ListTopics'), 'TopicArn').length > 0)
+    assert.ok((await topicArns(moto.endpoint)).length > 0)
     await resetMoto(moto.endpoint)
-    assert.deepEqual(xmlValues(await snsRequest(moto.endpoint, 'ListTopics'), 'TopicArn'), [])
+    assert.deepEqual(await topicArns(moto.endpoint), [])
   })
 
   // Observations only (reported via diagnostics, not asserted): how moto treats
@@ -154,9 +172,8 @@ describe('moto harness', () => {
       dedupId: `d${i}`,
       ...extra,
     })
-    const show = (label, { status, xml }) => {
-      const p = parsePublishBatchResponse(xml)
-      const err = xml.includes('<ErrorResponse') ? ` error=${xmlValues(xml, 'Code')[0]}: ${xmlValues(xml, 'Message')[0]}` : ''
+    const show = (label, { status, error, ...p }) => {
+      const err = error ? ` error=${error.name}: ${error.message}` : ''
       t.diagnostic(
         `${label}: HTTP ${status}${err} successful=${JSON.stringify(p.successful.map((s) => s.id))} failed=${JSON.stringify(p.failed)}`,
       )

@@ -3,38 +3,27 @@
 // no input brings the process down.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { FAKE_KEY_BODY, FAKE_PRIVATE_KEY, NO_OUTCOMES, SALES, SITE_URL, SUPPORT, TS, childEnv, clearSnsLoggerEnv, dfConfig, j, tempDir } from './support/fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const INDEX = fileURLToPath(new URL('../index.js', import.meta.url));
 const lib = require(INDEX);
 const { SnsLogger } = lib;
 
-for (const name of Object.keys(process.env)) if (name.startsWith('SNS_LOGGER_')) delete process.env[name];
+clearSnsLoggerEnv();
 
-const SITE_URL = 'https://chat.example.com';
-const SUPPORT = { username: 'support.bot', agentId: 'b5983b72-cac6-4f85-b9d0-be61e543dfe6', topic: 'arn:aws:sns:us-east-1:123456789012:rc-support-events.fifo' };
-const SALES = { username: 'sales.bot', agentId: 'c0ffee00-1d2e-4f3a-8b9c-0d1e2f3a4b5c', topic: 'arn:aws:sns:eu-west-1:210987654321:rc-sales-events.fifo' };
-const FAKE_KEY_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDfakeFAKEfake';
-const FAKE_PRIVATE_KEY = `-----BEGIN PRIVATE KEY-----\n${FAKE_KEY_BODY}\n-----END PRIVATE KEY-----\n`;
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
-const dfConfig = () => ({
-  [SUPPORT.username]: { agent_id: SUPPORT.agentId, sns_arn_topic: SUPPORT.topic, project_id: 'p1', private_key: FAKE_PRIVATE_KEY },
-  [SALES.username]: { agent_id: SALES.agentId, sns_arn_topic: SALES.topic, project_id: 'p2', private_key: FAKE_PRIVATE_KEY },
-});
 const options = (overrides = {}) => ({ siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'memory' }, ...overrides });
 
-const tmp = mkdtempSync(join(tmpdir(), 'sns-logger-rejections-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('sns-logger-rejections-');
 
-const j = (value) => JSON.stringify(value);
-const NO_OUTCOMES = { sent: 0, deadLettered: 0, spooled: 0, dropped: 0 };
 const CODES = new Set([
   'ERR_NOT_INITIALIZED',
   'ERR_ALREADY_INITIALIZED',
@@ -90,8 +79,7 @@ async function withLogger(fn, overrides) {
 
 /** Runs a CommonJS script in a fresh Node.js process (no SNS_LOGGER_* from this one). */
 function runNode(script, { env = {}, timeout = 15_000, args = [] } = {}) {
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SNS_LOGGER_') && k !== 'NODE_TEST_CONTEXT'));
-  const result = spawnSync(process.execPath, [...args, '-e', script], { env: { ...cleanEnv, ...env }, encoding: 'utf8', timeout });
+  const result = spawnSync(process.execPath, [...args, '-e', script], { env: childEnv(env), encoding: 'utf8', timeout });
   assert.equal(result.error, undefined, `child process failed to run: ${result.error}`);
   assert.equal(result.status, 0, `child exited with ${result.status} ${result.signal ?? ''}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   return result;
@@ -311,7 +299,6 @@ const EXTENSION = {
     },
   ],
 };
-const TS = '2022-09-26T17:50:47.225Z';
 const msg = (agentId, category, action, properties, eventType) =>
   `{"dialogflowAgentId":"${agentId}","roomId":"r1","tabId":"","category":"${category}","action":"${action}","properties":${properties},"eventType":"${eventType}","timestamp":"${TS}"}`;
 

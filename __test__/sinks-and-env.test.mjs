@@ -2,12 +2,13 @@
 // and the package entry (re-exports, ESM named imports, plain-JS plan loading).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { NO_OUTCOMES, SALES as FIFO_SALES, SITE_URL, SUPPORT, TS, childEnv, clearSnsLoggerEnv, dfConfig as dfConfigOf, j, tempDir } from './support/fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -17,23 +18,14 @@ const lib = require(INDEX);
 const plan = require(PLAN);
 const { SnsLogger } = lib;
 
-for (const name of Object.keys(process.env)) if (name.startsWith('SNS_LOGGER_')) delete process.env[name];
+clearSnsLoggerEnv();
 
-const SITE_URL = 'https://chat.example.com';
-const SUPPORT = { username: 'support.bot', agentId: 'b5983b72-cac6-4f85-b9d0-be61e543dfe6', topic: 'arn:aws:sns:us-east-1:123456789012:rc-support-events.fifo' };
-const SALES = { username: 'sales.bot', agentId: 'c0ffee00-1d2e-4f3a-8b9c-0d1e2f3a4b5c', topic: 'arn:aws:sns:eu-west-1:210987654321:rc-sales-events' };
-const FAKE_PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANFAKE\n-----END PRIVATE KEY-----\n';
-const dfConfig = () => ({
-  [SUPPORT.username]: { agent_id: SUPPORT.agentId, sns_arn_topic: SUPPORT.topic, project_id: 'p1', private_key: FAKE_PRIVATE_KEY },
-  [SALES.username]: { agent_id: SALES.agentId, sns_arn_topic: SALES.topic, project_id: 'p2', private_key: FAKE_PRIVATE_KEY },
-});
-const TS = '2022-09-26T17:50:47.225Z';
-const NO_OUTCOMES = { sent: 0, deadLettered: 0, spooled: 0, dropped: 0 };
+// Here the sales bot publishes to a standard (non-FIFO) topic: the sinks write both kinds of request.
+const SALES = { ...FIFO_SALES, topic: 'arn:aws:sns:eu-west-1:210987654321:rc-sales-events' };
+const dfConfig = () => dfConfigOf([SUPPORT, SALES]);
 const FIFO_KEYS = ['TopicArn', 'Subject', 'MessageGroupId', 'MessageDeduplicationId', 'Message'];
-const j = (value) => JSON.stringify(value);
 
-const tmp = mkdtempSync(join(tmpdir(), 'sns-logger-sinks-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('sns-logger-sinks-');
 let fileCounter = 0;
 const tmpFile = (name) => join(tmp, `${fileCounter++}-${name}`);
 
@@ -44,12 +36,6 @@ function readLines(path) {
   const text = readFileSync(path, 'utf8');
   assert.ok(text === '' || text.endsWith('\n'), 'the file ends with a newline');
   return text.split('\n').slice(0, -1);
-}
-
-/** Environment for a child process: this one's, minus SNS_LOGGER_* and the test runner's marker. */
-function childEnv(extra = {}) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SNS_LOGGER_') && k !== 'NODE_TEST_CONTEXT'));
-  return { ...env, ...extra };
 }
 
 function runNode(args, { env = {}, timeout = 15_000, cwd = ROOT } = {}) {

@@ -2,11 +2,6 @@
 // Checks the exact Message string of every event kind of the plan, FIFO attributes, per-group
 // order, no loss, no duplicates, standard topics and batching.
 
-process.env.AWS_ACCESS_KEY_ID = 'test'
-process.env.AWS_SECRET_ACCESS_KEY = 'test'
-process.env.AWS_REGION = 'us-east-1'
-process.env.AWS_EC2_METADATA_DISABLED = 'true'
-
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -14,16 +9,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { createFifoTopicWithQueue, createStandardTopicWithQueue, receiveAll, startMoto } from './support/moto.mjs'
+import { AGENTS as BOTS, SITE_URL, SUPPORT, dfConfig as dfConfigOf } from './support/fixtures.mjs'
+import {
+  createFifoTopicWithQueue,
+  createStandardTopicWithQueue,
+  receiveAll,
+  startMoto,
+  useMotoCredentials,
+} from './support/moto.mjs'
 
 const lib = createRequire(import.meta.url)('../index.js')
 const { SnsLogger, TRACKING_PLAN } = lib
 
-const AGENTS = {
-  'support.bot': { agent_id: 'b5983b72-cac6-4f85-b9d0-be61e543dfe6', language: 'en' },
-  'sales.bot': { agent_id: 'c0ffee00-1234-4f85-b9d0-000000000002' },
-}
-const SITES = ['https://chat.example.com', 'https://support.example.org/rc']
+useMotoCredentials()
+
+// The two bots by username, with the agent_id each can also be addressed by.
+const AGENTS = Object.fromEntries(BOTS.map((bot) => [bot.username, { agent_id: bot.agentId }]))
+const SITES = [SITE_URL, 'https://support.example.org/rc']
 
 const lowerFirst = (s) => s[0].toLowerCase() + s.slice(1)
 
@@ -124,9 +126,7 @@ describe('SNS end to end (moto)', () => {
     for (const [n, username] of usernames.entries()) {
       topics[username] = await createFifoTopicWithQueue(moto.endpoint, `e2e-agent-${n}`)
     }
-    const dfConfig = Object.fromEntries(
-      usernames.map((u) => [u, { ...AGENTS[u], sns_arn_topic: topics[u].topicArn }]),
-    )
+    const dfConfig = dfConfigOf(BOTS.map((bot) => ({ ...bot, topic: topics[bot.username].topicArn })))
     const kinds = eventKinds()
     assert.equal(kinds.length, 31) // 8 close methods + 14 failure reasons + 9 other actions
     const rounds = 2 // ~62 events per logger
@@ -209,7 +209,7 @@ describe('SNS end to end (moto)', () => {
     const { topicArn, queueUrl } = await createStandardTopicWithQueue(moto.endpoint, 'e2e-standard')
     const logger = new SnsLogger({
       siteUrl: SITES[0],
-      dfConfig: { 'support.bot': { agent_id: 'std-agent', sns_arn_topic: topicArn } },
+      dfConfig: dfConfigOf([{ ...SUPPORT, agentId: 'std-agent', topic: topicArn }]),
       sink: { kind: 'sns', endpoint: moto.endpoint, region: 'us-east-1', requestTimeoutMs: 5000 },
       lingerMs: 20,
       spoolDir: tmp(),

@@ -3,11 +3,6 @@
 // accepted event on the SQS queue exactly once, or dead-lettered with its reason, and order
 // per message group preserved.
 
-process.env.AWS_ACCESS_KEY_ID = 'test'
-process.env.AWS_SECRET_ACCESS_KEY = 'test'
-process.env.AWS_REGION = 'us-east-1'
-process.env.AWS_EC2_METADATA_DISABLED = 'true'
-
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -18,13 +13,17 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { createFifoTopicWithQueue, parsePublishBatchResponse, receiveAll, startMoto } from './support/moto.mjs'
+import { PublishBatchCommand } from '@aws-sdk/client-sns'
+
+import { SITE_URL as SITE, SUPPORT, dfConfig } from './support/fixtures.mjs'
+import { createFifoTopicWithQueue, receiveAll, snsClient, startMoto, useMotoCredentials } from './support/moto.mjs'
 
 const require = createRequire(import.meta.url)
 const INDEX_JS = require.resolve('../index.js')
 const { SnsLogger, windowOpened } = require('../index.js')
 
-const SITE = 'https://chat.example.com'
+useMotoCredentials()
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 async function waitUntil(predicate, timeoutMs, what) {
@@ -156,23 +155,25 @@ async function startProxy(target) {
     }
     let successfulXml = ''
     if (pass.length) {
-      const fwd = new URLSearchParams()
-      for (const [k, v] of form) if (!k.startsWith('PublishBatchRequestEntries.')) fwd.append(k, v)
-      pass.forEach((e, i) => {
-        for (const [k, v] of Object.entries(e)) fwd.append(`PublishBatchRequestEntries.member.${i + 1}.${k}`, v)
-      })
-      const f = await forward(req, fwd.toString())
-      if (f.status !== 200) {
-        res.writeHead(f.status, { 'Content-Type': f.contentType })
-        return res.end(f.text)
+      // The entries are flat (Id, Message, Subject, MessageGroupId, MessageDeduplicationId):
+      // the same names in client-sns's input.
+      for (const e of pass) assert.ok(Object.keys(e).every((k) => !k.includes('.')), `flat entry: ${JSON.stringify(e)}`)
+      let output
+      try {
+        output = await snsClient(target).send(
+          new PublishBatchCommand({ TopicArn: form.get('TopicArn'), PublishBatchRequestEntries: pass }),
+        )
+      } catch (error) {
+        const status = error.$metadata?.httpStatusCode
+        if (status === undefined) throw error
+        return xml(res, status, errorXml(error.$fault === 'client' ? 'Sender' : 'Receiver', error.name, xmlEscape(error.message)))
       }
-      const parsed = parsePublishBatchResponse(f.text)
-      assert.deepEqual(parsed.failed, [], 'moto failed a forwarded entry')
-      successfulXml = parsed.successful
+      assert.deepEqual(output.Failed ?? [], [], 'moto failed a forwarded entry')
+      successfulXml = (output.Successful ?? [])
         .map(
           (s) =>
-            `<member><Id>${xmlEscape(s.id)}</Id><MessageId>${xmlEscape(s.messageId)}</MessageId>${
-              s.sequenceNumber ? `<SequenceNumber>${xmlEscape(s.sequenceNumber)}</SequenceNumber>` : ''
+            `<member><Id>${xmlEscape(s.Id)}</Id><MessageId>${xmlEscape(s.MessageId)}</MessageId>${
+              s.SequenceNumber ? `<SequenceNumber>${xmlEscape(s.SequenceNumber)}</SequenceNumber>` : ''
             }</member>`,
         )
         .join('')
@@ -238,7 +239,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   function makeLogger(topicArn, spoolDir, errors, options = {}) {
     const logger = new SnsLogger({
       siteUrl: SITE,
-      dfConfig: { 'support.bot': { agent_id: 'agent-1', sns_arn_topic: topicArn } },
+      dfConfig: dfConfig([{ ...SUPPORT, topic: topicArn }]),
       sink: { kind: 'sns', endpoint: proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
       lingerMs: 5,
       retryBudgetMs: 20_000,
@@ -456,7 +457,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       const { SnsLogger, windowOpened } = require(${JSON.stringify(INDEX_JS)})
       const logger = new SnsLogger({
         siteUrl: ${JSON.stringify(SITE)},
-        dfConfig: { 'support.bot': { agent_id: 'agent-1', sns_arn_topic: ${JSON.stringify(topicArn)} } },
+        dfConfig: ${JSON.stringify(dfConfig([{ ...SUPPORT, topic: topicArn }]))},
         sink: { kind: 'sns', endpoint: ${JSON.stringify(proxy.endpoint)}, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
         retryBudgetMs: 20000,
         spoolDir: ${JSON.stringify(spoolDir)},

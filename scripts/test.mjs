@@ -1,14 +1,85 @@
 // `npm test`: installs what is missing, builds the addon, then runs every suite (Rust unit
 // tests, TypeScript type tests, Node tests incl. end-to-end against moto) and ends with one
 // line counting tests passed and failed.
-import { readdirSync } from 'node:fs'
+//
+// The totals come from machine-readable reports, not from the human output: nextest's JUnit
+// file for Rust, scripts/count-reporter.mjs for Node. A runner that exits non-zero always
+// counts at least one failure, and one whose report is missing counts as one failure.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildAddon, ensureInstalled, root, run } from './prepare.mjs'
 
 const results = []
 
-function sum(output, pattern) {
-  return [...output.matchAll(pattern)].reduce((total, m) => total + Number(m[1]), 0)
+/** Records a suite's totals; a runner that failed without reporting a failure counts one. */
+function record(suite, ok, counts) {
+  if (!counts) {
+    results.push({ suite, passed: 0, failed: 1 })
+    return
+  }
+  results.push({ suite, passed: counts.passed, failed: counts.failed || (ok ? 0 : 1) })
+}
+
+function warn(message) {
+  console.error(`\nnpm test: ${message}`)
+}
+
+/** cargo-nextest runs the Rust tests; installed like the npm packages when missing. */
+function ensureNextest() {
+  const probe = spawnSync('cargo', ['nextest', '--version'], { cwd: root, stdio: 'ignore' })
+  if (probe.status === 0) return true
+  warn('cargo-nextest is missing; installing it (a few minutes, once)')
+  return run('cargo', ['install', '--locked', 'cargo-nextest']).ok
+}
+
+function cargoTargetDir() {
+  const metadata = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  })
+  if (metadata.status !== 0) return join(root, 'target')
+  return JSON.parse(metadata.stdout).target_directory
+}
+
+/** Totals of a nextest JUnit report: the attributes of its <testsuites> root element. */
+function junitCounts(path) {
+  let xml
+  try {
+    xml = readFileSync(path, 'utf8')
+  } catch {
+    warn(`no JUnit report at ${path}`)
+    return null
+  }
+  const rootTag = xml.match(/<testsuites\b[^>]*>/)?.[0]
+  if (!rootTag) {
+    warn(`${path} has no <testsuites> element`)
+    return null
+  }
+  // A count attribute of the root element (0 when absent).
+  const attribute = (name) => Number(rootTag.match(new RegExp(`\\s${name}="(\\d+)"`))?.[1] ?? 0)
+  if (!/\stests="\d+"/.test(rootTag)) {
+    warn(`${path}: <testsuites> has no tests count`)
+    return null
+  }
+  const tests = attribute('tests')
+  const failed = attribute('failures') + attribute('errors')
+  const skipped = attribute('skipped')
+  return { passed: Math.max(0, tests - failed - skipped), failed }
+}
+
+/** The JSON line scripts/count-reporter.mjs writes at the end of a run. */
+function nodeCounts(path) {
+  try {
+    const counts = JSON.parse(readFileSync(path, 'utf8'))
+    if (Number.isInteger(counts.passed) && Number.isInteger(counts.failed)) return counts
+    warn(`${path}: unexpected content`)
+  } catch {
+    warn(`no test counts in ${path}: the Node test runner ended before reporting`)
+  }
+  return null
 }
 
 if (!ensureInstalled()) process.exit(1)
@@ -17,29 +88,38 @@ if (!buildAddon()) {
   process.exit(1)
 }
 
-const rust = run('cargo', ['test', '--workspace', '--exclude', 'sns-bench-endpoint', '--', '--test-threads=2'], { capture: true })
-results.push({
-  suite: 'rust',
-  passed: sum(rust.output, /test result: \w+\. (\d+) passed/g),
-  failed: sum(rust.output, /(\d+) failed;/g) || (rust.ok ? 0 : 1),
-})
+if (ensureNextest()) {
+  // Settings of the `ci` profile (threads, JUnit path): .config/nextest.toml.
+  const junit = join(cargoTargetDir(), 'nextest', 'ci', 'junit.xml')
+  rmSync(junit, { force: true }) // never read the report of an earlier run
+  const rust = run('cargo', ['nextest', 'run', '--workspace', '--profile', 'ci'])
+  record('rust', rust.ok, junitCounts(junit))
+} else {
+  record('rust', false, null)
+}
 
 const types = run('npx', ['tsc', '-p', '.'])
-results.push({ suite: 'typescript', passed: types.ok ? 1 : 0, failed: types.ok ? 0 : 1 })
+record('typescript', types.ok, { passed: types.ok ? 1 : 0, failed: types.ok ? 0 : 1 })
 
 const testFiles = readdirSync(join(root, '__test__'))
   .filter((f) => f.endsWith('.test.mjs'))
   .map((f) => join('__test__', f))
-const node = run(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', '--test-timeout=300000', ...testFiles],
-  { capture: true },
-)
-results.push({
-  suite: 'node',
-  passed: sum(node.output, /ℹ pass (\d+)/g),
-  failed: sum(node.output, /ℹ fail (\d+)/g) || (node.ok ? 0 : 1),
-})
+const reports = mkdtempSync(join(tmpdir(), 'sns-logger-test-'))
+const countsFile = join(reports, 'node-counts.json')
+// The AWS SDK's notice that its 2027 releases need Node.js >= 22 says nothing about these tests.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+const node = run(process.execPath, [
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=300000',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=./scripts/count-reporter.mjs',
+  `--test-reporter-destination=${countsFile}`,
+  ...testFiles,
+])
+record('node', node.ok, nodeCounts(countsFile))
+rmSync(reports, { recursive: true, force: true })
 
 const passed = results.reduce((n, r) => n + r.passed, 0)
 const failed = results.reduce((n, r) => n + r.failed, 0)

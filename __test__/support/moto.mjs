@@ -1,19 +1,30 @@
 // Test support: run moto (the AWS emulator) as a child process and talk to its
-// SNS / SQS APIs over the real AWS wire protocols with plain `fetch`.
+// SNS / SQS APIs with the AWS SDK for JavaScript (@aws-sdk/client-sns, @aws-sdk/client-sqs).
 //
-// No npm dependencies. Requires python3 (moto is installed on first use into
-// <repo>/.venv by scripts/ensure-moto.mjs).
+// Requires python3 (moto is installed on first use into <repo>/.venv by
+// scripts/ensure-moto.mjs).
 //
+//   useMotoCredentials() // the addon's Rust SDK reads them from the environment
 //   const moto = await startMoto()
 //   const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'events')
 //   ... publish to topicArn ...
 //   const msgs = await receiveAll(moto.endpoint, queueUrl, { expected: 3 })
+//   await snsClient(moto.endpoint).send(new ListTopicsCommand({})) // any other call
 //   await moto.stop()
 //
 // Set MOTO_DEBUG=1 to stream moto's own log output to this process's stderr.
 
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns'
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
 
 import { ensureMoto, VENV_PYTHON } from '../../scripts/ensure-moto.mjs'
 
@@ -22,7 +33,6 @@ export const ACCOUNT_ID = '123456789012'
 export const ACCESS_KEY_ID = 'test'
 export const SECRET_ACCESS_KEY = 'test'
 
-const SNS_VERSION = '2010-03-31'
 const STDERR_TAIL_BYTES = 64 * 1024
 
 // ---------------------------------------------------------------------------
@@ -200,7 +210,7 @@ async function startMotoOnce(port, timeoutMs) {
       }, 3_000)
       await exited
       clearTimeout(timer)
-    })()
+    })().finally(() => forgetClients(endpoint))
     return stopping
   }
 
@@ -244,170 +254,91 @@ export async function resetMoto(endpoint) {
   if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}: ${text}`)
 }
 
+/**
+ * Fake credentials and region in this process's environment, for clients that read them from
+ * there (the addon's Rust SDK); no instance metadata lookups.
+ */
+export function useMotoCredentials() {
+  process.env.AWS_ACCESS_KEY_ID = ACCESS_KEY_ID
+  process.env.AWS_SECRET_ACCESS_KEY = SECRET_ACCESS_KEY
+  process.env.AWS_REGION = REGION
+  process.env.AWS_EC2_METADATA_DISABLED = 'true'
+}
+
 // ---------------------------------------------------------------------------
-// Wire protocols
+// AWS SDK clients
 // ---------------------------------------------------------------------------
 
-/**
- * A syntactically valid SigV4 Authorization header. moto does not verify
- * signatures but uses the credential scope to route the request to a service
- * and region.
- * @param {string} service e.g. 'sns', 'sqs'
- */
-export function fakeAuthorization(service, region = REGION) {
-  return `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/20200101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=x`
-}
+// The SDK warns once per process that its releases after January 2027 need Node.js >= 22;
+// that says nothing about these tests, so it is switched off (this variable only silences
+// that warning; it is read when a client is created).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
-/** Error thrown for AWS error responses; `code` is the AWS error code. */
-export class AwsError extends Error {
-  constructor(service, action, status, code, message, body) {
-    super(`${service} ${action} failed: HTTP ${status} ${code}: ${message}`)
-    this.name = 'AwsError'
-    this.service = service
-    this.action = action
-    this.status = status
-    this.code = code
-    this.body = body
+/** Clients by endpoint, created on first use, destroyed by that moto's stop(). */
+const clients = new Map()
+
+function clientsFor(endpoint) {
+  let pair = clients.get(endpoint)
+  if (!pair) {
+    // Endpoint, region and credentials explicit: the SDK needs none from the environment and
+    // never probes the network (instance metadata) for them.
+    const config = {
+      endpoint,
+      region: REGION,
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    }
+    pair = { sns: new SNSClient(config), sqs: new SQSClient(config) }
+    clients.set(endpoint, pair)
   }
+  return pair
+}
+
+function forgetClients(endpoint) {
+  const pair = clients.get(endpoint)
+  if (!pair) return
+  clients.delete(endpoint)
+  pair.sns.destroy()
+  pair.sqs.destroy()
 }
 
 /**
- * Call an SNS action with the Query protocol.
+ * The SNS client for a moto endpoint (one per endpoint, reused).
  * @param {string} endpoint
- * @param {string} action e.g. 'CreateTopic'
- * @param {Record<string, string|number|boolean>} [params] already-flattened query params
- * @returns {Promise<string>} the XML response body (throws AwsError on non-2xx)
+ * @returns {SNSClient}
  */
-export async function snsRequest(endpoint, action, params = {}) {
-  const form = new URLSearchParams({ Action: action, Version: SNS_VERSION })
-  for (const [k, v] of Object.entries(params)) form.append(k, String(v))
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-      Authorization: fakeAuthorization('sns'),
-    },
-    body: form.toString(),
-  })
-  const text = await res.text()
-  if (!res.ok) {
-    throw new AwsError('SNS', action, res.status, xmlValue(text, 'Code') ?? '?', xmlValue(text, 'Message') ?? text, text)
-  }
-  return text
+export function snsClient(endpoint) {
+  return clientsFor(endpoint).sns
 }
 
 /**
- * Call an SQS action with the JSON protocol (awsJson1_0).
+ * The SQS client for a moto endpoint (one per endpoint, reused).
  * @param {string} endpoint
- * @param {string} action e.g. 'CreateQueue'
- * @param {object} [body]
- * @returns {Promise<any>} the parsed JSON response (throws AwsError on non-2xx)
+ * @returns {SQSClient}
  */
-export async function sqsRequest(endpoint, action, body = {}) {
-  const res = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-amz-json-1.0',
-      'X-Amz-Target': `AmazonSQS.${action}`,
-      Authorization: fakeAuthorization('sqs'),
-    },
-    body: JSON.stringify(body),
-  })
-  const text = await res.text()
-  let json = {}
-  try {
-    json = text ? JSON.parse(text) : {}
-  } catch {
-    // non-JSON error page; handled below
-  }
-  if (!res.ok) {
-    const code = String(json.__type ?? '?').replace(/^.*#/, '')
-    throw new AwsError('SQS', action, res.status, code, json.message ?? json.Message ?? text, text)
-  }
-  return json
-}
-
-const XML_ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }
-
-/** Decode the XML entities moto emits. */
-export function xmlDecode(s) {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e) => {
-    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10))
-    return XML_ENTITIES[e] ?? m
-  })
-}
-
-/** Text of every `<tag>…</tag>` in `xml` (flat; fine for the leaf tags we read). */
-export function xmlValues(xml, tag) {
-  const re = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>|<${tag}(?:\\s[^>]*)?/>`, 'g')
-  return [...xml.matchAll(re)].map((m) => xmlDecode(m[1] ?? ''))
-}
-
-/** Text of the first `<tag>…</tag>` in `xml`, or undefined. */
-export function xmlValue(xml, tag) {
-  return xmlValues(xml, tag)[0]
-}
-
-/**
- * Parse a PublishBatch XML response.
- * @param {string} xml
- * @returns {{ successful: {id: string, messageId: string, sequenceNumber?: string}[],
- *             failed: {id: string, code: string, message: string, senderFault: boolean}[] }}
- */
-export function parsePublishBatchResponse(xml) {
-  const section = (name) => xml.match(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`))?.[1] ?? ''
-  const members = (s) => [...s.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((m) => m[1])
-  return {
-    successful: members(section('Successful')).map((m) => ({
-      id: xmlValue(m, 'Id'),
-      messageId: xmlValue(m, 'MessageId'),
-      ...(xmlValue(m, 'SequenceNumber') !== undefined && { sequenceNumber: xmlValue(m, 'SequenceNumber') }),
-    })),
-    failed: members(section('Failed')).map((m) => ({
-      id: xmlValue(m, 'Id'),
-      code: xmlValue(m, 'Code'),
-      message: xmlValue(m, 'Message'),
-      senderFault: xmlValue(m, 'SenderFault') === 'true',
-    })),
-  }
+export function sqsClient(endpoint) {
+  return clientsFor(endpoint).sqs
 }
 
 // ---------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------
 
-function attributeEntries(attributes) {
-  const params = {}
-  Object.entries(attributes).forEach(([key, value], i) => {
-    params[`Attributes.entry.${i + 1}.key`] = key
-    params[`Attributes.entry.${i + 1}.value`] = String(value)
-  })
-  return params
-}
-
 async function createTopicWithQueue(endpoint, topicName, queueName, topicAttributes, queueAttributes) {
-  const topicXml = await snsRequest(endpoint, 'CreateTopic', { Name: topicName, ...attributeEntries(topicAttributes) })
-  const topicArn = xmlValue(topicXml, 'TopicArn')
-  if (!topicArn) throw new Error(`CreateTopic returned no TopicArn: ${topicXml}`)
+  const sns = snsClient(endpoint)
+  const sqs = sqsClient(endpoint)
+  const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: topicName, Attributes: topicAttributes }))
+  if (!topicArn) throw new Error(`CreateTopic ${topicName} returned no TopicArn`)
 
-  const { QueueUrl: queueUrl } = await sqsRequest(endpoint, 'CreateQueue', {
-    QueueName: queueName,
-    Attributes: queueAttributes,
-  })
-  const { Attributes: attrs } = await sqsRequest(endpoint, 'GetQueueAttributes', {
-    QueueUrl: queueUrl,
-    AttributeNames: ['QueueArn'],
-  })
+  const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: queueAttributes }))
+  const { Attributes: attrs } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  )
   const queueArn = attrs.QueueArn
 
   // Not raw delivery: the SQS body is the SNS JSON envelope (Type, Subject, Message, ...).
-  const subXml = await snsRequest(endpoint, 'Subscribe', {
-    TopicArn: topicArn,
-    Protocol: 'sqs',
-    Endpoint: queueArn,
-    ReturnSubscriptionArn: 'true',
-  })
-  const subscriptionArn = xmlValue(subXml, 'SubscriptionArn')
+  const { SubscriptionArn: subscriptionArn } = await sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }),
+  )
   return { topicArn, queueUrl, queueArn, subscriptionArn }
 }
 
@@ -477,6 +408,7 @@ export function createStandardTopicWithQueue(endpoint, name, options = {}) {
  */
 export async function receiveAll(endpoint, queueUrl, options = {}) {
   const { expected, timeoutMs = 10_000, settleSeconds = 1 } = options
+  const sqs = sqsClient(endpoint)
   const deadline = Date.now() + timeoutMs
   const out = []
   for (;;) {
@@ -484,24 +416,28 @@ export async function receiveAll(endpoint, queueUrl, options = {}) {
     if (remainingS < 0) break
     const satisfied = expected === undefined || out.length >= expected
     const wait = Math.max(0, Math.min(satisfied ? settleSeconds : 5, remainingS, 20))
-    const { Messages: batch = [] } = await sqsRequest(endpoint, 'ReceiveMessage', {
-      QueueUrl: queueUrl,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: wait,
-      AttributeNames: ['All'],
-      MessageSystemAttributeNames: ['All'],
-      MessageAttributeNames: ['All'],
-    })
+    const { Messages: batch = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: wait,
+        AttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    )
     if (batch.length === 0) {
       if (satisfied) break
       if (wait === 0) await new Promise((r) => setTimeout(r, 100)) // last sub-second before the deadline
       continue
     }
     for (const m of batch) out.push(toReceived(m))
-    const { Failed: failed = [] } = await sqsRequest(endpoint, 'DeleteMessageBatch', {
-      QueueUrl: queueUrl,
-      Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-    })
+    const { Failed: failed = [] } = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    )
     if (failed.length) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(failed)}`)
   }
   return out

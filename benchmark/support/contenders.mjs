@@ -24,7 +24,7 @@ export function snsLogger({ endpoint, groups, options = {} }) {
     log: (i) => logger.logEvent(pool[i % pool.length]),
     async drain() {
       const report = await logger.flush()
-      if (report.dead_lettered || report.dropped) throw new Error(`sns-logger lost events: ${JSON.stringify(report)}`)
+      if (report.deadLettered || report.dropped) throw new Error(`sns-logger lost events: ${JSON.stringify(report)}`)
       return report
     },
     async close() {
