@@ -45,17 +45,38 @@ export function actionSources(action) {
   return [...new Set(values.flatMap((v) => v.sources))];
 }
 
-/** Per property type: its TypeScript type, its rule, and a sample value for examples. */
-const PROPERTY_TYPES = {
-  enum: { ts: (p) => p.enum, rule: (p) => `one of {@link ${p.enum}}`, sample: (p) => `${p.enum}.${p.values[0].name}` },
-  string: { ts: () => 'string', rule: () => 'a non-empty string', sample: () => "'abc'" },
-  number: { ts: () => 'number', rule: (p) => `a finite number >= ${p.minimum ?? 0}`, sample: () => '42' },
+/** `"a", "b" or "c"`, as the core lists allowed values (error::one_of). */
+const oneOf = (values) => {
+  const quoted = values.map((v) => JSON.stringify(v));
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : (quoted[0] ?? 'nothing');
+};
+
+/**
+ * Per property type (the core's crates/core/src/plan/property/, one file each): its TypeScript
+ * type, what a valid value is (`describe`, word for word the core's `PropertyType::describe`;
+ * a test compares them), its JSDoc rule, its README cell and a sample value for examples.
+ */
+export const PROPERTY_TYPES = {
+  enum: {
+    ts: (p) => p.enum,
+    describe: (p) => `one of ${oneOf(p.values.map((v) => v.value))}`,
+    rule: (p) => `one of {@link ${p.enum}}`,
+    cell: (p) => p.values.map(enumValueCell).join(', '),
+    sample: (p) => `${p.enum}.${p.values[0].name}`,
+  },
+  string: { ts: () => 'string', describe: () => 'a non-empty string', cell: () => 'string', sample: () => "'abc'" },
+  number: {
+    ts: () => 'number',
+    describe: (p) => (p.minimum === undefined ? 'a finite number' : `a finite number >= ${p.minimum}`),
+    cell: (p) => (p.minimum === undefined ? 'number' : `number ≥ ${p.minimum}`),
+    sample: () => '42',
+  },
 };
 
 function property(p) {
   const t = PROPERTY_TYPES[p.type];
   if (!t) throw new Error(`unknown type ${JSON.stringify(p.type)} of property ${p.property}`);
-  const doc = [p.description, t.rule(p)].filter(Boolean).join('; ');
+  const doc = [p.description, (t.rule ?? t.describe)(p)].filter(Boolean).join('; ');
   return { ...p, param: camel(p.property), ts: t.ts(p), doc, sample: t.sample(p) };
 }
 
@@ -299,14 +320,12 @@ ${evs.map(dtsBuilder).join('\n')}`;
 
 const cell = (s) => s.replace(/\|/g, '\\|');
 
-function propertyCell(p) {
-  if (p.type !== 'enum') return `${code(p.property)}: ${p.type}${p.type === 'number' ? ` ≥ ${p.minimum ?? 0}` : ''}`;
-  const values = p.values.map((v) => {
-    const extra = [sourcesText(v.sources), ...(v.eventType ? [`eventType ${v.eventType}`] : []), ...(v.note ? [v.note] : [])];
-    return `${code(v.value)} (${extra.join('; ')})`;
-  });
-  return `${code(p.property)}: ${list(values)}`;
+function enumValueCell(v) {
+  const extra = [sourcesText(v.sources), ...(v.eventType ? [`eventType ${v.eventType}`] : []), ...(v.note ? [v.note] : [])];
+  return `${code(v.value)} (${extra.join('; ')})`;
 }
+
+const propertyCell = (p) => `${code(p.property)}: ${PROPERTY_TYPES[p.type].cell(p)}`;
 
 export function renderReadmeTable(plan) {
   const rows = events(plan).map((e) => {
