@@ -32,7 +32,6 @@ pub(crate) fn from_json<T: DeserializeOwned>(
 
 /// Rewrites one of serde's messages (`serde::de::Error`'s default texts) for `field`.
 fn explain(field: &str, message: &str, implicit: &[&str]) -> String {
-  let parent = field.rsplit_once('.').map_or("", |(parent, _)| parent);
   let join = |parent: &str, name: &str| {
     if parent.is_empty() {
       name.to_string()
@@ -43,9 +42,15 @@ fn explain(field: &str, message: &str, implicit: &[&str]) -> String {
   if let Some((name, expected)) = split_named(message, "unknown field `") {
     let mut allowed = backticked(&expected);
     allowed.extend(implicit.iter().map(|s| s.to_string()));
+    // The path of an unknown field ends with the field itself.
+    let unknown = if field.ends_with(&name) {
+      field.to_string()
+    } else {
+      join(field, &name)
+    };
     return format!(
       "unknown option {}; allowed: {}",
-      quote(&join(parent, &name)),
+      quote(&unknown),
       one_of(allowed.iter().map(String::as_str))
     );
   }
@@ -211,6 +216,10 @@ mod tests {
       "unknown option \"nested.x\"; allowed: \"path\""
     );
     assert_eq!(error(json!({"nested": {}})), "nested.path is required");
+    assert_eq!(
+      error(json!({"a.b": 1})),
+      "unknown option \"a.b\"; allowed: \"name\", \"count\" or \"nested\""
+    );
     assert_eq!(
       error(json!({"name": 5})),
       "name must be a string, got integer `5`"

@@ -16,11 +16,15 @@ struct Classified {
   dead: Vec<(Queued, Failure)>,
   retry: Vec<Queued>,
   throttled: bool,
+  /// Entries whose fate the reply did not tell (see `FailureKind::Unconfirmed`).
+  unconfirmed: u64,
   last_failure: Option<Failure>,
 }
 
 /// What rescheduling did with the entries to retry.
 struct Rescheduled {
+  /// This failure starts the group's run of failures (it was not backing off).
+  first_failure: bool,
   /// Put back for another attempt.
   retried: u64,
   /// Retry budget spent: moved to the spool (or, without one, back to the queue's head).
@@ -83,6 +87,10 @@ fn classify(batch: Vec<Queued>, mut results: BatchResult) -> Classified {
         classified.retry.push(queued);
       }
       FailureKind::Retryable => classified.retry.push(queued),
+      FailureKind::Unconfirmed => {
+        classified.unconfirmed += 1;
+        classified.retry.push(queued);
+      }
     }
   }
   classified
@@ -98,9 +106,11 @@ fn reschedule(
   retry: Vec<Queued>,
   throttled: bool,
 ) -> Rescheduled {
+  let first_failure = !queue.is_backing_off(key);
   if retry.is_empty() {
     queue.reset_backoff(key);
     return Rescheduled {
+      first_failure: false,
       retried: 0,
       exhausted: 0,
     };
@@ -113,6 +123,7 @@ fn reschedule(
       queue.pause_topic(key.topic.clone(), at);
     }
     return Rescheduled {
+      first_failure,
       retried,
       exhausted: 0,
     };
@@ -127,6 +138,7 @@ fn reschedule(
     queue.retry_at(key, exhausted, Instant::now() + RETRY_WITHOUT_SPOOL);
   }
   Rescheduled {
+    first_failure,
     retried: 0,
     exhausted: count,
   }
@@ -147,6 +159,13 @@ fn report(shared: &Shared, key: &GroupKey, classified: &Classified, rescheduled:
   if let Some(failure) = &classified.last_failure {
     if classified.dead.is_empty() {
       *shared.last_error_code.lock() = Some(failure.code.clone());
+    }
+    if classified.unconfirmed > 0 && rescheduled.first_failure {
+      shared.notify_error(
+        NoticeCode::Sink(failure.code.clone()),
+        format!("{}; the events are kept and retried", failure.message),
+        classified.unconfirmed,
+      );
     }
     if rescheduled.exhausted > 0 {
       shared.notify_error(

@@ -319,6 +319,11 @@ impl Queue {
     Some(batch)
   }
 
+  /// Whether the group is in a run of failures (its next retry waits for a backoff).
+  pub fn is_backing_off(&self, key: &GroupKey) -> bool {
+    self.groups.get(key).is_some_and(|g| g.backoff.is_some())
+  }
+
   /// A batch of the group went through: its next failure starts a new backoff.
   pub fn reset_backoff(&mut self, key: &GroupKey) {
     if let Some(group) = self.groups.get_mut(key) {

@@ -28,6 +28,9 @@ pub enum FailureKind {
   Throttled,
   /// Server fault, timeout, connection error: retry with backoff.
   Retryable,
+  /// The reply could not be read, or did not say what became of the entry: retry with
+  /// backoff, and tell the host when a group's run of failures starts.
+  Unconfirmed,
   /// The request itself is wrong (bad parameter, missing topic, no permission): never retried.
   Permanent,
 }

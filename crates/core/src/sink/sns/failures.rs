@@ -2,6 +2,8 @@
 
 use crate::sink::{Failure, FailureKind};
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
+use std::error::Error;
+use std::fmt::Debug;
 
 /// Error codes that mean "slow down".
 const THROTTLING_CODES: [&str; 6] = [
@@ -28,17 +30,21 @@ pub(super) fn classify(code: &str, status: Option<u16>, sender_fault: bool) -> F
 }
 
 /// A whole-request failure, described without anything from the request (no credentials).
-pub(super) fn request_failure<E: ProvideErrorMetadata, R>(
+/// Only a refusal SNS itself explains (an error code in its reply) can be permanent; a reply
+/// that is not an SNS response (a proxy's page, an empty body) is retried.
+pub(super) fn request_failure<E: ProvideErrorMetadata + Error + 'static, R: Debug + 'static>(
   error: &SdkError<E, R>,
   status: Option<u16>,
 ) -> Failure {
   let (kind, code, message) = match error {
-    SdkError::ServiceError(service) => {
-      let err = service.err();
-      let code = err.code().unwrap_or("UnknownError").to_string();
-      let kind = classify(&code, status, status.is_none_or(|s| s < 500));
-      (kind, code, err.message().unwrap_or("").to_string())
-    }
+    SdkError::ServiceError(service) => match service.err().code() {
+      Some(code) => (
+        classify(code, status, status.is_none_or(|s| s < 500)),
+        redact(code),
+        redact(service.err().message().unwrap_or("")),
+      ),
+      None => unreadable(status),
+    },
     SdkError::TimeoutError(_) => (
       FailureKind::Retryable,
       "Timeout".into(),
@@ -49,21 +55,23 @@ pub(super) fn request_failure<E: ProvideErrorMetadata, R>(
       "Timeout".into(),
       "the connection timed out".into(),
     ),
+    _ if mentions_credentials(error) => (
+      FailureKind::Retryable,
+      "CredentialsError".into(),
+      "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (AWS_PROFILE), web identity, or run where container or instance credentials are available"
+        .into(),
+    ),
     SdkError::DispatchFailure(_) => (
       FailureKind::Retryable,
       "ConnectionError".into(),
       "could not reach the SNS endpoint".into(),
     ),
-    SdkError::ResponseError(_) => (
-      FailureKind::Retryable,
-      "ResponseError".into(),
-      format!("unreadable response (HTTP {})", status.unwrap_or(0)),
-    ),
-    // Mostly missing credentials or region: fixable by the operator, so keep the events.
+    SdkError::ResponseError(_) => unreadable(status),
+    // Mostly a missing region: fixable by the operator, so keep the events.
     _ => (
       FailureKind::Retryable,
       "ConfigError".into(),
-      "the request could not be built (credentials or region missing?)".into(),
+      "the request could not be built (region missing?)".into(),
     ),
   };
   Failure {
@@ -71,6 +79,65 @@ pub(super) fn request_failure<E: ProvideErrorMetadata, R>(
     code,
     message,
   }
+}
+
+fn unreadable(status: Option<u16>) -> (FailureKind, String, String) {
+  (
+    FailureKind::Unconfirmed,
+    UNREADABLE_RESPONSE.into(),
+    format!(
+      "the reply (HTTP {}) is not an SNS response: a proxy or load balancer in the way? Retrying",
+      status.map_or("without status".to_string(), |s| s.to_string())
+    ),
+  )
+}
+
+/// The code of a failure whose reply was not an SNS response.
+pub(super) const UNREADABLE_RESPONSE: &str = "UnreadableResponse";
+
+/// Whether the error, or one it was caused by, is about credentials: the SDK reports a failed
+/// credential lookup as a failure to send.
+fn mentions_credentials(error: &(dyn Error + 'static)) -> bool {
+  let mut next = Some(error);
+  while let Some(e) = next {
+    if e.to_string().to_ascii_lowercase().contains("credentials") {
+      return true;
+    }
+    next = e.source();
+  }
+  false
+}
+
+/// Removes what may be a secret from text a server sent (AWS echoes the canonical request,
+/// session token included, in `SignatureDoesNotMatch`): access key ids, and any run of 32 or
+/// more token characters holding both letters and digits (secret keys, session tokens,
+/// signatures). The text reaches `onError` and the dead-letter file.
+pub(super) fn redact(text: &str) -> String {
+  const MIN_SECRET: usize = 32;
+  let is_token = |c: char| c.is_ascii_alphanumeric() || "+/=%_-".contains(c);
+  let mut out = String::with_capacity(text.len());
+  let mut rest = text;
+  while !rest.is_empty() {
+    let start = rest.find(is_token).unwrap_or(rest.len());
+    out.push_str(&rest[..start]);
+    rest = &rest[start..];
+    let end = rest.find(|c: char| !is_token(c)).unwrap_or(rest.len());
+    let token = &rest[..end];
+    let mixed = token.contains(|c: char| c.is_ascii_digit())
+      && token.contains(|c: char| c.is_ascii_alphabetic());
+    let key_id = token.len() >= 20
+      && (token.starts_with("AKIA") || token.starts_with("ASIA"))
+      && token[..20]
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if (token.len() >= MIN_SECRET && mixed) || key_id {
+      out.push_str("[redacted]");
+    } else {
+      out.push_str(token);
+    }
+    rest = &rest[end..];
+  }
+  out
 }
 
 #[cfg(test)]
@@ -112,5 +179,21 @@ mod tests {
         "{code}"
       );
     }
+  }
+
+  #[test]
+  fn secrets_in_server_text_are_redacted() {
+    let token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDx1234567890abcdef+/==";
+    let text = format!(
+      "The request signature we calculated does not match. The Canonical String for this request should have been\n'POST\n/\n\nhost:sns.us-east-1.amazonaws.com\nx-amz-security-token:{token}\n' Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/sns/aws4_request, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+    );
+    let redacted = redact(&text);
+    assert!(!redacted.contains(token), "{redacted}");
+    assert!(!redacted.contains("IQoJb3JpZ2lu"), "{redacted}");
+    assert!(!redacted.contains("AKIAIOSFODNN7EXAMPLE"), "{redacted}");
+    assert!(!redacted.contains("5d672d79c15b"), "{redacted}");
+    assert!(redacted.starts_with("The request signature we calculated does not match."));
+    let plain = "Invalid parameter: TopicArn (arn:aws:sns:us-east-1:123456789012:rc-events.fifo)";
+    assert_eq!(redact(plain), plain);
   }
 }

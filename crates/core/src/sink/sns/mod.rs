@@ -11,7 +11,7 @@ pub use rules::{
   SUBJECT,
 };
 
-use super::{BatchResult, BoxFuture, Failure, Sink, SinkLimits, SinkOptions};
+use super::{BatchResult, BoxFuture, Failure, FailureKind, Sink, SinkLimits, SinkOptions};
 use crate::config::parse::WholeNumber;
 use crate::error::Result;
 use crate::message::Envelope;
@@ -19,6 +19,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sns::operation::publish_batch::PublishBatchOutput;
 use aws_sdk_sns::types::PublishBatchRequestEntry;
 use aws_sdk_sns::Client;
 use serde::Deserialize;
@@ -125,6 +126,34 @@ fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchR
   entry.build().expect("id and message are set")
 }
 
+/// Each entry's result from a PublishBatch reply. An entry the reply does not account for
+/// (an empty or truncated result, `Failed` ids that match nothing sent) is unconfirmed and
+/// retried, never counted as sent; its dedup id makes a retry of one that landed harmless.
+fn settle_entries(output: &PublishBatchOutput, count: usize) -> BatchResult {
+  let unconfirmed = Failure {
+    kind: FailureKind::Unconfirmed,
+    code: "Unconfirmed".into(),
+    message: "SNS's reply did not say whether this entry was published".into(),
+  };
+  let mut results: BatchResult = vec![Err(unconfirmed); count];
+  let slot = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
+  for done in output.successful() {
+    if let Some(i) = done.id().and_then(slot) {
+      results[i] = Ok(());
+    }
+  }
+  for failed in output.failed() {
+    if let Some(i) = slot(failed.id()) {
+      results[i] = Err(Failure {
+        kind: failures::classify(failed.code(), None, failed.sender_fault()),
+        code: failures::redact(failed.code()),
+        message: failures::redact(failed.message().unwrap_or("")),
+      });
+    }
+  }
+  results
+}
+
 impl Sink for SnsSink {
   fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
     Box::pin(async move {
@@ -146,24 +175,7 @@ impl Sink for SnsSink {
         .send()
         .await;
       match response {
-        Ok(output) => {
-          let mut results: BatchResult = vec![Ok(()); entries.len()];
-          for failed in output.failed() {
-            if let Some(slot) = failed
-              .id()
-              .parse::<usize>()
-              .ok()
-              .and_then(|i| results.get_mut(i))
-            {
-              *slot = Err(Failure {
-                kind: failures::classify(failed.code(), None, failed.sender_fault()),
-                code: failed.code().to_string(),
-                message: failed.message().unwrap_or("").to_string(),
-              });
-            }
-          }
-          results
-        }
+        Ok(output) => settle_entries(&output, entries.len()),
         Err(error) => {
           let status = error.raw_response().map(|r| r.status().as_u16());
           vec![Err(failures::request_failure(&error, status)); entries.len()]
