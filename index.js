@@ -16,7 +16,13 @@ class SnsLogger extends native.SnsLogger {
   constructor(options) {
     // Anything but a plain object goes to the native side untouched, which names the problem.
     const isObject = typeof options === 'object' && options !== null && !Array.isArray(options)
-    const { onError, onDelivery, ...rest } = isObject ? options : {}
+    let onError, onDelivery, rest
+    try {
+      ;({ onError, onDelivery, ...rest } = isObject ? options : {})
+    } catch {
+      throw codedError('ERR_INVALID_OPTIONS', 'reading the options threw: options must be plain data objects')
+    }
+    checkPlainData(rest, 'options')
     const callbacks = { error: onError, delivery: onDelivery }
     for (const [kind, callback] of Object.entries(callbacks)) {
       if (callback !== undefined && typeof callback !== 'function') {
@@ -37,7 +43,24 @@ class SnsLogger extends native.SnsLogger {
             }
           }
         : undefined
-    super(isObject ? rest : options, onNotice)
+    try {
+      super(isObject ? rest : options, onNotice)
+    } catch (error) {
+      throw coded(error, 'ERR_INVALID_OPTIONS', 'options could not be read')
+    }
+  }
+
+  /**
+   * Stops accepting events, flushes until `timeoutMs` (default 5000), then spools what is
+   * left. Throws ERR_INVALID_OPTIONS on bad options (the logger stays open); never rejects.
+   */
+  close(options) {
+    checkPlainData(options, 'close options')
+    try {
+      return super.close(options)
+    } catch (error) {
+      throw coded(error, 'ERR_INVALID_OPTIONS', 'close options could not be read')
+    }
   }
 
   /** Validates the event and queues it; throws on bad input. Never blocks on I/O. */
@@ -72,6 +95,42 @@ function codedError(code, message) {
   const error = new Error(message)
   error.code = code
   return error
+}
+
+/** `error` when it has one of our codes, else a coded error saying `what` failed. */
+function coded(error, code, what) {
+  if (typeof error?.code === 'string' && error.code.startsWith('ERR_')) return error
+  return codedError(code, `${what}: ${error?.message ?? String(error)}`)
+}
+
+const MAX_OPTIONS_DEPTH = 32
+
+/**
+ * Options cross to Rust as JSON: refuses, by path, what JSON cannot carry (functions,
+ * symbols, BigInts, NaN, Infinity, cycles, very deep nesting, getters that throw).
+ */
+function checkPlainData(value, path, seen = new Set()) {
+  let problem = null
+  const visit = (v, at, depth) => {
+    if (problem) return
+    if (typeof v === 'number' && !Number.isFinite(v)) problem = `${at} is ${v}, which JSON cannot carry`
+    else if (['function', 'symbol', 'bigint'].includes(typeof v)) problem = `${at} is a ${typeof v}, which JSON cannot carry`
+    else if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) problem = `${at} refers back to an enclosing object (a cycle)`
+      else if (depth > MAX_OPTIONS_DEPTH) problem = `${at} is nested deeper than ${MAX_OPTIONS_DEPTH} levels`
+      else {
+        seen.add(v)
+        for (const key of Object.keys(v)) visit(v[key], `${at}.${key}`, depth + 1)
+        seen.delete(v)
+      }
+    }
+  }
+  try {
+    visit(value, path, 0)
+  } catch {
+    problem = `reading ${path} threw`
+  }
+  if (problem) throw codedError('ERR_INVALID_OPTIONS', `${problem}; options must be plain data (strings, numbers, booleans, arrays, objects)`)
 }
 
 function current() {

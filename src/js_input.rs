@@ -161,7 +161,7 @@ unsafe fn string(env: napi_env, value: napi_value) -> Read<Value> {
   ))?;
   // A cut can only happen within a character's width (4 bytes) of the end.
   if written + 4 < STACK - 1 {
-    return Ok(Value::String(utf8(stack[..written].to_vec())));
+    return checked_string(env, value, stack[..written].to_vec());
   }
   let mut len = 0;
   check(sys::napi_get_value_string_utf8(
@@ -183,7 +183,44 @@ unsafe fn string(env: napi_env, value: napi_value) -> Read<Value> {
     &mut written,
   ))?;
   buf.truncate(written);
-  Ok(Value::String(utf8(buf)))
+  checked_string(env, value, buf)
+}
+
+/// U+FFFD, as N-API writes it in place of a lone surrogate.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+/// The string N-API wrote, unless it stands for a lone surrogate (half of a UTF-16 pair),
+/// which UTF-8 cannot carry: N-API writes U+FFFD instead, and the message would silently say
+/// something else. Only strings holding U+FFFD are read again, as UTF-16, to tell.
+unsafe fn checked_string(env: napi_env, value: napi_value, bytes: Vec<u8>) -> Read<Value> {
+  if bytes.windows(3).any(|w| w == REPLACEMENT) && has_lone_surrogate(env, value)? {
+    return Ok(Value::Other(
+      "a string with a lone surrogate (half of a UTF-16 pair)",
+    ));
+  }
+  Ok(Value::String(utf8(bytes)))
+}
+
+unsafe fn has_lone_surrogate(env: napi_env, value: napi_value) -> Read<bool> {
+  let mut len = 0;
+  check(sys::napi_get_value_string_utf16(
+    env,
+    value,
+    ptr::null_mut(),
+    0,
+    &mut len,
+  ))?;
+  let mut units = vec![0u16; len + 1];
+  let mut written = 0;
+  check(sys::napi_get_value_string_utf16(
+    env,
+    value,
+    units.as_mut_ptr(),
+    len + 1,
+    &mut written,
+  ))?;
+  units.truncate(written);
+  Ok(char::decode_utf16(units).any(|c| c.is_err()))
 }
 
 /// N-API hands out valid UTF-8 (lone surrogates become U+FFFD); stay safe regardless.
@@ -247,7 +284,7 @@ unsafe fn properties(
     check(sys::napi_get_element(env, keys, i, &mut key))?;
     let Value::String(name) = string(env, key)? else {
       return Ok(Some(PropertiesInput::Other(
-        "an object with an over-long key",
+        "an object with an unreadable key (over-long, or with a lone surrogate)",
       )));
     };
     let mut item = ptr::null_mut();

@@ -4,11 +4,11 @@ use crate::{js_input, to_js};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use sns_logger_core::config::CloseOptions;
 use sns_logger_core::delivery::{Stats, Tally};
 use sns_logger_core::sink::{sns, MemorySink};
 use sns_logger_core::{runtime, ErrorCode, Logger, LoggerConfig, LoggerError, Notice};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A notice for `index.js`, which hands it to `onError` or `onDelivery`.
 #[napi(object)]
@@ -53,6 +53,11 @@ impl From<Notice> for JsNotice {
   }
 }
 
+/// A failed N-API call that should not fail: `ERR_INTERNAL` with napi's reason.
+fn internal(error: Error) -> Error<&'static str> {
+  Error::new(ErrorCode::Internal.as_str(), error.reason.clone())
+}
+
 /// A weak threadsafe function: it never keeps the process alive.
 type NoticeCallback = ThreadsafeFunction<JsNotice, (), JsNotice, Status, false, true>;
 
@@ -88,12 +93,6 @@ pub struct CloseReport {
   pub dropped: i64,
   /// True when the deadline passed before every event settled.
   pub timed_out: bool,
-}
-
-#[napi(object)]
-pub struct CloseOptions {
-  /// How long close() may take; default 5000.
-  pub timeout_ms: Option<u32>,
 }
 
 #[napi(object)]
@@ -172,7 +171,7 @@ impl JsSnsLogger {
           .callee_handled::<false>()
           .weak::<true>()
           .build()
-          .map_err(|e| Error::new(ErrorCode::Internal.as_str(), e.reason.clone()))?;
+          .map_err(internal)?;
         Some(Arc::new(move |notice: Notice| {
           callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
         }) as _)
@@ -233,10 +232,20 @@ impl JsSnsLogger {
 
   /// Stops accepting events, flushes until `timeoutMs` (default 5000), then spools what is
   /// left. Never rejects, never outlives its deadline.
-  #[napi(ts_return_type = "Promise<CloseReport>")]
-  pub fn close<'env>(&self, env: &'env Env, options: Option<CloseOptions>) -> Result<Object<'env>> {
-    let timeout = Duration::from_millis(options.and_then(|o| o.timeout_ms).unwrap_or(5000).into());
-    let (deferred, promise) = env.create_deferred()?;
+  #[napi(
+    ts_args_type = "options?: { timeoutMs?: number }",
+    ts_return_type = "Promise<CloseReport>"
+  )]
+  pub fn close<'env>(
+    &self,
+    env: &'env Env,
+    options: Option<serde_json::Value>,
+  ) -> Result<Object<'env>, &'static str> {
+    // Checked before anything happens: bad options leave the logger open.
+    let timeout = CloseOptions::from_json(options.as_ref())
+      .map_err(to_js)?
+      .timeout();
+    let (deferred, promise) = env.create_deferred().map_err(internal)?;
     let logger = self.logger.clone();
     let epoch = logger.stop_accepting();
     runtime::handle().spawn(async move {

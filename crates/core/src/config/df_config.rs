@@ -30,9 +30,9 @@ fn invalid(message: String) -> LoggerError {
 impl DfConfig {
   /// Reads the file at `path`. Parse errors report a position only, never content.
   pub fn from_file(path: &str) -> Result<DfConfig> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = super::read_config_file(path).map_err(|why| {
       invalid(format!(
-        "dfConfig: cannot read df_config.json at {}: {e}",
+        "dfConfig: cannot read df_config.json at {}: {why}",
         quote(path)
       ))
     })?;
@@ -98,8 +98,14 @@ impl DfConfig {
     }
   }
 
+  /// The bot usernames, the first few of them when there are many.
   fn allowed(&self) -> String {
-    one_of(self.agents.iter().map(|a| a.username.as_str()))
+    const SHOWN: usize = 10;
+    let names = one_of(self.agents.iter().take(SHOWN).map(|a| a.username.as_str()));
+    match self.agents.len().checked_sub(SHOWN) {
+      Some(more) if more > 0 => format!("{names} (and {more} more)"),
+      _ => names,
+    }
   }
 }
 
@@ -214,6 +220,54 @@ mod tests {
       "{}",
       err.message
     );
+    std::fs::remove_dir_all(dir).unwrap();
+  }
+
+  #[test]
+  fn many_agents_are_listed_in_part() {
+    let bots: serde_json::Map<String, Json> = (0..100_000)
+      .map(|i| {
+        (
+          format!("bot-{i}"),
+          json!({"agent_id": format!("a{i}"), "sns_arn_topic": "arn:aws:sns:us-east-1:1:t.fifo"}),
+        )
+      })
+      .collect();
+    let config = DfConfig::from_json(&Json::Object(bots)).unwrap();
+    let err = config.resolve(Some("nobody")).unwrap_err();
+    assert!(err.message.len() < 400, "{} bytes", err.message.len());
+    assert!(err.message.ends_with("(and 99990 more)"), "{}", err.message);
+  }
+
+  #[test]
+  fn only_small_regular_files_are_read() {
+    let err = DfConfig::from_file("/dev/null").unwrap_err();
+    assert!(
+      err.message.contains("not a regular file"),
+      "{}",
+      err.message
+    );
+    let dir = std::env::temp_dir().join(format!("df-config-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo.json");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+      // Opening a FIFO with no writer would block forever.
+      let err = DfConfig::from_file(fifo.to_str().unwrap()).unwrap_err();
+      assert!(
+        err.message.contains("not a regular file"),
+        "{}",
+        err.message
+      );
+    }
+    let big = dir.join("big.json");
+    std::fs::write(
+      &big,
+      vec![b' '; (super::super::MAX_CONFIG_FILE_BYTES + 1) as usize],
+    )
+    .unwrap();
+    let err = DfConfig::from_file(big.to_str().unwrap()).unwrap_err();
+    assert!(err.message.contains("at most"), "{}", err.message);
     std::fs::remove_dir_all(dir).unwrap();
   }
 }

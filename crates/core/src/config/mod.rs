@@ -195,14 +195,75 @@ impl LoggerConfig {
   }
 }
 
+/// `close({ timeoutMs })`: how long close() may take before it spools what is left.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CloseOptions {
+  /// Default 5000; at most a day.
+  timeout_ms: Option<WholeNumber<0, { 24 * 3600 * 1000 }>>,
+}
+
+impl CloseOptions {
+  /// Absent or `null` options take the defaults.
+  pub fn from_json(options: Option<&Json>) -> Result<CloseOptions> {
+    match options {
+      None | Some(Json::Null) => Ok(CloseOptions::default()),
+      Some(value @ Json::Object(_)) => {
+        parse::from_json(value, "", &[]).map_err(|e| invalid(format!("close: {e}")))
+      }
+      Some(_) => Err(invalid(
+        "close options must be an object such as { timeoutMs: 5000 }".into(),
+      )),
+    }
+  }
+
+  pub fn timeout(&self) -> Duration {
+    Duration::from_millis(self.timeout_ms.map_or(5_000, |ms| ms.0))
+  }
+}
+
 fn extend_from_file(plan: TrackingPlan, path: &str) -> Result<TrackingPlan> {
-  let text = std::fs::read_to_string(path).map_err(|e| {
+  let text = read_config_file(path).map_err(|why| {
     LoggerError::new(
       ErrorCode::InvalidPlan,
-      format!("planExtension: cannot read {}: {e}", quote(path)),
+      format!("planExtension: cannot read {}: {why}", quote(path)),
     )
   })?;
   plan.with_extension(&text, path)
+}
+
+/// The largest df_config.json or plan file read: thousands of bots fit in far less.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads a configuration file: a regular file (a FIFO would block, a device never end) of at
+/// most [`MAX_CONFIG_FILE_BYTES`]. The error says why, without the content.
+fn read_config_file(path: &str) -> std::result::Result<String, String> {
+  use std::io::Read;
+  let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+  if !metadata.is_file() {
+    let kind = if metadata.is_dir() {
+      "a directory"
+    } else {
+      "a device, FIFO or socket"
+    };
+    return Err(format!("it is not a regular file ({kind})"));
+  }
+  let too_big = || format!("it is larger than the {MAX_CONFIG_FILE_BYTES} bytes allowed at most");
+  if metadata.len() > MAX_CONFIG_FILE_BYTES {
+    return Err(too_big());
+  }
+  let mut text = String::new();
+  std::fs::File::open(path)
+    .and_then(|file| {
+      file
+        .take(MAX_CONFIG_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+    })
+    .map_err(|e| e.to_string())?;
+  if text.len() as u64 > MAX_CONFIG_FILE_BYTES {
+    return Err(too_big());
+  }
+  Ok(text)
 }
 
 #[cfg(test)]

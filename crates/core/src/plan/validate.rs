@@ -5,7 +5,7 @@ use super::property::PropertyValue;
 use super::{EventType, TrackingPlan};
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use crate::message::MAX_MESSAGE_BYTES;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
 /// An input value as far as validation cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,22 +221,38 @@ fn timestamp(value: Option<Value>) -> Result<DateTime<Utc>> {
   let invalid = |what: String| {
     error(
       ErrorCode::InvalidTimestamp,
-      format!("timestamp {what}; allowed: a valid Date or an ISO 8601 string with a time zone, e.g. \"2022-09-26T17:50:47.225Z\""),
+      format!("timestamp {what}; allowed: a valid Date or an ISO 8601 string with a time zone, e.g. \"2022-09-26T17:50:47.225Z\", from year 0000 to 9999"),
     )
   };
-  match value {
-    None => Ok(Utc::now()),
+  let time = match value {
+    None => return Ok(Utc::now()),
     Some(Value::EpochMillis(ms)) if ms.is_finite() => DateTime::from_timestamp_millis(ms as i64)
-      .ok_or_else(|| invalid(format!("{ms} ms is out of range"))),
-    Some(Value::EpochMillis(_)) => Err(invalid("is an Invalid Date".into())),
+      .ok_or_else(|| invalid(format!("{ms} ms is out of range")))?,
+    Some(Value::EpochMillis(_)) => return Err(invalid("is an Invalid Date".into())),
     Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s)
       .map(|t| t.with_timezone(&Utc))
-      .map_err(|_| invalid(format!("{} is not an ISO 8601 date-time", quote(&s)))),
-    Some(other) => Err(invalid(format!(
-      "must be a Date or a string, got {}",
-      describe(&other)
-    ))),
+      .map_err(|_| invalid(format!("{} is not an ISO 8601 date-time", quote(&s))))?,
+    Some(other) => {
+      return Err(invalid(format!(
+        "must be a Date or a string, got {}",
+        describe(&other)
+      )))
+    }
+  };
+  // The message must read back: JavaScript's Date.parse takes four-digit years only, and no
+  // leap second (chrono keeps one as a nanosecond count past 999,999,999).
+  if !(0..=9999).contains(&time.year()) {
+    return Err(invalid(format!(
+      "{} is outside the years 0000 to 9999",
+      time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )));
   }
+  if time.nanosecond() >= 1_000_000_000 {
+    return Err(invalid(
+      "is a leap second (:60), which JavaScript's Date cannot read".into(),
+    ));
+  }
+  Ok(time)
 }
 
 #[cfg(test)]
@@ -462,6 +478,10 @@ mod tests {
       Value::String("yesterday".into()),
       Value::String("2022-09-26".into()),
       Value::Number(1.0),
+      Value::String("2016-12-31T23:59:60.000Z".into()),
+      Value::EpochMillis(-62_198_755_200_000.0 - 1.0),
+      Value::EpochMillis(253_402_300_800_000.0),
+      Value::EpochMillis(8.64e15),
     ] {
       let mut input = event("Survey", "link_clicked", &[]);
       input.timestamp = Some(bad.clone());

@@ -42,11 +42,41 @@ impl PropertyType for NumberType {
   }
 }
 
-/// Whole numbers are written without a fraction (42, not 42.0) while exact as integers.
+/// Whole numbers are written without a fraction (42, not 42.0), every digit of them: a
+/// finite double that is whole is an exact integer, which JavaScript reads back unchanged.
 pub(super) fn write_json(n: f64, out: &mut Vec<u8>) {
-  if n.fract() == 0.0 && n.abs() < 9.0e15 {
+  const I64_BOUND: f64 = 9_223_372_036_854_775_808.0; // 2^63, exact as an f64
+  if n.fract() != 0.0 {
+    serde_json::to_writer(out, &n).expect("a finite number serializes")
+  } else if n.abs() < I64_BOUND {
     serde_json::to_writer(out, &(n as i64)).expect("an integer serializes")
   } else {
-    serde_json::to_writer(out, &n).expect("a finite number serializes")
+    use std::io::Write;
+    write!(out, "{n:.0}").expect("writing to a Vec cannot fail")
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::write_json;
+
+  fn written(n: f64) -> String {
+    let mut out = Vec::new();
+    write_json(n, &mut out);
+    String::from_utf8(out).unwrap()
+  }
+
+  #[test]
+  fn whole_numbers_have_no_fraction_at_any_size() {
+    assert_eq!(written(42.0), "42");
+    assert_eq!(written(-0.0), "0");
+    assert_eq!(written(9e15), "9000000000000000");
+    assert_eq!(written(2f64.powi(53) + 2.0), "9007199254740994");
+    assert_eq!(written(1.5), "1.5");
+    for n in [1e19, 1e20, 1.7976931348623157e308] {
+      let text = written(n);
+      assert!(!text.contains('.'), "{text}");
+      assert_eq!(text.parse::<f64>().unwrap(), n, "{text}");
+    }
   }
 }
