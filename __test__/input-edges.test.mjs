@@ -117,3 +117,16 @@ test('strings with a lone surrogate are refused, not silently changed', () =>
     await logger.flush()
     assert.equal(JSON.parse(logger.records().at(-1).Message).roomId, 'r\uFFFD😀')
   }))
+
+test('records({ clear: true }) loses nothing published while it runs', () =>
+  withLogger({ lingerMs: 0, maxQueueEvents: 1_000_000, maxQueueBytes: 2 ** 30 }, async (logger) => {
+    const total = 100_000
+    let seen = 0
+    for (let i = 0; i < total; i++) {
+      logger.logEvent(windowOpened({ roomId: 'r' }, `s${i}`))
+      if (i % 50 === 0) seen += logger.records({ clear: true }).length
+    }
+    await logger.flush()
+    seen += logger.records({ clear: true }).length
+    assert.equal(seen, total)
+  }))

@@ -292,8 +292,17 @@ impl JsSnsLogger {
         "records() needs the memory sink: { kind: 'memory' }",
       )));
     };
-    let records = memory
-      .records()
+    let clear = options
+      .as_ref()
+      .and_then(|o| o.get("clear"))
+      .and_then(|c| c.as_bool())
+      == Some(true);
+    let taken = if clear {
+      memory.take()
+    } else {
+      memory.records()
+    };
+    let records = taken
       .iter()
       .map(|e| {
         let fifo = sns::is_fifo_topic(&e.topic_arn);
@@ -306,14 +315,6 @@ impl JsSnsLogger {
         }
       })
       .collect();
-    if options
-      .as_ref()
-      .and_then(|o| o.get("clear"))
-      .and_then(|c| c.as_bool())
-      == Some(true)
-    {
-      memory.clear();
-    }
     Ok(records)
   }
 }

@@ -39,8 +39,9 @@ impl MemorySink {
     self.records.lock().extend(entries.iter().cloned());
   }
 
-  pub fn clear(&self) {
-    self.records.lock().clear();
+  /// Every record so far, leaving none: in one step, so none published meanwhile is lost.
+  pub fn take(&self) -> Vec<Arc<Envelope>> {
+    std::mem::take(&mut *self.records.lock())
   }
 }
 
