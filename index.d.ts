@@ -97,8 +97,13 @@ export interface FlushReport {
 }
 
 export interface CloseReport extends FlushReport {
-  /** True when the deadline passed before every event settled. */
+  /** True when the deadline passed before every event settled (replayed ones included). */
   timedOut: boolean
+  /**
+   * Events the spool holds once closed, of this run and earlier ones: what the next start
+   * replays. (`spooled` counts only this logger's events not reported by an earlier flush.)
+   */
+  leftInSpool: number
 }
 
 export interface CloseOptions {

@@ -25,7 +25,7 @@ test('sns-logger through aws-sdk-sns: every event counted once, in order, batche
   const client = snsLogger({ endpoint: endpoint.url, groups: 2 })
   for (let i = 0; i < 50; i++) client.log(i)
   const report = await client.close()
-  assert.deepEqual(report, { sent: 50, deadLettered: 0, spooled: 0, dropped: 0, timedOut: false })
+  assert.deepEqual(report, { sent: 50, deadLettered: 0, spooled: 0, dropped: 0, timedOut: false, leftInSpool: 0 })
   const stats = await control.stats()
   assert.equal(stats.messages, 50)
   assert.equal(stats.publish_requests, 0)

@@ -153,7 +153,7 @@ test('ERR_NOT_INITIALIZED also after a failed init(); ERR_ALREADY_INITIALIZED wh
   assert.equal(out.log.ok, true);
   assert.deepEqual(out.flush, { ...NO_OUTCOMES, sent: 1 });
   assert.equal(out.records, 1, 'the second init() did not replace the open logger');
-  assert.deepEqual(out.close, { ...NO_OUTCOMES, sent: 0, timedOut: false });
+  assert.deepEqual(out.close, { ...NO_OUTCOMES, sent: 0, timedOut: false, leftInSpool: 0 });
   assertCaptured(out.afterClose, 'ERR_CLOSED');
   assert.equal(out.reinit.ok, true, 'init() is allowed again once closed');
   assert.equal(out.stats.accepted, 0, 'a new logger starts from zero');
@@ -565,12 +565,12 @@ test('ERR_INVALID_EVENT', () =>
 test('ERR_CLOSED after close()', async () => {
   const logger = new SnsLogger(options());
   assert.equal(logger.closed, false);
-  assert.deepEqual(await logger.close(), { ...NO_OUTCOMES, timedOut: false });
+  assert.deepEqual(await logger.close(), { ...NO_OUTCOMES, timedOut: false, leftInSpool: 0 });
   assert.equal(logger.closed, true);
   rejects(() => logger.logEvent(lib.surveyLinkClicked({ roomId: 'r1', agent: SUPPORT.username })), 'ERR_CLOSED', ['closed', 'close()']);
   rejects(() => logger.logEvent(lib.escalationFailed({ roomId: 'r2', agent: SALES.agentId, timestamp: new Date() }, 'salesforce error')), 'ERR_CLOSED');
   await assertNothingAccepted(logger);
-  assert.deepEqual(await logger.close(), { ...NO_OUTCOMES, timedOut: false }, 'a second close() resolves too');
+  assert.deepEqual(await logger.close(), { ...NO_OUTCOMES, timedOut: false, leftInSpool: 0 }, 'a second close() resolves too');
 });
 
 // Regression test: close() used to set the "closed" flag inside the task it spawned on the

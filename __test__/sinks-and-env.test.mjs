@@ -97,7 +97,7 @@ test('the file sink appends one JSON request per line, keys in SNS order, Messag
   await logger.close();
   const second = new SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'file', path } });
   second.logEvent(plan.chatSessionStarted({ roomId: 'r4', agent: SUPPORT.username, timestamp: TS }));
-  assert.deepEqual(await second.close(), { ...NO_OUTCOMES, sent: 1, timedOut: false });
+  assert.deepEqual(await second.close(), { ...NO_OUTCOMES, sent: 1, timedOut: false, leftInSpool: 0 });
   const all = readLines(path);
   assert.deepEqual(all.slice(0, 3), lines);
   assert.equal(JSON.parse(all[3]).Message, message(SUPPORT.agentId, 'r4', 'Chat Session', 'started', '{}', 'session'));
@@ -115,8 +115,8 @@ test('the file sink survives two loggers appending to the same file', async () =
     if (i % 50 === 0) await new Promise(setImmediate); // let batches go out while logging continues
   }
   const [ra, rb] = await Promise.all([a.close(), b.close()]);
-  assert.deepEqual(ra, { ...NO_OUTCOMES, sent: count, timedOut: false });
-  assert.deepEqual(rb, { ...NO_OUTCOMES, sent: count, timedOut: false });
+  assert.deepEqual(ra, { ...NO_OUTCOMES, sent: count, timedOut: false, leftInSpool: 0 });
+  assert.deepEqual(rb, { ...NO_OUTCOMES, sent: count, timedOut: false, leftInSpool: 0 });
   const lines = readLines(path);
   assert.equal(lines.length, 1 + 2 * count);
   assert.deepEqual(JSON.parse(lines[0]), { existing: true });
@@ -158,7 +158,7 @@ test('the file sink survives two processes appending to the same file', async ()
       });
     });
   const reports = await Promise.all([writer('p1'), writer('p2')]);
-  for (const report of reports) assert.deepEqual(report, { ...NO_OUTCOMES, sent: count, timedOut: false });
+  for (const report of reports) assert.deepEqual(report, { ...NO_OUTCOMES, sent: count, timedOut: false, leftInSpool: 0 });
   const requests = readLines(path).map((line) => JSON.parse(line));
   assert.equal(requests.length, 2 * count);
   for (const name of ['p1', 'p2']) {
@@ -188,7 +188,7 @@ test('init() from the environment only: file sink', () => {
     { env: { SNS_LOGGER_SITE_URL: SITE_URL, SNS_LOGGER_DF_CONFIG: dfPath, SNS_LOGGER_SINK: `file:${out}` } },
   );
   assertExitedCleanly(result);
-  assert.deepEqual(JSON.parse(result.stdout), { ...NO_OUTCOMES, sent: 1, timedOut: false });
+  assert.deepEqual(JSON.parse(result.stdout), { ...NO_OUTCOMES, sent: 1, timedOut: false, leftInSpool: 0 });
   const [line, ...rest] = readLines(out);
   assert.deepEqual(rest, []);
   const request = JSON.parse(line);
@@ -265,13 +265,13 @@ test('bad environment values are rejected with the variable named', () => {
 
 // ---- close() and process exit ----
 
-test('close() resolves with { sent, deadLettered, spooled, dropped, timedOut }', async () => {
+test('close() resolves with { sent, deadLettered, spooled, dropped, timedOut, leftInSpool }', async () => {
   const logger = new SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'memory' }, lingerMs: 60_000 });
   for (let i = 0; i < 3; i++) logger.logEvent(plan.agentDisconnectTriggered({ roomId: `r${i}`, agent: SUPPORT.username, timestamp: TS }));
   assert.equal(logger.closed, false);
   const report = await logger.close({ timeoutMs: 2000 });
-  assert.deepEqual(Object.keys(report).sort(), ['deadLettered', 'dropped', 'sent', 'spooled', 'timedOut']);
-  assert.deepEqual(report, { sent: 3, deadLettered: 0, spooled: 0, dropped: 0, timedOut: false }, 'close() sends what lingers');
+  assert.deepEqual(Object.keys(report).sort(), ['deadLettered', 'dropped', 'leftInSpool', 'sent', 'spooled', 'timedOut']);
+  assert.deepEqual(report, { sent: 3, deadLettered: 0, spooled: 0, dropped: 0, timedOut: false, leftInSpool: 0 }, 'close() sends what lingers');
   assert.equal(logger.closed, true);
   assert.equal(logger.records().length, 3);
   assert.deepEqual(logger.stats().queueEvents, 0);
@@ -305,7 +305,7 @@ test('with a spoolDir, close() spools what is left at its deadline; the next log
   const report = await logger.close({ timeoutMs: 200 });
   const elapsed = performance.now() - started;
   assert.ok(elapsed < 200 + 1000, `close() took ${elapsed.toFixed(0)} ms`);
-  assert.deepEqual(report, { sent: 0, deadLettered: 0, spooled: 3, dropped: 0, timedOut: true });
+  assert.deepEqual(report, { sent: 0, deadLettered: 0, spooled: 3, dropped: 0, timedOut: true, leftInSpool: 3 });
   assert.equal(logger.stats().spooled, 3);
 
   const next = new SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'memory' }, spoolDir });
@@ -386,7 +386,7 @@ test('a child that closes exits promptly with 0 once close() resolves, everythin
     lib.close({ timeoutMs: 2000 }).then((report) => console.log(JSON.stringify(report)));`;
   const result = runNode(['-e', script], { env: { SNS_LOGGER_SITE_URL: SITE_URL, SNS_LOGGER_DF_CONFIG: dfPath, SNS_LOGGER_SINK: `file:${out}` }, timeout: 5000 });
   assertExitedCleanly(result);
-  assert.deepEqual(JSON.parse(result.stdout), { ...NO_OUTCOMES, sent: 25, timedOut: false });
+  assert.deepEqual(JSON.parse(result.stdout), { ...NO_OUTCOMES, sent: 25, timedOut: false, leftInSpool: 0 });
   assert.deepEqual(
     readLines(out).map((line) => JSON.parse(JSON.parse(line).Message).roomId),
     Array.from({ length: 25 }, (_, i) => `r${i}`),

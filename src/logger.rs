@@ -93,6 +93,9 @@ pub struct CloseReport {
   pub dropped: i64,
   /// True when the deadline passed before every event settled.
   pub timed_out: bool,
+  /// Events the spool holds once closed, of this run and earlier ones: what the next start
+  /// replays.
+  pub left_in_spool: i64,
 }
 
 #[napi(object)]
@@ -263,6 +266,7 @@ impl JsSnsLogger {
           spooled,
           dropped,
           timed_out: report.timed_out,
+          left_in_spool: report.left_in_spool as i64,
         })
       });
     });

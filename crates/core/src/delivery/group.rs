@@ -15,8 +15,9 @@ pub struct Queued {
   pub seq: u64,
   /// A copy is in the spool (it was replayed from there): remove it once settled.
   pub in_spool: bool,
-  /// The flush epoch it was logged in (see [`Epochs`]).
-  pub epoch: u64,
+  /// The flush epoch it was logged in (see `Epochs`); `None` for an event replayed from the
+  /// spool, which a flush already reported as spooled (or an earlier run accepted).
+  pub epoch: Option<u64>,
   pub enqueued: Instant,
 }
 
@@ -91,7 +92,8 @@ impl Group {
       return None;
     }
     let head = self.pending.front()?;
-    let hurry = self.is_full(limits) || hurry_epoch.is_some_and(|e| head.epoch <= e);
+    let hurry =
+      self.is_full(limits) || hurry_epoch.is_some_and(|e| head.epoch.is_some_and(|head| head <= e));
     let lingered = if hurry {
       head.enqueued
     } else {

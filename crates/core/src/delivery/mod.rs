@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 /// Counters for `stats()`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,9 +69,13 @@ struct Counters {
 /// What `close()` reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CloseReport {
+  /// This logger's events not reported by an earlier flush.
   pub tally: Tally,
   /// The deadline passed before every event was settled.
   pub timed_out: bool,
+  /// Events the spool holds once closed, of this run and earlier ones: what the next start
+  /// replays.
+  pub left_in_spool: u64,
 }
 
 /// What the intake, the dispatcher, the completion and the spool keeper share.
@@ -98,6 +103,8 @@ struct Shared {
   last_error_code: Mutex<Option<String>>,
   /// Retry delays of a failing group, within the retry budget.
   backoff: ExponentialBuilder,
+  /// The spool keeper's task, which close() lets finish its last round.
+  keeper: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Shared {
@@ -180,11 +187,12 @@ impl Logger {
       counters: Counters::default(),
       last_error_code: Mutex::new(None),
       backoff,
+      keeper: Mutex::new(None),
     });
     shared.report_spool_notices();
     runtime.spawn(dispatcher::dispatch(shared.clone()));
     if shared.spool.is_some() {
-      runtime.spawn(spool_keeper::keep_spool(shared.clone()));
+      *shared.keeper.lock() = Some(runtime.spawn(spool_keeper::keep_spool(shared.clone())));
     }
     Logger { shared }
   }
@@ -238,30 +246,71 @@ impl Logger {
     self.finish_close(epoch, timeout).await
   }
 
-  /// The asynchronous half of close(), after [`Logger::stop_accepting`].
+  /// The asynchronous half of close(), after [`Logger::stop_accepting`]: waits until the
+  /// deadline for this logger's events to settle and for batches of replayed ones to come
+  /// back, spools whatever is left, lets the spool keeper finish (writing overflow, deleting
+  /// what replay sent), and releases the spool.
   pub async fn finish_close(&self, epoch: FlushRange, timeout: Duration) -> CloseReport {
     let shared = &self.shared;
-    let report = match tokio::time::timeout(timeout, self.settled(epoch)).await {
-      Ok(tally) => CloseReport {
-        tally,
-        timed_out: false,
-      },
-      Err(_) => {
-        let logger = self.clone();
-        // Storage is blocking I/O: keep it off the runtime's workers.
-        let _ = tokio::task::spawn_blocking(move || logger.spool_everything_now()).await;
-        let tally = self.settled(epoch).await;
-        CloseReport {
-          tally,
-          timed_out: true,
-        }
-      }
-    };
-    if let Some(spool) = &shared.spool {
-      spool.release();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let settled = tokio::time::timeout_at(deadline, self.settled(epoch)).await;
+    if settled.is_ok() {
+      // Only replayed events can be left: they stay in the spool, and the batches of them in
+      // flight may come back by the deadline.
+      let replayed = shared.queue.lock().take_all_pending();
+      shared.spool_and_settle(replayed);
     }
+    let quiet = settled.is_ok()
+      && tokio::time::timeout_at(deadline, self.no_batch_in_flight())
+        .await
+        .is_ok();
+    let logger = self.clone();
+    // Storage is blocking I/O: keep it off the runtime's workers.
+    let _ = tokio::task::spawn_blocking(move || logger.spool_everything_now()).await;
+    let tally = match settled {
+      Ok(tally) => tally,
+      Err(_) => self.settled(epoch).await,
+    };
+    let keeper = shared.keeper.lock().take();
+    if let Some(keeper) = keeper {
+      shared.wake_spool.notify_one();
+      let _ = keeper.await;
+    }
+    let left_in_spool = match &shared.spool {
+      Some(_) => {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+          let spool = shared.spool.as_ref().expect("checked above");
+          shared.unspool(spool, shared.queue.lock().take_unspooled());
+          let left = spool.count().unwrap_or(0);
+          spool.release();
+          left
+        })
+        .await
+        .unwrap_or(0)
+      }
+      None => 0,
+    };
     runtime::forget(self);
-    report
+    CloseReport {
+      tally,
+      timed_out: !quiet,
+      left_in_spool,
+    }
+  }
+
+  /// Resolves once no batch is in flight.
+  async fn no_batch_in_flight(&self) {
+    let shared = &self.shared;
+    loop {
+      let settled = shared.settled.notified();
+      tokio::pin!(settled);
+      settled.as_mut().enable();
+      if shared.queue.lock().depth().in_flight_batches == 0 {
+        return;
+      }
+      settled.await;
+    }
   }
 
   /// Takes every event still in memory (queued, in flight, waiting for the spool) and spools

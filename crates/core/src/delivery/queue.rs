@@ -170,7 +170,7 @@ impl Queue {
       envelope,
       seq,
       in_spool,
-      epoch: self.epochs.accept(),
+      epoch: (!in_spool).then(|| self.epochs.accept()),
       enqueued: now,
     };
     self.depth.events += 1;
@@ -217,7 +217,7 @@ impl Queue {
     let overflow = self.take_overflow();
     let idle = self.depth.events == overflow.len() && self.spool_mode && !self.closed;
     SpoolWork {
-      to_unspool: std::mem::take(&mut self.to_unspool),
+      to_unspool: self.take_unspooled(),
       replay_from: idle.then_some(self.replay_cursor),
       closed: self.closed,
       overflow,
@@ -248,7 +248,9 @@ impl Queue {
   pub fn settle(&mut self, queued: &Queued, outcome: Outcome) {
     self.depth.events -= 1;
     self.depth.bytes -= queued.bytes();
-    self.epochs.settle(queued.epoch, outcome);
+    if let Some(epoch) = queued.epoch {
+      self.epochs.settle(epoch, outcome);
+    }
     if queued.in_spool && self.replayed_in_memory.remove(&queued.seq) && outcome != Outcome::Spooled
     {
       self.to_unspool.push(queued.seq);
@@ -360,6 +362,16 @@ impl Queue {
     self.paused.insert(topic, until);
   }
 
+  /// Spool keys of replayed events that settled, to delete from the spool.
+  pub fn take_unspooled(&mut self) -> Vec<u64> {
+    std::mem::take(&mut self.to_unspool)
+  }
+
+  /// Keys whose deletion failed: tried again on the next round.
+  pub fn return_unspooled(&mut self, keys: Vec<u64>) {
+    self.to_unspool.extend(keys);
+  }
+
   /// Takes everything the group has pending, oldest first.
   pub fn take_pending(&mut self, key: &GroupKey) -> Vec<Queued> {
     self
@@ -367,6 +379,16 @@ impl Queue {
       .get_mut(key)
       .map(Group::take_pending)
       .unwrap_or_default()
+  }
+
+  /// Takes every event waiting to be sent (not those in flight), oldest first per group.
+  pub fn take_all_pending(&mut self) -> Vec<Queued> {
+    let mut all = Vec::new();
+    for group in self.groups.values_mut() {
+      all.extend(group.take_pending());
+    }
+    self.groups.retain(|_, g| !g.is_idle());
+    all
   }
 
   /// Removes an idle group so the map does not grow with every group ever seen.

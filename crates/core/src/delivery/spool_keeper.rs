@@ -31,11 +31,7 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
         .spool
         .as_ref()
         .expect("the keeper runs only with a spool");
-      if !work.to_unspool.is_empty() {
-        if let Err(error) = spool.remove(&work.to_unspool) {
-          worker.notify_error(NoticeCode::SpoolError, error.to_string(), 0);
-        }
-      }
+      worker.unspool(spool, work.to_unspool);
       work
         .replay_from
         .map(|cursor| replay(&worker, spool, cursor))
@@ -91,6 +87,18 @@ fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>) -> u64 {
 }
 
 impl Shared {
+  /// Deletes replayed events that settled from the spool; keys whose deletion fails are kept
+  /// for the next round, so a sent event is never replayed again.
+  pub(super) fn unspool(&self, spool: &Spool, keys: Vec<u64>) {
+    if keys.is_empty() {
+      return;
+    }
+    if let Err(error) = spool.remove(&keys) {
+      self.queue.lock().return_unspooled(keys);
+      self.notify_error(NoticeCode::SpoolError, error.to_string(), 0);
+    }
+  }
+
   pub(super) fn report_spool_notices(&self) {
     let Some(spool) = &self.spool else { return };
     let notices = std::mem::take(&mut *spool.notices.lock());

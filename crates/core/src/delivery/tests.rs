@@ -190,7 +190,8 @@ async fn close_refuses_new_events_and_reports() {
         sent: 1,
         ..Default::default()
       },
-      timed_out: false
+      timed_out: false,
+      left_in_spool: 0
     }
   );
   assert_eq!(
@@ -448,5 +449,97 @@ async fn close_at_its_deadline_spools_what_is_left() {
     }
   );
   assert_eq!(Spool::new(&dir).count().unwrap(), 15);
+  std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_count_each_event_once_even_when_it_is_replayed() {
+  let dir = temp_dir("count-once");
+  let sink = Arc::new(Switchable::default());
+  let logger = Logger::start(
+    spool_config(&dir, 20, 300),
+    sink.clone(),
+    None,
+    &Handle::current(),
+  );
+  for i in 0..100 {
+    logger.log(window_opened(&i.to_string())).unwrap();
+  }
+  let first = logger.flush().await;
+  assert_eq!(
+    first,
+    Tally {
+      spooled: 100,
+      ..Default::default()
+    }
+  );
+  sink.up.store(true, Relaxed);
+  wait_for("the replay", || sink.delivered.records().len() >= 100).await;
+  assert_eq!(
+    logger.flush().await,
+    Tally::default(),
+    "replayed events were reported (as spooled) already"
+  );
+  let report = logger.close(Duration::from_secs(5)).await;
+  assert_eq!(report.tally, Tally::default());
+  assert_eq!(report.left_in_spool, 0);
+  assert_eq!(logger.stats().accepted, 100);
+  std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Delivers like the memory sink, a few milliseconds per batch.
+#[derive(Default)]
+struct Slow {
+  delivered: MemorySink,
+}
+
+impl Sink for Slow {
+  fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
+    Box::pin(async move {
+      tokio::time::sleep(Duration::from_millis(5)).await;
+      self.delivered.record(entries);
+      vec![Ok(()); entries.len()]
+    })
+  }
+
+  fn limits(&self) -> SinkLimits {
+    sns::LIMITS
+  }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
+  let dir = temp_dir("close-replay");
+  let down = Arc::new(Switchable::default());
+  let first = Logger::start(
+    spool_config(&dir, 1000, 60_000),
+    down,
+    None,
+    &Handle::current(),
+  );
+  for i in 0..3000 {
+    first.log(window_opened(&i.to_string())).unwrap();
+  }
+  first.close(Duration::ZERO).await;
+  assert_eq!(Spool::new(&dir).count().unwrap(), 3000);
+
+  let slow = Arc::new(Slow::default());
+  let next = Logger::start(
+    spool_config(&dir, 1000, 60_000),
+    slow.clone(),
+    None,
+    &Handle::current(),
+  );
+  wait_for("part of the replay", || {
+    slow.delivered.records().len() >= 200
+  })
+  .await;
+  let report = next.close(Duration::from_millis(200)).await;
+  let sent = slow.delivered.records().len() as u64;
+  assert!(sent < 3000, "the replay was still going: {sent}");
+  let left = Spool::new(&dir).count().unwrap();
+  assert_eq!(left, 3000 - sent, "every acknowledged event left the spool");
+  assert_eq!(report.left_in_spool, left);
+  assert_eq!(report.tally, Tally::default(), "no event of this run");
   std::fs::remove_dir_all(dir).unwrap();
 }
