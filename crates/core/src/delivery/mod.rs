@@ -4,7 +4,8 @@
 //!
 //! One file per job: [`intake`] (validate, build, enqueue or overflow), the [`dispatcher`]
 //! (take ready batches, send them), [`completion`] (classify a batch's results, reschedule,
-//! report), the [`spool_keeper`] (write overflow, replay), [`dead_letters`]; the [`queue`]
+//! report), the [`spool_keeper`] (write overflow, replay, adopt), [`dead_letters`], and the
+//! [`supervisor`] that restarts a task that panicked; the [`queue`]
 //! (one [`group`] per topic and message group) and the flush [`epochs`] are the state they
 //! share.
 
@@ -17,6 +18,7 @@ mod intake;
 mod notice;
 mod queue;
 mod spool_keeper;
+mod supervisor;
 
 pub use epochs::{FlushRange, Outcome, Tally};
 pub use notice::{Notice, NoticeCode, Observer};
@@ -190,9 +192,14 @@ impl Logger {
       keeper: Mutex::new(None),
     });
     shared.report_spool_notices();
-    runtime.spawn(dispatcher::dispatch(shared.clone()));
+    runtime.spawn(supervisor::supervise(
+      shared.clone(),
+      "dispatcher",
+      dispatcher::dispatch,
+    ));
     if shared.spool.is_some() {
-      *shared.keeper.lock() = Some(runtime.spawn(spool_keeper::keep_spool(shared.clone())));
+      let keeper = supervisor::supervise(shared.clone(), "spool keeper", spool_keeper::keep_spool);
+      *shared.keeper.lock() = Some(runtime.spawn(keeper));
     }
     Logger { shared }
   }
@@ -360,5 +367,7 @@ impl Logger {
   }
 }
 
+#[cfg(test)]
+mod storage_fault_tests;
 #[cfg(test)]
 mod tests;

@@ -14,8 +14,11 @@ pub enum NoticeCode {
   SpoolError,
   /// Spool records that could not be decoded were skipped and removed.
   SpoolCorrupt,
-  /// Something about the spool file worth knowing: moved aside, or another file used.
+  /// Something about the spool files worth knowing: one was damaged and moved aside, another
+  /// file is used, a file left by a logger that is gone was adopted.
   SpoolNotice,
+  /// A delivery task stopped on a panic (a defect); it was restarted.
+  Internal,
   /// A sink refused or failed events: the sink's own code.
   Sink(String),
 }
@@ -27,6 +30,7 @@ impl NoticeCode {
       NoticeCode::SpoolError => "SpoolError",
       NoticeCode::SpoolCorrupt => "SpoolCorrupt",
       NoticeCode::SpoolNotice => "SpoolNotice",
+      NoticeCode::Internal => "InternalError",
       NoticeCode::Sink(code) => code,
     }
   }

@@ -14,8 +14,11 @@ const REPLAY_CHUNK: usize = 5_000;
 /// While events wait in the spool, the keeper also looks this often: replay waits for the
 /// queue to empty.
 const SPOOL_POLL: Duration = Duration::from_millis(200);
+/// How often the keeper looks for spool files whose logger is gone (and at its start).
+const ADOPT_EVERY: Duration = Duration::from_secs(30);
 
 pub(super) async fn keep_spool(shared: Arc<Shared>) {
+  let mut next_adoption = Instant::now();
   loop {
     let woken = shared.wake_spool.notified();
     tokio::pin!(woken);
@@ -23,22 +26,41 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
     let work = shared.queue.lock().take_spool_work();
     shared.overflow_taken.notify_all();
     let closed = work.closed;
+    let adopt = !closed && Instant::now() >= next_adoption;
+    if adopt {
+      next_adoption = Instant::now() + ADOPT_EVERY;
+    }
     let worker = shared.clone();
     // Storage is blocking I/O: keep it off the runtime's workers.
-    let replayed = tokio::task::spawn_blocking(move || {
+    let round = tokio::task::spawn_blocking(move || {
       worker.spool_and_settle(work.overflow);
       let spool = worker
         .spool
         .as_ref()
         .expect("the keeper runs only with a spool");
       worker.unspool(spool, work.to_unspool);
+      if adopt {
+        worker.adopt_orphans(spool);
+      }
       work
         .replay_from
         .map(|cursor| replay(&worker, spool, cursor))
     })
-    .await
-    .ok()
-    .flatten();
+    .await;
+    let replayed = match round {
+      Ok(replayed) => replayed,
+      Err(error) => {
+        shared.notify_error(
+          NoticeCode::Internal,
+          format!(
+            "a spool round failed ({}); the next one retries",
+            super::supervisor::why(error)
+          ),
+          0,
+        );
+        None
+      }
+    };
     if closed && !shared.queue.lock().has_overflow() {
       return;
     }
@@ -46,13 +68,14 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
       // Replayed events are queued: let the dispatcher send them.
       shared.wake.notify_one();
     }
-    if shared.queue.lock().in_spool_mode() {
-      tokio::select! {
-        _ = woken => {}
-        _ = tokio::time::sleep(SPOOL_POLL) => {}
-      }
+    let poll = if shared.queue.lock().in_spool_mode() {
+      SPOOL_POLL
     } else {
-      woken.await;
+      next_adoption.saturating_duration_since(Instant::now())
+    };
+    tokio::select! {
+      _ = woken => {}
+      _ = tokio::time::sleep(poll) => {}
     }
   }
 }
@@ -87,6 +110,16 @@ fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>) -> u64 {
 }
 
 impl Shared {
+  /// Takes in the events of spool files whose logger is gone; they replay like this one's.
+  fn adopt_orphans(&self, spool: &Spool) {
+    match spool.adopt_orphans(|| self.next_seq.fetch_add(1, Relaxed)) {
+      Ok(0) => {}
+      Ok(_) => self.queue.lock().resume_from_spool(),
+      Err(error) => self.notify_error(NoticeCode::SpoolError, error.to_string(), 0),
+    }
+    self.report_spool_notices();
+  }
+
   /// Deletes replayed events that settled from the spool; keys whose deletion fails are kept
   /// for the next round, so a sent event is never replayed again.
   pub(super) fn unspool(&self, spool: &Spool, keys: Vec<u64>) {

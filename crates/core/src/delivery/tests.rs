@@ -11,7 +11,7 @@ use crate::storage::Spool;
 use serde_json::json;
 use std::time::Instant;
 
-fn config(linger_ms: u64) -> LoggerConfig {
+pub(super) fn config(linger_ms: u64) -> LoggerConfig {
   LoggerConfig {
     site_url: "https://chat.example.com".into(),
     df_config: DfConfig::from_json(&json!({
@@ -24,7 +24,7 @@ fn config(linger_ms: u64) -> LoggerConfig {
   }
 }
 
-fn window_opened(session: &str) -> EventInput {
+pub(super) fn window_opened(session: &str) -> EventInput {
   EventInput {
     room_id: Some(Value::String("room".into())),
     category: Some(Value::String("Window".into())),
@@ -37,7 +37,7 @@ fn window_opened(session: &str) -> EventInput {
   }
 }
 
-fn session_of(envelope: &Envelope) -> String {
+pub(super) fn session_of(envelope: &Envelope) -> String {
   let message: serde_json::Value = serde_json::from_str(&envelope.message).unwrap();
   message["properties"]["session_id"]
     .as_str()
@@ -262,9 +262,9 @@ fn rejected_events_leave_no_trace() {
 
 /// A sink that is down (every request fails, retryable) until switched up.
 #[derive(Default)]
-struct Switchable {
-  up: AtomicBool,
-  delivered: MemorySink,
+pub(super) struct Switchable {
+  pub(super) up: AtomicBool,
+  pub(super) delivered: MemorySink,
 }
 
 impl Sink for Switchable {
@@ -287,7 +287,7 @@ impl Sink for Switchable {
   }
 }
 
-fn spool_config(
+pub(super) fn spool_config(
   dir: &std::path::Path,
   max_queue_events: usize,
   retry_budget_ms: u64,
@@ -299,17 +299,17 @@ fn spool_config(
   config
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+pub(super) fn temp_dir(name: &str) -> std::path::PathBuf {
   let dir = std::env::temp_dir().join(format!("sns-logger-delivery-{name}-{}", std::process::id()));
   let _ = std::fs::remove_dir_all(&dir);
   dir
 }
 
-fn sessions(sink: &MemorySink) -> Vec<String> {
+pub(super) fn sessions(sink: &MemorySink) -> Vec<String> {
   sink.records().iter().map(|e| session_of(e)).collect()
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(super) async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
   let deadline = Instant::now() + Duration::from_secs(20);
   while !done() {
     assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -1,28 +1,39 @@
-use super::private_file;
+mod adopt;
+mod file;
+
 use crate::message::Envelope;
+use file::{Damage, Opened};
 use parking_lot::Mutex;
 use redb::{Database, DatabaseError, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::fmt;
-use std::fs::OpenOptions;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 /// Key: the event's acceptance sequence number, so replay is oldest first per group even
 /// when events are spooled out of order. Value: the envelope as JSON.
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 
-/// redb's page cache. Its default (1 GiB) would let a long outage grow the process by the
-/// spool's size; the spool is written once and read once, in key order, so a small cache
-/// costs little.
-const CACHE_BYTES: usize = 8 << 20;
-
 /// On-disk queue of events not yet acknowledged by SNS, replayed oldest first.
-/// The database file is created on first use only.
+///
+/// Several loggers (of one process or several) may share a directory: each owns one file,
+/// locked while open (`spool.redb`, or `spool-<pid>-<n>.redb` when that one is taken), and
+/// adopts the files whose owner is gone ([`Spool::adopt_orphans`]). A damaged file is moved
+/// aside (`<name>.corrupt-<ms>`) and a new one started; a failed operation closes the file,
+/// and the next one reopens it (redb repairs it then), so a full disk stops the spool only
+/// until space returns.
 pub struct Spool {
   dir: PathBuf,
-  /// `Err(())` once released: the file is closed for good (its lock freed for a new logger).
-  db: Mutex<Result<Option<Database>, ()>>,
-  /// Set when the file had to be replaced (unreadable) or another one was used (locked).
+  state: Mutex<State>,
+  /// Things worth telling the host about the files: moved aside, another file used, adopted.
   pub notices: Mutex<Vec<String>>,
+}
+
+enum State {
+  /// Not open; the name is the file this spool owns, once chosen.
+  Closed(Option<String>),
+  Open(Opened),
+  /// Released by close(): never opened again.
+  Released,
 }
 
 /// A chunk read from the spool.
@@ -40,6 +51,8 @@ pub enum SpoolError {
   NotConfigured,
   /// The logger closed and released the file.
   Closed,
+  /// The file was damaged: it was moved aside (named here) and a new one will be started.
+  Damaged { file: String, moved_to: String },
   /// The directory or the file could not be created or opened.
   Io(std::io::Error),
   /// The database refused an operation (boxed: redb's error is large, the happy path small).
@@ -51,6 +64,10 @@ impl fmt::Display for SpoolError {
     match self {
       SpoolError::NotConfigured => f.write_str("no spool directory is configured"),
       SpoolError::Closed => f.write_str("spool: closed"),
+      SpoolError::Damaged { file, moved_to } => write!(
+        f,
+        "spool: {file} was damaged; moved to {moved_to}, a new spool file is started"
+      ),
       SpoolError::Io(e) => write!(f, "spool: {e}"),
       SpoolError::Database(e) => write!(f, "spool: {e}"),
     }
@@ -85,81 +102,67 @@ impl From<std::io::Error> for SpoolError {
 type SpoolResult<T> = Result<T, SpoolError>;
 
 impl Spool {
+  /// The file of the first logger in a directory.
   pub const FILE_NAME: &'static str = "spool.redb";
 
   pub fn new(dir: &Path) -> Spool {
     Spool {
       dir: dir.to_path_buf(),
-      db: Mutex::new(Ok(None)),
+      state: Mutex::new(State::Closed(None)),
       notices: Mutex::default(),
     }
   }
 
-  /// Whether a spool file from an earlier run exists (then it is opened for replay).
+  /// Whether the directory holds spool files from an earlier run (or another logger).
   pub fn exists(&self) -> bool {
-    self.dir.join(Self::FILE_NAME).exists()
+    !file::spool_files(&self.dir).is_empty()
   }
 
+  /// Runs `f` on the open database, opening it first. A failed operation closes the file (the
+  /// next one reopens and repairs it); a panic inside the storage engine means a damaged file:
+  /// it is moved aside.
   fn with_db<T>(&self, f: impl FnOnce(&Database) -> SpoolResult<T>) -> SpoolResult<T> {
-    let mut db = self.db.lock();
-    let Ok(db) = &mut *db else {
+    let mut state = self.state.lock();
+    if let State::Closed(name) = &*state {
+      let opened = file::open(&self.dir, name.as_deref(), &mut self.notices.lock())?;
+      *state = State::Open(opened);
+    }
+    let State::Open(opened) = &*state else {
       return Err(SpoolError::Closed);
     };
-    if db.is_none() {
-      *db = Some(self.open()?);
-    }
-    f(db.as_ref().expect("opened above"))
-  }
-
-  /// Closes the file for good, so another logger (or process) can open it.
-  pub fn release(&self) {
-    *self.db.lock() = Err(());
-  }
-
-  fn open_file(&self, name: &str) -> Result<Database, DatabaseError> {
-    let file = private_file(
-      &self.dir,
-      name,
-      OpenOptions::new().read(true).write(true).create(true),
-    )
-    .map_err(|e| DatabaseError::Storage(e.into()))?;
-    Database::builder()
-      .set_cache_size(CACHE_BYTES)
-      .create_file(file)
-  }
-
-  /// Opens the spool; a corrupt file is moved aside, a file locked by another process makes
-  /// this one use a file of its own.
-  fn open(&self) -> SpoolResult<Database> {
-    let mut notices = self.notices.lock();
-    let db = match self.open_file(Self::FILE_NAME) {
-      Ok(db) => db,
-      Err(DatabaseError::DatabaseAlreadyOpen) => {
-        let name = format!("spool-{}.redb", std::process::id());
-        notices.push(format!(
-          "{} is in use by another logger; spooling to {name}",
-          Self::FILE_NAME
-        ));
-        self.open_file(&name)?
-      }
-      Err(e) => {
-        let aside = format!(
-          "{}.corrupt-{}",
-          Self::FILE_NAME,
-          chrono::Utc::now().timestamp_millis()
-        );
-        notices.push(format!(
-          "{} could not be read ({e}); moved to {aside} and started a new spool",
-          Self::FILE_NAME
-        ));
-        std::fs::rename(self.dir.join(Self::FILE_NAME), self.dir.join(&aside))?;
-        self.open_file(Self::FILE_NAME)?
-      }
+    let name = opened.name.clone();
+    let result = match catch_unwind(AssertUnwindSafe(|| f(&opened.db))) {
+      Ok(Ok(value)) => return Ok(value),
+      Ok(Err(error)) => error,
+      Err(_) => SpoolError::Database(Box::new(redb::Error::Corrupted(
+        "the storage engine failed on it".into(),
+      ))),
     };
-    let txn = db.begin_write()?;
-    txn.open_table(EVENTS)?;
-    txn.commit()?;
-    Ok(db)
+    let State::Open(opened) = std::mem::replace(&mut *state, State::Closed(Some(name.clone())))
+    else {
+      unreachable!("checked above")
+    };
+    file::close_quietly(opened);
+    if Damage::of(&result) {
+      let moved_to = file::move_aside(&self.dir, &name)?;
+      self.notices.lock().push(format!(
+        "{name} was damaged ({result}); moved to {moved_to} and started a new spool file"
+      ));
+      return Err(SpoolError::Damaged {
+        file: name,
+        moved_to,
+      });
+    }
+    Err(result)
+  }
+
+  /// Closes the file for good, so another logger (or process) can open it; a file of its own
+  /// beside `spool.redb` is deleted when empty.
+  pub fn release(&self) {
+    let state = std::mem::replace(&mut *self.state.lock(), State::Released);
+    if let State::Open(opened) = state {
+      file::release(&self.dir, opened);
+    }
   }
 
   /// Stores events under their sequence numbers, durably (one fsync per call).
