@@ -80,6 +80,37 @@ pub struct CloseReport {
   pub left_in_spool: u64,
 }
 
+/// Past its deadline, close() writes this many leftover events to the spool before it
+/// resolves (a write of that size takes tens of milliseconds); a larger remainder is written
+/// after it resolves, so that the time past the deadline does not grow with the queue.
+pub const CLOSE_WRITE_BEFORE_RESOLVING: usize = 10_000;
+
+/// The longest process exit waits for a spool write close() left running.
+const EXIT_WAIT_FOR_WRITES: Duration = Duration::from_secs(30);
+
+/// Spool writes close() left running when it resolved; process exit waits for them.
+#[derive(Default)]
+struct CloseWrites {
+  running: Mutex<usize>,
+  done: Condvar,
+}
+
+impl CloseWrites {
+  fn begin(&self) {
+    *self.running.lock() += 1;
+  }
+
+  fn end(&self) {
+    *self.running.lock() -= 1;
+    self.done.notify_all();
+  }
+
+  fn wait(&self, at_most: Duration) {
+    let mut running = self.running.lock();
+    let _ = self.done.wait_while_for(&mut running, |n| *n > 0, at_most);
+  }
+}
+
 /// What the intake, the dispatcher, the completion and the spool keeper share.
 struct Shared {
   config: LoggerConfig,
@@ -107,6 +138,7 @@ struct Shared {
   backoff: ExponentialBuilder,
   /// The spool keeper's task, which close() lets finish its last round.
   keeper: Mutex<Option<JoinHandle<()>>>,
+  close_writes: CloseWrites,
 }
 
 impl Shared {
@@ -190,6 +222,7 @@ impl Logger {
       last_error_code: Mutex::new(None),
       backoff,
       keeper: Mutex::new(None),
+      close_writes: CloseWrites::default(),
     });
     shared.report_spool_notices();
     runtime.spawn(supervisor::supervise(
@@ -255,8 +288,13 @@ impl Logger {
 
   /// The asynchronous half of close(), after [`Logger::stop_accepting`]: waits until the
   /// deadline for this logger's events to settle and for batches of replayed ones to come
-  /// back, spools whatever is left, lets the spool keeper finish (writing overflow, deleting
-  /// what replay sent), and releases the spool.
+  /// back, then hands whatever is left to the spool, lets the spool keeper finish (writing
+  /// overflow, deleting what replay sent), and releases the spool.
+  ///
+  /// Past the deadline, what is left is counted as spooled at once; up to
+  /// [`CLOSE_WRITE_BEFORE_RESOLVING`] events are written before close() resolves, more are
+  /// written after it (process exit waits for that write), so that it resolves soon after its
+  /// deadline whatever the queue holds.
   pub async fn finish_close(&self, epoch: FlushRange, timeout: Duration) -> CloseReport {
     let shared = &self.shared;
     let deadline = tokio::time::Instant::now() + timeout;
@@ -271,39 +309,75 @@ impl Logger {
       && tokio::time::timeout_at(deadline, self.no_batch_in_flight())
         .await
         .is_ok();
-    let logger = self.clone();
-    // Storage is blocking I/O: keep it off the runtime's workers.
-    let _ = tokio::task::spawn_blocking(move || logger.spool_everything_now()).await;
+    // Whatever is still in memory: settled now, written to the spool after this resolves.
+    let to_write = shared.hand_to_spool(self.take_everything());
     let tally = match settled {
       Ok(tally) => tally,
       Err(_) => self.settled(epoch).await,
     };
-    let keeper = shared.keeper.lock().take();
-    if let Some(keeper) = keeper {
-      shared.wake_spool.notify_one();
-      let _ = keeper.await;
-    }
-    let left_in_spool = match &shared.spool {
+    shared.close_writes.begin();
+    let unspool = shared.queue.lock().take_unspooled();
+    let in_spool_now = match &shared.spool {
       Some(_) => {
-        let shared = self.shared.clone();
+        let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
-          let spool = shared.spool.as_ref().expect("checked above");
-          shared.unspool(spool, shared.queue.lock().take_unspooled());
-          let left = spool.count().unwrap_or(0);
-          spool.release();
-          left
+          shared.spool.as_ref().map_or(0, |s| s.count().unwrap_or(0))
         })
         .await
         .unwrap_or(0)
       }
       None => 0,
     };
-    runtime::forget(self);
+    let left_in_spool = (in_spool_now + to_write.len() as u64).saturating_sub(unspool.len() as u64);
+    if to_write.len() <= CLOSE_WRITE_BEFORE_RESOLVING {
+      self.clone().finish_writing(to_write, unspool).await;
+    } else {
+      tokio::spawn(self.clone().finish_writing(to_write, unspool));
+    }
     CloseReport {
       tally,
       timed_out: !quiet,
       left_in_spool,
     }
+  }
+
+  /// After close() resolved: writes what it handed to the spool, lets the keeper finish,
+  /// deletes what replay sent, and releases the spool.
+  async fn finish_writing(self, to_write: Vec<queue::Queued>, unspool: Vec<u64>) {
+    let shared = self.shared.clone();
+    let keeper = shared.keeper.lock().take();
+    if let Some(keeper) = keeper {
+      shared.wake_spool.notify_one();
+      let _ = keeper.await;
+    }
+    let writer = shared.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+      writer.write_handed(to_write);
+      if let Some(spool) = &writer.spool {
+        writer.unspool(spool, unspool);
+        writer.unspool(spool, writer.queue.lock().take_unspooled());
+        spool.release();
+      }
+    })
+    .await;
+    runtime::forget(&self);
+    shared.close_writes.end();
+  }
+
+  /// Closes the queue and takes every event still in memory (queued, in flight, waiting for
+  /// the spool).
+  fn take_everything(&self) -> Vec<queue::Queued> {
+    let shared = &self.shared;
+    shared.closed.store(true, Relaxed);
+    let left = {
+      let mut queue = shared.queue.lock();
+      queue.close();
+      queue.drain_all()
+    };
+    shared.overflow_taken.notify_all();
+    shared.wake.notify_one();
+    shared.wake_spool.notify_one();
+    left
   }
 
   /// Resolves once no batch is in flight.
@@ -321,22 +395,13 @@ impl Logger {
   }
 
   /// Takes every event still in memory (queued, in flight, waiting for the spool) and spools
-  /// it, synchronously. For close() at its deadline and for process exit. Returns how many
-  /// were spooled. Events in flight may still land; their dedup id makes the replay a
+  /// it, synchronously, after any write close() left running. For process exit. Returns how
+  /// many were spooled. Events in flight may still land; their dedup id makes the replay a
   /// duplicate SNS drops within its 5-minute window.
   pub fn spool_everything_now(&self) -> u64 {
-    let shared = &self.shared;
-    shared.closed.store(true, Relaxed);
-    let left = {
-      let mut queue = shared.queue.lock();
-      queue.close();
-      queue.drain_all()
-    };
-    shared.overflow_taken.notify_all();
-    let spooled = shared.spool_and_settle(left);
-    shared.wake.notify_one();
-    shared.wake_spool.notify_one();
-    spooled
+    self.shared.close_writes.wait(EXIT_WAIT_FOR_WRITES);
+    let left = self.take_everything();
+    self.shared.spool_and_settle(left)
   }
 
   pub fn same_as(&self, other: &Logger) -> bool {

@@ -148,12 +148,7 @@ impl Shared {
     }
     let (on_disk, to_write): (Vec<Queued>, Vec<Queued>) =
       entries.into_iter().partition(|q| q.in_spool);
-    let written = match &self.spool {
-      _ if to_write.is_empty() => Ok(()),
-      Some(spool) => spool.append(to_write.iter().map(|q| (q.seq, &*q.envelope))),
-      None => Err(SpoolError::NotConfigured),
-    };
-    self.report_spool_notices();
+    let written = self.write(&to_write);
     let outcome = if written.is_ok() {
       Outcome::Spooled
     } else {
@@ -171,12 +166,74 @@ impl Shared {
     let written_count = if written.is_ok() { to_write.len() } else { 0 };
     let spooled = (on_disk.len() + written_count) as u64;
     self.counters.spooled.fetch_add(spooled, Relaxed);
-    if let Err(error) = written {
-      let dropped = to_write.len() as u64;
-      self.counters.dropped.fetch_add(dropped, Relaxed);
-      self.notify_error(NoticeCode::SpoolError, error.to_string(), dropped);
-    }
+    self.report_write(written, to_write.len() as u64, "");
     self.settled.notify_waiters();
     spooled
+  }
+
+  /// close() past its deadline: settles every event left as spooled (dropped without a
+  /// spool) at once, so close() can resolve; returns those still to write, for
+  /// [`Shared::write_handed`].
+  pub(super) fn hand_to_spool(&self, entries: Vec<Queued>) -> Vec<Queued> {
+    let (on_disk, to_write): (Vec<Queued>, Vec<Queued>) =
+      entries.into_iter().partition(|q| q.in_spool);
+    let outcome = if self.spool.is_some() {
+      Outcome::Spooled
+    } else {
+      Outcome::Dropped
+    };
+    {
+      let mut queue = self.queue.lock();
+      for queued in &on_disk {
+        queue.settle(queued, Outcome::Spooled);
+      }
+      for queued in &to_write {
+        queue.settle(queued, outcome);
+      }
+    }
+    self.settled.notify_waiters();
+    if self.spool.is_none() {
+      self.report_write(Err(SpoolError::NotConfigured), to_write.len() as u64, "");
+      return Vec::new();
+    }
+    to_write
+  }
+
+  /// Writes what close() handed to the spool (already counted as spooled in its report).
+  pub(super) fn write_handed(&self, to_write: Vec<Queued>) {
+    let result = self.write(&to_write);
+    let count = to_write.len() as u64;
+    if result.is_ok() {
+      self.counters.spooled.fetch_add(count, Relaxed);
+    }
+    self.report_write(
+      result,
+      count,
+      " (close() had already reported them as spooled)",
+    );
+  }
+
+  fn write(&self, events: &[Queued]) -> Result<(), SpoolError> {
+    let written = match &self.spool {
+      _ if events.is_empty() => Ok(()),
+      Some(spool) => spool.append(events.iter().map(|q| (q.seq, &*q.envelope))),
+      None => Err(SpoolError::NotConfigured),
+    };
+    self.report_spool_notices();
+    written
+  }
+
+  /// Counts and reports `count` events a failed write dropped.
+  fn report_write(&self, written: Result<(), SpoolError>, count: u64, note: &str) {
+    if let Err(error) = written {
+      if count > 0 {
+        self.counters.dropped.fetch_add(count, Relaxed);
+        self.notify_error(
+          NoticeCode::SpoolError,
+          format!("{error}: {count} events dropped{note}"),
+          count,
+        );
+      }
+    }
   }
 }

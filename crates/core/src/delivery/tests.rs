@@ -543,3 +543,32 @@ async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
   assert_eq!(report.tally, Tally::default(), "no event of this run");
   std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_resolves_soon_after_its_deadline_whatever_the_queue_holds() {
+  let dir = temp_dir("deadline-many");
+  let down = Arc::new(Switchable::default());
+  let mut config = spool_config(&dir, 1_000_000, 60_000);
+  config.delivery.max_queue_bytes = 1 << 30;
+  let logger = Logger::start(config, down, None, &Handle::current());
+  let events = 200_000;
+  for i in 0..events {
+    logger.log(window_opened(&i.to_string())).unwrap();
+  }
+  let timeout = Duration::from_millis(200);
+  let started = Instant::now();
+  let report = logger.close(timeout).await;
+  let elapsed = started.elapsed();
+  // Writing them (7 s in a debug build, what made close() late) happens after it resolves.
+  assert!(
+    elapsed < timeout + Duration::from_secs(1),
+    "close() took {elapsed:?} with {events} events queued"
+  );
+  assert!(report.timed_out);
+  assert_eq!(report.tally.spooled, events);
+  assert_eq!(report.left_in_spool, events);
+  // Process exit waits for the write close() left running.
+  logger.spool_everything_now();
+  assert_eq!(Spool::new(&dir).count().unwrap(), events);
+  std::fs::remove_dir_all(dir).unwrap();
+}
