@@ -4,11 +4,12 @@
 //!
 //! One file per job: [`intake`] (validate, build, enqueue or overflow), the [`dispatcher`]
 //! (take ready batches, send them), [`completion`] (classify a batch's results, reschedule,
-//! report), the [`spool_keeper`] (write overflow, replay, adopt), [`dead_letters`], and the
-//! [`supervisor`] that restarts a task that panicked; the [`queue`]
+//! report), the [`spool_keeper`] (write overflow, replay, adopt), [`dead_letters`], [`close`],
+//! and the [`supervisor`] that restarts a task that panicked; the [`queue`]
 //! (one [`group`] per topic and message group) and the flush [`epochs`] are the state they
 //! share.
 
+mod close;
 mod completion;
 mod dead_letters;
 mod dispatcher;
@@ -20,6 +21,7 @@ mod queue;
 mod spool_keeper;
 mod supervisor;
 
+pub use close::{CloseReport, CLOSE_WRITE_BEFORE_RESOLVING};
 pub use epochs::{FlushRange, Outcome, Tally};
 pub use notice::{Notice, NoticeCode, Observer};
 
@@ -68,49 +70,6 @@ struct Counters {
   requests: AtomicU64,
 }
 
-/// What `close()` reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CloseReport {
-  /// This logger's events not reported by an earlier flush.
-  pub tally: Tally,
-  /// The deadline passed before every event was settled.
-  pub timed_out: bool,
-  /// Events the spool holds once closed, of this run and earlier ones: what the next start
-  /// replays.
-  pub left_in_spool: u64,
-}
-
-/// Past its deadline, close() writes this many leftover events to the spool before it
-/// resolves (a write of that size takes tens of milliseconds); a larger remainder is written
-/// after it resolves, so that the time past the deadline does not grow with the queue.
-pub const CLOSE_WRITE_BEFORE_RESOLVING: usize = 10_000;
-
-/// The longest process exit waits for a spool write close() left running.
-const EXIT_WAIT_FOR_WRITES: Duration = Duration::from_secs(30);
-
-/// Spool writes close() left running when it resolved; process exit waits for them.
-#[derive(Default)]
-struct CloseWrites {
-  running: Mutex<usize>,
-  done: Condvar,
-}
-
-impl CloseWrites {
-  fn begin(&self) {
-    *self.running.lock() += 1;
-  }
-
-  fn end(&self) {
-    *self.running.lock() -= 1;
-    self.done.notify_all();
-  }
-
-  fn wait(&self, at_most: Duration) {
-    let mut running = self.running.lock();
-    let _ = self.done.wait_while_for(&mut running, |n| *n > 0, at_most);
-  }
-}
-
 /// What the intake, the dispatcher, the completion and the spool keeper share.
 struct Shared {
   config: LoggerConfig,
@@ -138,7 +97,7 @@ struct Shared {
   backoff: ExponentialBuilder,
   /// The spool keeper's task, which close() lets finish its last round.
   keeper: Mutex<Option<JoinHandle<()>>>,
-  close_writes: CloseWrites,
+  close_writes: close::CloseWrites,
 }
 
 impl Shared {
@@ -222,7 +181,7 @@ impl Logger {
       last_error_code: Mutex::new(None),
       backoff,
       keeper: Mutex::new(None),
-      close_writes: CloseWrites::default(),
+      close_writes: close::CloseWrites::default(),
     });
     shared.report_spool_notices();
     runtime.spawn(supervisor::supervise(
@@ -280,126 +239,12 @@ impl Logger {
     self.begin_flush()
   }
 
-  /// Stops accepting, flushes until `timeout`, then spools whatever is left.
-  pub async fn close(&self, timeout: Duration) -> CloseReport {
-    let epoch = self.stop_accepting();
-    self.finish_close(epoch, timeout).await
-  }
-
-  /// The asynchronous half of close(), after [`Logger::stop_accepting`]: waits until the
-  /// deadline for this logger's events to settle and for batches of replayed ones to come
-  /// back, then hands whatever is left to the spool, lets the spool keeper finish (writing
-  /// overflow, deleting what replay sent), and releases the spool.
-  ///
-  /// Past the deadline, what is left is counted as spooled at once; up to
-  /// [`CLOSE_WRITE_BEFORE_RESOLVING`] events are written before close() resolves, more are
-  /// written after it (process exit waits for that write), so that it resolves soon after its
-  /// deadline whatever the queue holds.
-  pub async fn finish_close(&self, epoch: FlushRange, timeout: Duration) -> CloseReport {
-    let shared = &self.shared;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let settled = tokio::time::timeout_at(deadline, self.settled(epoch)).await;
-    if settled.is_ok() {
-      // Only replayed events can be left: they stay in the spool, and the batches of them in
-      // flight may come back by the deadline.
-      let replayed = shared.queue.lock().take_all_pending();
-      shared.spool_and_settle(replayed);
-    }
-    let quiet = settled.is_ok()
-      && tokio::time::timeout_at(deadline, self.no_batch_in_flight())
-        .await
-        .is_ok();
-    // Whatever is still in memory: settled now, written to the spool after this resolves.
-    let to_write = shared.hand_to_spool(self.take_everything());
-    let tally = match settled {
-      Ok(tally) => tally,
-      Err(_) => self.settled(epoch).await,
-    };
-    shared.close_writes.begin();
-    let unspool = shared.queue.lock().take_unspooled();
-    let in_spool_now = match &shared.spool {
-      Some(_) => {
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-          shared.spool.as_ref().map_or(0, |s| s.count().unwrap_or(0))
-        })
-        .await
-        .unwrap_or(0)
-      }
-      None => 0,
-    };
-    let left_in_spool = (in_spool_now + to_write.len() as u64).saturating_sub(unspool.len() as u64);
-    if to_write.len() <= CLOSE_WRITE_BEFORE_RESOLVING {
-      self.clone().finish_writing(to_write, unspool).await;
-    } else {
-      tokio::spawn(self.clone().finish_writing(to_write, unspool));
-    }
-    CloseReport {
-      tally,
-      timed_out: !quiet,
-      left_in_spool,
-    }
-  }
-
-  /// After close() resolved: writes what it handed to the spool, lets the keeper finish,
-  /// deletes what replay sent, and releases the spool.
-  async fn finish_writing(self, to_write: Vec<queue::Queued>, unspool: Vec<u64>) {
-    let shared = self.shared.clone();
-    let keeper = shared.keeper.lock().take();
-    if let Some(keeper) = keeper {
-      shared.wake_spool.notify_one();
-      let _ = keeper.await;
-    }
-    let writer = shared.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-      writer.write_handed(to_write);
-      if let Some(spool) = &writer.spool {
-        writer.unspool(spool, unspool);
-        writer.unspool(spool, writer.queue.lock().take_unspooled());
-        spool.release();
-      }
-    })
-    .await;
-    runtime::forget(&self);
-    shared.close_writes.end();
-  }
-
-  /// Closes the queue and takes every event still in memory (queued, in flight, waiting for
-  /// the spool).
-  fn take_everything(&self) -> Vec<queue::Queued> {
-    let shared = &self.shared;
-    shared.closed.store(true, Relaxed);
-    let left = {
-      let mut queue = shared.queue.lock();
-      queue.close();
-      queue.drain_all()
-    };
-    shared.overflow_taken.notify_all();
-    shared.wake.notify_one();
-    shared.wake_spool.notify_one();
-    left
-  }
-
-  /// Resolves once no batch is in flight.
-  async fn no_batch_in_flight(&self) {
-    let shared = &self.shared;
-    loop {
-      let settled = shared.settled.notified();
-      tokio::pin!(settled);
-      settled.as_mut().enable();
-      if shared.queue.lock().depth().in_flight_batches == 0 {
-        return;
-      }
-      settled.await;
-    }
-  }
-
   /// Takes every event still in memory (queued, in flight, waiting for the spool) and spools
   /// it, synchronously, after any write close() left running. For process exit. Returns how
   /// many were spooled. Events in flight may still land; their dedup id makes the replay a
   /// duplicate SNS drops within its 5-minute window.
   pub fn spool_everything_now(&self) -> u64 {
-    self.shared.close_writes.wait(EXIT_WAIT_FOR_WRITES);
+    self.shared.close_writes.wait(close::EXIT_WAIT_FOR_WRITES);
     let left = self.take_everything();
     self.shared.spool_and_settle(left)
   }

@@ -154,21 +154,25 @@ impl Shared {
     } else {
       Outcome::Dropped
     };
-    {
-      let mut queue = self.queue.lock();
-      for queued in &on_disk {
-        queue.settle(queued, Outcome::Spooled);
-      }
-      for queued in &to_write {
-        queue.settle(queued, outcome);
-      }
-    }
+    self.settle_for_spool(&on_disk, &to_write, outcome);
     let written_count = if written.is_ok() { to_write.len() } else { 0 };
     let spooled = (on_disk.len() + written_count) as u64;
     self.counters.spooled.fetch_add(spooled, Relaxed);
     self.report_write(written, to_write.len() as u64, "");
     self.settled.notify_waiters();
     spooled
+  }
+
+  /// Settles events leaving memory for the spool: those already on disk as spooled, the
+  /// others as `outcome`.
+  fn settle_for_spool(&self, on_disk: &[Queued], to_write: &[Queued], outcome: Outcome) {
+    let mut queue = self.queue.lock();
+    for queued in on_disk {
+      queue.settle(queued, Outcome::Spooled);
+    }
+    for queued in to_write {
+      queue.settle(queued, outcome);
+    }
   }
 
   /// close() past its deadline: settles every event left as spooled (dropped without a
@@ -182,15 +186,7 @@ impl Shared {
     } else {
       Outcome::Dropped
     };
-    {
-      let mut queue = self.queue.lock();
-      for queued in &on_disk {
-        queue.settle(queued, Outcome::Spooled);
-      }
-      for queued in &to_write {
-        queue.settle(queued, outcome);
-      }
-    }
+    self.settle_for_spool(&on_disk, &to_write, outcome);
     self.settled.notify_waiters();
     if self.spool.is_none() {
       self.report_write(Err(SpoolError::NotConfigured), to_write.len() as u64, "");
