@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -262,12 +262,25 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     return rooms
   }
 
-  /** Drains the queue and checks: exactly `expectedRooms`, once each, in order, group = SITE. */
-  async function assertDelivered(queueUrl, expectedRooms, timeoutMs = 20_000) {
+  /**
+   * One row per fault: what was accepted and what became of it, from this run. Written as a
+   * Markdown table to $SNS_LOGGER_FAULT_MATRIX (the README's fault matrix) when that is set.
+   */
+  const matrix = []
+
+  /**
+   * Drains the queue and checks: exactly `expectedRooms`, once each, in order, group = SITE.
+   * `row` ({ fault, accepted, spooled, deadLettered }) records the case in the fault matrix.
+   */
+  async function assertDelivered(queueUrl, expectedRooms, timeoutMs = 20_000, row = null) {
     const received = await receiveAll(moto.endpoint, queueUrl, { expected: expectedRooms.length, timeoutMs })
     const rooms = received.map((r) => JSON.parse(r.message).roomId)
     const seen = new Set()
     const dups = rooms.filter((r) => (seen.has(r) ? true : (seen.add(r), false)))
+    if (row) {
+      const delivered = seen.size
+      matrix.push({ ...row, delivered, lost: row.accepted - delivered - row.deadLettered, duplicated: dups.length })
+    }
     assert.deepEqual(dups, [], 'duplicated deliveries')
     const missing = expectedRooms.filter((r) => !seen.has(r))
     assert.deepEqual(missing, [], 'missing deliveries')
@@ -294,6 +307,12 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   })
 
   after(async () => {
+    const out = process.env.SNS_LOGGER_FAULT_MATRIX
+    if (out) {
+      const columns = ['fault', 'accepted', 'delivered', 'spooled', 'deadLettered', 'lost', 'duplicated']
+      const lines = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...matrix.map((r) => `| ${columns.map((c) => r[c]).join(' | ')} |`)]
+      writeFileSync(out, lines.join('\n') + '\n')
+    }
     for (const l of loggers) if (!l.closed) await l.close({ timeoutMs: 500 })
     await proxy?.close()
     await moto?.stop()
@@ -321,7 +340,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       if (code) assert.equal(stats.lastErrorCode, code)
       else assert.match(stats.lastErrorCode, /ConnectionError|Timeout|ResponseError/)
       assert.ok((proxy.state.counts[mode] ?? 0) > 0 || mode === 'down', `the proxy saw ${mode} requests`)
-      await assertDelivered(queueUrl, rooms)
+      await assertDelivered(queueUrl, rooms, 20_000, { fault: `SNS ${mode} for 1 s`, accepted: 35, spooled: report.spooled, deadLettered: report.deadLettered })
       assert.deepEqual(deadLetters(spoolDir), [])
     })
   }
@@ -361,6 +380,8 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       await assertDelivered(
         queueUrl,
         rooms.filter((r) => !permanent.includes(r)),
+        20_000,
+        { fault: 'partial Failed entries (retryable and permanent)', accepted: 40, spooled: report.spooled, deadLettered: report.deadLettered },
       )
       const dead = deadLetters(spoolDir)
       assert.deepEqual(
@@ -403,7 +424,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     assert.ok(stats.retried > 0)
     assert.deepEqual([...codes], ['Timeout'], 'error codes seen while stalled')
     assert.ok(proxy.state.counts.stall >= 2, `stalled requests: ${proxy.state.counts.stall}`)
-    await assertDelivered(queueUrl, rooms)
+    await assertDelivered(queueUrl, rooms, 20_000, { fault: 'stalled endpoint (timeouts)', accepted: 25, spooled: report.spooled, deadLettered: 0 })
   })
 
   test('queue overflow goes to the spool, and all 500 arrive in order once the endpoint is back', async () => {
@@ -420,7 +441,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     assert.equal(spooled.dropped, 0)
     await sleep(800)
     proxy.setMode('pass')
-    await assertDelivered(queueUrl, rooms, 40_000)
+    await assertDelivered(queueUrl, rooms, 40_000, { fault: 'outage with the queue full (spool)', accepted: 500, spooled: spooled.spooled, deadLettered: 0 })
     const stats = logger.stats()
     assert.equal(stats.sent, 500)
     assert.ok(stats.replayed >= 450, `replayed ${stats.replayed}`)
@@ -442,7 +463,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
 
     proxy.setMode('pass')
     const second = makeLogger(topicArn, spoolDir, [])
-    await assertDelivered(queueUrl, rooms)
+    await assertDelivered(queueUrl, rooms, 20_000, { fault: 'close() deadline in an outage, then restart', accepted: 40, spooled: report.spooled, deadLettered: 0 })
     await waitUntil(() => second.stats().replayed === 40 && second.stats().sent === 40, 5000, 'replay stats')
     const closed = await second.close({ timeoutMs: 2000 })
     assert.equal(closed.timedOut, false)
@@ -496,7 +517,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     proxy.setMode('pass')
     const logger = makeLogger(topicArn, spoolDir, [])
     const rooms = Array.from({ length: n }, (_, i) => `child-${i}`)
-    await assertDelivered(queueUrl, rooms)
+    await assertDelivered(queueUrl, rooms, 20_000, { fault: 'process.exit() in an outage, then restart', accepted: n, spooled: n, deadLettered: 0 })
     await waitUntil(() => logger.stats().replayed === n && logger.stats().sent === n, 5000, 'replay stats')
   })
 })
