@@ -22,9 +22,9 @@ pub struct CloseReport {
 }
 
 /// Past its deadline, close() writes this many leftover events to the spool before it
-/// resolves (a write of that size takes tens of milliseconds); a larger remainder is written
-/// after it resolves, so that the time past the deadline does not grow with the queue.
-pub const CLOSE_WRITE_BEFORE_RESOLVING: usize = 10_000;
+/// resolves (measured: 15 ms in a release build, 0.3 s in a debug one); a larger remainder is
+/// written after it resolves, so that the time past the deadline does not grow with the queue.
+pub const CLOSE_WRITE_BEFORE_RESOLVING: usize = 2_000;
 
 /// The longest process exit waits for a spool write close() left running.
 pub(super) const EXIT_WAIT_FOR_WRITES: Duration = Duration::from_secs(30);
