@@ -244,9 +244,15 @@ impl Logger {
   /// many were spooled. Events in flight may still land; their dedup id makes the replay a
   /// duplicate SNS drops within its 5-minute window.
   pub fn spool_everything_now(&self) -> u64 {
-    self.shared.close_writes.wait(close::EXIT_WAIT_FOR_WRITES);
+    self.wait_for_close_writes(close::EXIT_WAIT_FOR_WRITES);
     let left = self.take_everything();
     self.shared.spool_and_settle(left)
+  }
+
+  /// Blocks until the spool write a close() left running has finished (at most `at_most`):
+  /// then everything close() reported as spooled is on disk and the spool file released.
+  pub fn wait_for_close_writes(&self, at_most: Duration) {
+    self.shared.close_writes.wait(at_most);
   }
 
   pub fn same_as(&self, other: &Logger) -> bool {

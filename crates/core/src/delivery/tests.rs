@@ -521,6 +521,7 @@ async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
     first.log(window_opened(&i.to_string())).unwrap();
   }
   first.close(Duration::ZERO).await;
+  first.wait_for_close_writes(Duration::from_secs(30));
   assert_eq!(Spool::new(&dir).count().unwrap(), 3000);
 
   let slow = Arc::new(Slow::default());
@@ -568,7 +569,7 @@ async fn close_resolves_soon_after_its_deadline_whatever_the_queue_holds() {
   assert_eq!(report.tally.spooled, events);
   assert_eq!(report.left_in_spool, events);
   // Process exit waits for the write close() left running.
-  logger.spool_everything_now();
+  logger.wait_for_close_writes(Duration::from_secs(60));
   assert_eq!(Spool::new(&dir).count().unwrap(), events);
   std::fs::remove_dir_all(dir).unwrap();
 }
