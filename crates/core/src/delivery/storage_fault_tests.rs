@@ -326,3 +326,24 @@ async fn a_full_disk_drops_only_while_it_is_full_and_names_the_cause() {
     "what was sent from the spool left it"
   );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logger_that_never_spools_creates_no_spool_file() {
+  let dir = temp_dir("no-file");
+  let sink = Arc::new(Switchable::default());
+  sink.up.store(true, Relaxed);
+  let logger = Logger::start(
+    spool_config(&dir, 1000, 60_000),
+    sink,
+    None,
+    &Handle::current(),
+  );
+  logger.log(window_opened("a")).unwrap();
+  assert_eq!(logger.flush().await.sent, 1);
+  let report = logger.close(Duration::from_secs(5)).await;
+  assert_eq!(report.left_in_spool, 0);
+  let files: Vec<_> =
+    std::fs::read_dir(&dir).map_or(Vec::new(), |d| d.filter_map(|e| e.ok()).collect());
+  assert!(files.is_empty(), "{files:?}");
+  let _ = std::fs::remove_dir_all(dir);
+}

@@ -17,6 +17,10 @@ impl Spool {
   /// Each chunk is written here before it is deleted there: a crash in between leaves it in
   /// both files, to be sent twice with the same dedup id, never lost.
   pub fn adopt_orphans(&self, mut next_key: impl FnMut() -> u64) -> SpoolResult<u64> {
+    // Nothing to adopt: do not create a file of one's own for nothing.
+    if file::spool_files(&self.dir).is_empty() {
+      return Ok(0);
+    }
     // Own a file first, so that it is not taken for an orphan.
     self.with_db(|_| Ok(()))?;
     let own = self.own_name();

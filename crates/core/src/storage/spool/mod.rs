@@ -223,7 +223,11 @@ impl Spool {
     })
   }
 
+  /// How many events the spool holds. Never creates a file: none yet holds none.
   pub fn count(&self) -> SpoolResult<u64> {
+    if matches!(*self.state.lock(), State::Closed(None)) && !self.exists() {
+      return Ok(0);
+    }
     self.with_db(|db| {
       let txn = db.begin_read()?;
       Ok(txn.open_table(EVENTS)?.len()?)
