@@ -109,7 +109,8 @@ const MAX_OPTIONS_DEPTH = 32
  * Options cross to Rust as JSON: refuses, by path, what JSON cannot carry (functions,
  * symbols, BigInts, NaN, Infinity, cycles, very deep nesting, getters that throw).
  */
-function checkPlainData(value, path, seen = new Set()) {
+function checkPlainData(value, path) {
+  const seen = new Set()
   let problem = null
   const visit = (v, at, depth) => {
     if (problem) return

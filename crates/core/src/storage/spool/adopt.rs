@@ -85,11 +85,7 @@ impl Spool {
         }
         Ok(chunk)
       }))
-      .unwrap_or_else(|_| {
-        Err(SpoolError::Database(Box::new(redb::Error::Corrupted(
-          "the storage engine failed on it".into(),
-        ))))
-      })?;
+      .unwrap_or_else(|_| Err(SpoolError::engine_panicked()))?;
       if chunk.is_empty() {
         return Ok(moved);
       }

@@ -1,7 +1,7 @@
 //! The spool's files: which one a logger owns, opening it (moving a damaged one aside), and
 //! letting it go.
 
-use super::{Spool, SpoolError, SpoolResult, EVENTS};
+use super::{Spool, SpoolError, SpoolResult, ENGINE_PANICKED, EVENTS};
 use crate::storage::private_file;
 use redb::{Database, DatabaseError, ReadableTableMetadata};
 use std::fs::OpenOptions;
@@ -119,7 +119,7 @@ pub(super) fn try_open(dir: &Path, name: &str) -> Attempt {
       }
       Attempt::Failed(error)
     }
-    Err(_) => Attempt::Damaged("the storage engine failed on it".into()),
+    Err(_) => Attempt::Damaged(ENGINE_PANICKED.into()),
   }
 }
 

@@ -76,6 +76,16 @@ impl fmt::Display for SpoolError {
 
 impl std::error::Error for SpoolError {}
 
+impl SpoolError {
+  /// redb panicked on the file: it is damaged.
+  fn engine_panicked() -> SpoolError {
+    SpoolError::Database(Box::new(redb::Error::Corrupted(ENGINE_PANICKED.into())))
+  }
+}
+
+/// Why a file is taken for damaged when the storage engine panicked on it.
+const ENGINE_PANICKED: &str = "the storage engine failed on it";
+
 macro_rules! from_redb {
   ($($error:ty),*) => {$(
     impl From<$error> for SpoolError {
@@ -134,9 +144,7 @@ impl Spool {
     let result = match catch_unwind(AssertUnwindSafe(|| f(&opened.db))) {
       Ok(Ok(value)) => return Ok(value),
       Ok(Err(error)) => error,
-      Err(_) => SpoolError::Database(Box::new(redb::Error::Corrupted(
-        "the storage engine failed on it".into(),
-      ))),
+      Err(_) => SpoolError::engine_panicked(),
     };
     let State::Open(opened) = std::mem::replace(&mut *state, State::Closed(Some(name.clone())))
     else {
