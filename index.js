@@ -23,28 +23,8 @@ class SnsLogger extends native.SnsLogger {
       throw codedError('ERR_INVALID_OPTIONS', 'reading the options threw: options must be plain data objects')
     }
     checkPlainData(rest, 'options')
-    const callbacks = { error: onError, delivery: onDelivery }
-    for (const [kind, callback] of Object.entries(callbacks)) {
-      if (callback !== undefined && typeof callback !== 'function') {
-        throw codedError('ERR_INVALID_OPTIONS', `on${kind[0].toUpperCase()}${kind.slice(1)} must be a function`)
-      }
-    }
-    const onNotice =
-      onError || onDelivery
-        ? (notice) => {
-            try {
-              if (notice.kind === 'error') {
-                onError?.(Object.assign(new Error(notice.message), { code: notice.code, events: notice.events }))
-              } else {
-                onDelivery?.({ topicArn: notice.topicArn, messageGroupId: notice.messageGroupId, events: notice.events })
-              }
-            } catch {
-              // A failing callback must not break delivery or crash the host.
-            }
-          }
-        : undefined
     try {
-      super(isObject ? rest : options, onNotice)
+      super(isObject ? rest : options, noticeHandler(onError, onDelivery))
     } catch (error) {
       throw coded(error, 'ERR_INVALID_OPTIONS', 'options could not be read')
     }
@@ -90,6 +70,103 @@ class SnsLogger extends native.SnsLogger {
 process.once('exit', () => {
   native.spoolPendingOnExit()
 })
+
+/**
+ * The native side's notice callback for `onError` / `onDelivery` (checked to be functions),
+ * or undefined when neither is given.
+ */
+function noticeHandler(onError, onDelivery, path = '') {
+  const callbacks = { error: onError, delivery: onDelivery }
+  for (const [kind, callback] of Object.entries(callbacks)) {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw codedError('ERR_INVALID_OPTIONS', `${path}on${kind[0].toUpperCase()}${kind.slice(1)} must be a function`)
+    }
+  }
+  if (!onError && !onDelivery) return undefined
+  return (notice) => {
+    try {
+      if (notice.kind === 'error') {
+        onError?.(Object.assign(new Error(notice.message), { code: notice.code, events: notice.events }))
+      } else {
+        onDelivery?.({ topicArn: notice.topicArn, messageGroupId: notice.messageGroupId, events: notice.events })
+      }
+    } catch {
+      // A failing callback must not break delivery or crash the host.
+    }
+  }
+}
+
+/**
+ * A running relay (from `serve()`). Like a Node server, it keeps the process alive until
+ * `close()`.
+ */
+class Relay {
+  #native
+  #keepAlive
+  #closing = null
+
+  constructor(nativeRelay) {
+    this.#native = nativeRelay
+    this.#keepAlive = setInterval(() => {}, 2 ** 30)
+  }
+
+  /** The public listener: `{ host, port, url }`. */
+  get address() {
+    return this.#native.address
+  }
+
+  /** The admin listener, which serves `/metrics`: `{ host, port, url }`. */
+  get adminAddress() {
+    return this.#native.adminAddress
+  }
+
+  /** What the relay refuses by its configuration (no tokens file, no widget origin, ...). */
+  get warnings() {
+    return this.#native.warnings
+  }
+
+  stats() {
+    return this.#native.stats()
+  }
+
+  /**
+   * Drains (new requests and /readyz get 503, requests in flight finish), stops listening and
+   * closes the logger within the shutdown timeout; what it could not send is in the spool.
+   * Never rejects; calling it again returns the same promise.
+   */
+  close() {
+    this.#closing ??= this.#native.close().finally(() => clearInterval(this.#keepAlive))
+    return this.#closing
+  }
+}
+
+/**
+ * Starts the HTTP relay (`sns-logger serve` from code). `options.logger` configures its
+ * logger as `init()` is configured (including `onError` / `onDelivery`); every other option
+ * falls back to its environment variable. Throws ERR_INVALID_OPTIONS / ERR_INVALID_CONFIG on
+ * bad options and ERR_LISTEN when an address cannot be bound.
+ */
+function serve(options) {
+  const isObject = typeof options === 'object' && options !== null && !Array.isArray(options)
+  let rest = options
+  let onNotice
+  if (isObject && typeof options.logger === 'object' && options.logger !== null) {
+    let onError, onDelivery, logger
+    try {
+      ;({ onError, onDelivery, ...logger } = options.logger)
+    } catch {
+      throw codedError('ERR_INVALID_OPTIONS', 'reading the options threw: options must be plain data objects')
+    }
+    onNotice = noticeHandler(onError, onDelivery, 'logger.')
+    rest = { ...options, logger }
+  }
+  checkPlainData(rest, 'options')
+  try {
+    return new Relay(native.serve(rest, onNotice))
+  } catch (error) {
+    throw coded(error, 'ERR_INVALID_OPTIONS', 'options could not be read')
+  }
+}
 
 function codedError(code, message) {
   const error = new Error(message)
@@ -142,6 +219,7 @@ function current() {
 }
 
 exports.SnsLogger = SnsLogger
+exports.serve = serve
 
 /** Starts the process-wide logger; with no options, everything comes from the environment. */
 exports.init = function init(options) {

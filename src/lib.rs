@@ -8,12 +8,14 @@
 
 mod js_input;
 mod logger;
+mod relay;
 
 use napi::bindgen_prelude::Error;
 use napi_derive::napi;
 use sns_logger_core::{runtime, LoggerError};
 
 pub use logger::JsSnsLogger;
+pub use relay::{serve, JsRelay};
 
 /// Events are allocated on the JavaScript thread and freed on the runtime's threads; glibc's
 /// malloc handles such cross-thread frees slowly (a third of logEvent's time in a profile).

@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use sns_logger_core::config::CloseOptions;
-use sns_logger_core::delivery::{Stats, Tally};
+use sns_logger_core::delivery::{self, Observer, Stats, Tally};
 use sns_logger_core::sink::{sns, MemorySink};
 use sns_logger_core::{runtime, ErrorCode, Logger, LoggerConfig, LoggerError, Notice};
 use std::sync::Arc;
@@ -61,6 +61,24 @@ fn internal(error: Error) -> Error<&'static str> {
 /// A weak threadsafe function: it never keeps the process alive.
 type NoticeCallback = ThreadsafeFunction<JsNotice, (), JsNotice, Status, false, true>;
 
+/// Hands the core's notices to a JavaScript callback, without keeping the process alive.
+pub(crate) fn observer(
+  on_notice: Option<Function<JsNotice, ()>>,
+) -> Result<Option<Observer>, &'static str> {
+  let Some(callback) = on_notice else {
+    return Ok(None);
+  };
+  let callback: NoticeCallback = callback
+    .build_threadsafe_function::<JsNotice>()
+    .callee_handled::<false>()
+    .weak::<true>()
+    .build()
+    .map_err(internal)?;
+  Ok(Some(Arc::new(move |notice: Notice| {
+    callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
+  })))
+}
+
 /// Outcomes of the events a flush or close waited for.
 #[napi(object)]
 pub struct FlushReport {
@@ -96,6 +114,25 @@ pub struct CloseReport {
   /// Events the spool holds once closed, of this run and earlier ones: what the next start
   /// replays.
   pub left_in_spool: i64,
+}
+
+impl From<delivery::CloseReport> for CloseReport {
+  fn from(report: delivery::CloseReport) -> Self {
+    let FlushReport {
+      sent,
+      dead_lettered,
+      spooled,
+      dropped,
+    } = report.tally.into();
+    CloseReport {
+      sent,
+      dead_lettered,
+      spooled,
+      dropped,
+      timed_out: report.timed_out,
+      left_in_spool: report.left_in_spool as i64,
+    }
+  }
 }
 
 #[napi(object)]
@@ -167,20 +204,7 @@ impl JsSnsLogger {
   ) -> Result<Self, &'static str> {
     let config =
       LoggerConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
-    let observer = match on_notice {
-      Some(callback) => {
-        let callback: NoticeCallback = callback
-          .build_threadsafe_function::<JsNotice>()
-          .callee_handled::<false>()
-          .weak::<true>()
-          .build()
-          .map_err(internal)?;
-        Some(Arc::new(move |notice: Notice| {
-          callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
-        }) as _)
-      }
-      None => None,
-    };
+    let observer = observer(on_notice)?;
     let logger = Logger::open(config, observer).map_err(to_js)?;
     Ok(JsSnsLogger { logger })
   }
@@ -253,22 +277,7 @@ impl JsSnsLogger {
     let epoch = logger.stop_accepting();
     runtime::handle().spawn(async move {
       let report = logger.finish_close(epoch, timeout).await;
-      deferred.resolve(move |_| {
-        let FlushReport {
-          sent,
-          dead_lettered,
-          spooled,
-          dropped,
-        } = report.tally.into();
-        Ok(CloseReport {
-          sent,
-          dead_lettered,
-          spooled,
-          dropped,
-          timed_out: report.timed_out,
-          left_in_spool: report.left_in_spool as i64,
-        })
-      });
+      deferred.resolve(move |_| Ok(CloseReport::from(report)));
     });
     Ok(promise)
   }

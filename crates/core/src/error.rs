@@ -17,7 +17,11 @@ pub enum ErrorCode {
   InvalidProperty,
   InvalidTimestamp,
   MessageTooLarge,
+  /// The relay's widget route got an event the plan does not list with source Widget.
+  NotAWidgetEvent,
   Closed,
+  /// The relay could not listen on its address (in use, or not this machine's).
+  ListenFailed,
   /// Something that cannot happen did (a failed N-API call while setting up callbacks).
   Internal,
 }
@@ -35,7 +39,9 @@ impl ErrorCode {
       ErrorCode::InvalidProperty => "ERR_INVALID_PROPERTY",
       ErrorCode::InvalidTimestamp => "ERR_INVALID_TIMESTAMP",
       ErrorCode::MessageTooLarge => "ERR_MESSAGE_TOO_LARGE",
+      ErrorCode::NotAWidgetEvent => "ERR_NOT_A_WIDGET_EVENT",
       ErrorCode::Closed => "ERR_CLOSED",
+      ErrorCode::ListenFailed => "ERR_LISTEN",
       ErrorCode::Internal => "ERR_INTERNAL",
     }
   }

@@ -18,5 +18,5 @@ pub mod storage;
 
 pub use config::LoggerConfig;
 pub use delivery::{Logger, Notice, NoticeCode};
-pub use error::{ErrorCode, LoggerError};
+pub use error::{ErrorCode, LoggerError, Result};
 pub use plan::EventInput;

@@ -2,7 +2,7 @@
 //! to the environment field by field.
 
 mod df_config;
-pub(crate) mod parse;
+pub mod parse;
 
 pub use df_config::{Agent, DfConfig};
 
@@ -237,7 +237,7 @@ pub const MAX_CONFIG_FILE_BYTES: u64 = 4 << 20;
 
 /// Reads a configuration file: a regular file (a FIFO would block, a device never end) of at
 /// most [`MAX_CONFIG_FILE_BYTES`]. The error says why, without the content.
-fn read_config_file(path: &str) -> std::result::Result<String, String> {
+pub fn read_config_file(path: &str) -> std::result::Result<String, String> {
   use std::io::Read;
   let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
   if !metadata.is_file() {

@@ -14,7 +14,7 @@ const MAX_ECHO_CHARS: usize = 100;
 /// Deserializes `value` as `T`. On error, a message whose field names start at `base`
 /// (`"sink"` makes `path` read `sink.path`); `implicit` fields are valid beside `T`'s own
 /// (a tag read before `T`, such as `kind`).
-pub(crate) fn from_json<T: DeserializeOwned>(
+pub fn from_json<T: DeserializeOwned>(
   value: &Json,
   base: &str,
   implicit: &[&str],
@@ -112,7 +112,7 @@ fn shorten(text: &str) -> String {
 /// A whole number from `MIN` to `MAX`. Accepts any JSON number that is one (JavaScript has
 /// only doubles, so `2 ** 32` may arrive as `4294967296.0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WholeNumber<const MIN: u64, const MAX: u64>(pub u64);
+pub struct WholeNumber<const MIN: u64, const MAX: u64>(pub u64);
 
 impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for WholeNumber<MIN, MAX> {
   fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -151,14 +151,14 @@ impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for WholeNumber<MIN, 
 
 /// A value given either as a path to a JSON file or as the parsed JSON object itself.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum PathOrObject {
+pub enum PathOrObject {
   Path(String),
   Object(Json),
 }
 
 impl PathOrObject {
   /// Deserializes a path or an object; `expecting` completes "must be ...".
-  pub(crate) fn deserialize_as<'de, D: Deserializer<'de>>(
+  pub fn deserialize_as<'de, D: Deserializer<'de>>(
     deserializer: D,
     expecting: &'static str,
   ) -> Result<Self, D::Error> {

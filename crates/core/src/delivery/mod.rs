@@ -23,6 +23,7 @@ mod supervisor;
 
 pub use close::{CloseReport, CLOSE_WRITE_BEFORE_RESOLVING};
 pub use epochs::{FlushRange, Outcome, Tally};
+pub use intake::{Prepared, Refused};
 pub use notice::{Notice, NoticeCode, Observer};
 
 use crate::config::LoggerConfig;

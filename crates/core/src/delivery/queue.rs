@@ -115,10 +115,18 @@ impl Queue {
     self.closed && self.groups.is_empty()
   }
 
-  /// Whether an event of `bytes` may wait in memory: the queue has room within its caps and
-  /// nothing is spooled ahead of it.
-  pub fn has_room_for(&self, bytes: usize, max_events: usize, max_bytes: usize) -> bool {
-    !self.spool_mode && self.depth.events < max_events && self.depth.bytes + bytes <= max_bytes
+  /// Whether `events` events of `bytes` in all may wait in memory: the queue has room within
+  /// its caps and nothing is spooled ahead of them.
+  pub fn has_room_for(
+    &self,
+    events: usize,
+    bytes: usize,
+    max_events: usize,
+    max_bytes: usize,
+  ) -> bool {
+    !self.spool_mode
+      && self.depth.events + events <= max_events
+      && self.depth.bytes + bytes <= max_bytes
   }
 
   /// A spool left by an earlier run holds events: new ones follow them there.

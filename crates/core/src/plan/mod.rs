@@ -36,6 +36,9 @@ impl EventType {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TrackingPlan {
+  /// Who sends events: `"SF.app"`, `"DF.app"`, `"Widget"`, `"RC core"`, with a description.
+  #[serde(default)]
+  pub sources: serde_json::Map<String, serde_json::Value>,
   pub categories: Vec<CategorySpec>,
 }
 
@@ -52,6 +55,9 @@ pub struct ActionSpec {
   pub event_type: EventType,
   #[serde(default)]
   pub properties: Vec<PropertySpec>,
+  /// Who sends it (`"SF.app"`, `"Widget"`, ...); empty when an enum value decides.
+  #[serde(default)]
+  pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +90,7 @@ impl TrackingPlan {
   /// values are added; anything that would change an existing event is refused.
   pub fn with_extension(mut self, json: &str, origin: &str) -> Result<TrackingPlan> {
     let extension = TrackingPlan::parse(json, origin)?;
+    self.sources.extend(extension.sources);
     for new_category in extension.categories {
       let Some(category) = self
         .categories
@@ -115,6 +122,69 @@ impl TrackingPlan {
 
   pub fn category_names(&self) -> impl Iterator<Item = &str> {
     self.categories.iter().map(|c| c.category.as_str())
+  }
+
+  /// The sources that send `event`: its action's, or else those of the enum value it carries
+  /// that names some (`close_method` decides who closed a chat).
+  pub fn sources_of(&self, event: &ValidEvent) -> &[String] {
+    let Some(action) = self
+      .category(event.category)
+      .and_then(|c| c.action(event.action))
+    else {
+      return &[];
+    };
+    if !action.sources.is_empty() {
+      return &action.sources;
+    }
+    for spec in &action.properties {
+      let PropertyKind::Enum(values) = &spec.kind else {
+        continue;
+      };
+      let given = event
+        .properties
+        .iter()
+        .find(|(name, _)| *name == spec.property);
+      if let Some((_, PropertyValue::String(value))) = given {
+        if let Some(v) = values.values.iter().find(|v| &v.value == value) {
+          if !v.sources.is_empty() {
+            return &v.sources;
+          }
+        }
+      }
+    }
+    &[]
+  }
+
+  /// Every event `source` sends, for messages: `"Survey" / "link_clicked"`, or with the enum
+  /// value that makes it one of `source`'s (`"Chat Session" / "closed" with close_method
+  /// "chat window"`).
+  pub fn events_of_source(&self, source: &str) -> Vec<String> {
+    let mut events = Vec::new();
+    for category in &self.categories {
+      for action in &category.actions {
+        let name = format!("{} / {}", quote(&category.category), quote(&action.action));
+        if action.sources.iter().any(|s| s == source) {
+          events.push(name);
+          continue;
+        }
+        for spec in &action.properties {
+          if let PropertyKind::Enum(values) = &spec.kind {
+            for value in values
+              .values
+              .iter()
+              .filter(|v| v.sources.iter().any(|s| s == source))
+            {
+              events.push(format!(
+                "{name} with {} {}",
+                spec.property,
+                quote(&value.value)
+              ));
+            }
+          }
+        }
+      }
+    }
+    events
   }
 
   fn check(&self, origin: &str) -> Result<()> {

@@ -16,6 +16,9 @@ pub struct EnumValue {
   /// Overrides the action's event type for events carrying this value.
   #[serde(rename = "eventType")]
   pub event_type: Option<EventType>,
+  /// Who sends events carrying this value, when the action does not say.
+  #[serde(default)]
+  pub sources: Vec<String>,
 }
 
 impl EnumType {

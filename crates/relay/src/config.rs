@@ -1,0 +1,224 @@
+//! The relay's options (`serve(options)`, or the command's flags), each falling back to an
+//! environment variable, then to its default. The logger inside is configured exactly as
+//! `init()` is: `options.logger`, then the same environment variables.
+
+use crate::tokens::Tokens;
+use crate::widget::Origins;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value as Json;
+use sns_logger_core::config::parse::{self, PathOrObject, WholeNumber};
+use sns_logger_core::error::quote;
+use sns_logger_core::{ErrorCode, LoggerConfig, LoggerError, Result};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+pub const DEFAULT_PORT: u16 = 8787;
+pub const DEFAULT_ADMIN_PORT: u16 = 8788;
+const DEFAULT_WIDGET_RATE: u32 = 10;
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RelayOptions {
+  port: Option<WholeNumber<0, 65535>>,
+  host: Option<String>,
+  admin_port: Option<WholeNumber<0, 65535>>,
+  admin_host: Option<String>,
+  #[serde(default, deserialize_with = "tokens_source")]
+  tokens: Option<PathOrObject>,
+  widget_origins: Option<Vec<String>>,
+  widget_rate: Option<WholeNumber<1, 1_000_000>>,
+  shutdown_timeout_ms: Option<WholeNumber<0, 3_600_000>>,
+  body_timeout_ms: Option<WholeNumber<1, 600_000>>,
+  trust_forwarded_for: Option<bool>,
+  logger: Option<Json>,
+}
+
+fn tokens_source<'de, D: Deserializer<'de>>(
+  d: D,
+) -> std::result::Result<Option<PathOrObject>, D::Error> {
+  PathOrObject::deserialize_as(d, "a path to a tokens file or its parsed object").map(Some)
+}
+
+/// Everything the relay needs, checked.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+  pub listen: SocketAddr,
+  pub admin: SocketAddr,
+  pub tokens: Tokens,
+  pub widget_origins: Origins,
+  /// Widget requests per second per client address; the burst is twice this.
+  pub widget_rate: NonZeroU32,
+  /// How long close() waits for requests in flight and the logger's flush together.
+  pub shutdown_timeout: Duration,
+  /// How long a request body may take to arrive (else 408).
+  pub body_timeout: Duration,
+  /// Behind a proxy: the client is the last address of `X-Forwarded-For`.
+  pub trust_forwarded_for: bool,
+  pub logger: LoggerConfig,
+}
+
+fn invalid(message: String) -> LoggerError {
+  LoggerError::new(ErrorCode::InvalidOptions, message)
+}
+
+impl RelayConfig {
+  pub fn resolve(
+    options: Option<&Json>,
+    env: &dyn Fn(&str) -> Option<String>,
+  ) -> Result<RelayConfig> {
+    let options: RelayOptions = match options {
+      None | Some(Json::Null) => RelayOptions::default(),
+      Some(value @ Json::Object(_)) => parse::from_json(value, "", &[]).map_err(invalid)?,
+      Some(_) => return Err(invalid("relay options must be an object".into())),
+    };
+    let number = |given: Option<u64>, var: &str, max: u64| -> Result<Option<u64>> {
+      match (given, env(var)) {
+        (Some(n), _) => Ok(Some(n)),
+        (None, None) => Ok(None),
+        (None, Some(text)) => match text.trim().parse::<u64>() {
+          Ok(n) if n <= max => Ok(Some(n)),
+          _ => Err(invalid(format!(
+            "{var} {} is not allowed; allowed: a whole number from 0 to {max}",
+            quote(&text)
+          ))),
+        },
+      }
+    };
+    let address = |given: Option<String>, var: &str, field: &str| -> Result<IpAddr> {
+      match given.or_else(|| env(var)) {
+        None => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        Some(text) => text.trim().parse().map_err(|_| {
+          invalid(format!(
+            "{field} {} is not an IP address; allowed: an IPv4 or IPv6 address such as 127.0.0.1, ::1 or 0.0.0.0",
+            quote(&text)
+          ))
+        }),
+      }
+    };
+    let port =
+      number(options.port.map(|n| n.0), "SNS_LOGGER_PORT", 65535)?.unwrap_or(DEFAULT_PORT.into());
+    let admin_port = number(
+      options.admin_port.map(|n| n.0),
+      "SNS_LOGGER_ADMIN_PORT",
+      65535,
+    )?
+    .unwrap_or(DEFAULT_ADMIN_PORT.into());
+    let listen = SocketAddr::new(
+      address(options.host, "SNS_LOGGER_HOST", "host")?,
+      port as u16,
+    );
+    let admin = SocketAddr::new(
+      address(options.admin_host, "SNS_LOGGER_ADMIN_HOST", "adminHost")?,
+      admin_port as u16,
+    );
+    if listen == admin && port != 0 {
+      return Err(invalid(format!(
+        "port and adminPort are both {port} on {}: the admin listener needs a port of its own",
+        listen.ip()
+      )));
+    }
+
+    let widget_rate = number(
+      options.widget_rate.map(|n| n.0),
+      "SNS_LOGGER_WIDGET_RATE",
+      1_000_000,
+    )?
+    .unwrap_or(DEFAULT_WIDGET_RATE.into());
+    let widget_rate = NonZeroU32::new(widget_rate as u32).ok_or_else(|| {
+      invalid("widgetRate 0 is not allowed; allowed: a whole number from 1 to 1000000".into())
+    })?;
+    let millis = |given: Option<u64>, var: &str, default: Duration| -> Result<Duration> {
+      Ok(number(given, var, 3_600_000)?.map_or(default, Duration::from_millis))
+    };
+    let shutdown_timeout = millis(
+      options.shutdown_timeout_ms.map(|n| n.0),
+      "SNS_LOGGER_SHUTDOWN_TIMEOUT_MS",
+      DEFAULT_SHUTDOWN_TIMEOUT,
+    )?;
+    let body_timeout = millis(
+      options.body_timeout_ms.map(|n| n.0),
+      "SNS_LOGGER_BODY_TIMEOUT_MS",
+      DEFAULT_BODY_TIMEOUT,
+    )?;
+    if body_timeout.is_zero() {
+      return Err(invalid(
+        "SNS_LOGGER_BODY_TIMEOUT_MS 0 is not allowed; allowed: a whole number from 1 to 3600000"
+          .into(),
+      ));
+    }
+    let trust_forwarded_for = match options.trust_forwarded_for {
+      Some(flag) => flag,
+      None => match env("SNS_LOGGER_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
+        None | Some("" | "0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+          return Err(invalid(format!(
+            "SNS_LOGGER_TRUST_FORWARDED_FOR {} is not allowed; allowed: \"true\", \"1\", \"false\" or \"0\"",
+            quote(other)
+          )))
+        }
+      },
+    };
+
+    let logger = LoggerConfig::resolve(options.logger.as_ref(), env)?;
+    let tokens = match options.tokens {
+      Some(source) => Tokens::load(&source, &logger.plan)?,
+      None => match env("SNS_LOGGER_TOKENS") {
+        Some(path) => Tokens::load(&PathOrObject::Path(path), &logger.plan)?,
+        None => Tokens::default(),
+      },
+    };
+    let origins = match options.widget_origins {
+      Some(list) => list,
+      None => env("SNS_LOGGER_WIDGET_ORIGINS")
+        .map(|text| {
+          text
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+        })
+        .unwrap_or_default(),
+    };
+    let widget_origins = Origins::parse(&origins).map_err(invalid)?;
+
+    Ok(RelayConfig {
+      listen,
+      admin,
+      tokens,
+      widget_origins,
+      widget_rate,
+      shutdown_timeout,
+      body_timeout,
+      trust_forwarded_for,
+      logger,
+    })
+  }
+
+  /// What the relay refuses by its configuration, to say at start.
+  pub fn warnings(&self) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if self.tokens.is_empty() {
+      warnings.push(
+        "no tokens file (--tokens / SNS_LOGGER_TOKENS): every /v1/batch request gets 401"
+          .to_string(),
+      );
+    }
+    if self.widget_origins.is_empty() {
+      warnings.push(
+        "no widget origin (--widget-origin / SNS_LOGGER_WIDGET_ORIGINS): every /v1/w request gets 403"
+          .to_string(),
+      );
+    }
+    if !self.listen.ip().is_loopback() {
+      warnings.push(format!(
+        "listening on {}, not loopback: the relay speaks plain HTTP; put a TLS proxy in front of it",
+        self.listen.ip()
+      ));
+    }
+    warnings
+  }
+}

@@ -1,0 +1,24 @@
+#![deny(clippy::all)]
+//! The relay: an HTTP intake in front of the core, for the event sources that cannot load
+//! the addon. Sandboxed apps post batches with a bearer token (`/v1/batch`), the browser
+//! widget posts from an allowed origin (`/v1/w`); both are parsed, validated by the plan and
+//! queued on the core's runtime without touching JavaScript.
+//!
+//! The path of a request: [`server`] (listeners, draining) -> [`routes`] (answer a request:
+//! auth or origin, content type, limits, body) -> [`batch`] (the body, as events) ->
+//! `sns_logger_core::Logger::prepare` / `enqueue_all`. [`tokens`] knows the apps' secrets,
+//! [`widget`] the browser's rules (origins, CORS, rate limit, which events), [`metrics`] what
+//! `/metrics` says, [`answer`] every status and error body.
+
+mod answer;
+mod batch;
+mod config;
+mod metrics;
+mod routes;
+mod server;
+mod tokens;
+mod widget;
+
+pub use answer::RelayErrorCode;
+pub use config::{RelayConfig, DEFAULT_ADMIN_PORT, DEFAULT_PORT};
+pub use server::{Relay, RelayStats};

@@ -1,0 +1,175 @@
+//! The relay's life: bind both listeners, open the logger, serve on the core's runtime, and
+//! on close drain (503s, requests in flight finish) before the logger closes.
+
+use crate::config::RelayConfig;
+use crate::metrics::Metrics;
+use crate::routes::{self, RelayState};
+use crate::widget::RateLimit;
+use sns_logger_core::delivery::{CloseReport, Observer, Stats};
+use sns_logger_core::{runtime, ErrorCode, Logger, LoggerError, Result};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// How often the rate limiter forgets clients that went quiet.
+const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
+/// Before it stops listening, a closing relay answers 503 (and `/readyz` 503) this long at
+/// most, so that a load balancer sees it leave instead of refused connections.
+const MAX_DRAIN_NOTICE: Duration = Duration::from_secs(1);
+
+/// What `stats()` reports.
+#[derive(Debug, Clone)]
+pub struct RelayStats {
+  /// Requests answered on the public listener.
+  pub requests: u64,
+  /// Events queued (each is also counted in the logger's `accepted`).
+  pub events_accepted: u64,
+  /// Events refused in a 200 answer.
+  pub events_rejected: u64,
+  pub draining: bool,
+  pub logger: Stats,
+}
+
+/// A running relay.
+pub struct Relay {
+  address: SocketAddr,
+  admin_address: SocketAddr,
+  state: Arc<RelayState>,
+  shutdown_timeout: Duration,
+  stop: Arc<Notify>,
+  servers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
+  forget_idle: JoinHandle<()>,
+}
+
+fn listen_error(what: &str, address: SocketAddr, error: std::io::Error) -> LoggerError {
+  LoggerError::new(
+    ErrorCode::ListenFailed,
+    format!("cannot listen on {address} for {what}: {error}"),
+  )
+}
+
+impl Relay {
+  /// Binds the listeners, then opens the logger (which replays an earlier run's spool) and
+  /// serves. Fails with `ERR_LISTEN` when an address cannot be bound.
+  pub fn start(config: RelayConfig, observer: Option<Observer>) -> Result<Relay> {
+    let runtime = runtime::handle();
+    let bind = |address: SocketAddr, what: &str| -> Result<tokio::net::TcpListener> {
+      let listener =
+        std::net::TcpListener::bind(address).map_err(|e| listen_error(what, address, e))?;
+      listener
+        .set_nonblocking(true)
+        .map_err(|e| listen_error(what, address, e))?;
+      let _entered = runtime.enter();
+      tokio::net::TcpListener::from_std(listener).map_err(|e| listen_error(what, address, e))
+    };
+    let public = bind(config.listen, "the relay")?;
+    let admin = bind(config.admin, "the admin listener (/metrics)")?;
+    let address = public
+      .local_addr()
+      .map_err(|e| listen_error("the relay", config.listen, e))?;
+    let admin_address = admin
+      .local_addr()
+      .map_err(|e| listen_error("the admin listener", config.admin, e))?;
+
+    let logger = Logger::open(config.logger, observer)?;
+    let draining = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(RelayState::new(
+      logger.clone(),
+      config.tokens,
+      config.widget_origins,
+      RateLimit::per_second(config.widget_rate),
+      config.body_timeout,
+      config.trust_forwarded_for,
+      draining.clone(),
+      Metrics::new(logger, draining),
+    ));
+    let stop = Arc::new(Notify::new());
+    let servers = vec![
+      serve(runtime, public, routes::public(state.clone()), stop.clone()),
+      serve(runtime, admin, routes::admin(state.clone()), stop.clone()),
+    ];
+    let forget_idle = runtime.spawn({
+      let state = state.clone();
+      async move {
+        let mut every = tokio::time::interval(FORGET_IDLE_CLIENTS_EVERY);
+        loop {
+          every.tick().await;
+          state.rate_limit.forget_idle();
+        }
+      }
+    });
+    Ok(Relay {
+      address,
+      admin_address,
+      state,
+      shutdown_timeout: config.shutdown_timeout,
+      stop,
+      servers: parking_lot::Mutex::new(servers),
+      forget_idle,
+    })
+  }
+
+  pub fn address(&self) -> SocketAddr {
+    self.address
+  }
+
+  pub fn admin_address(&self) -> SocketAddr {
+    self.admin_address
+  }
+
+  pub fn stats(&self) -> RelayStats {
+    let state = &self.state;
+    RelayStats {
+      requests: state.requests.load(Relaxed),
+      events_accepted: state.events_accepted.load(Relaxed),
+      events_rejected: state.events_rejected.load(Relaxed),
+      draining: state.draining.load(Relaxed),
+      logger: state.logger.stats(),
+    }
+  }
+
+  /// Drains and stops: from now on `/readyz` and new requests get 503; after a short notice
+  /// the listeners close, requests in flight finish, and the logger closes with what is left
+  /// of the shutdown timeout (what it cannot send in time goes to the spool). A second call
+  /// waits for nothing and reports the logger's close again.
+  pub async fn close(&self) -> CloseReport {
+    let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+    if !self.state.draining.swap(true, Relaxed) {
+      tokio::time::sleep(MAX_DRAIN_NOTICE.min(self.shutdown_timeout / 4)).await;
+    }
+    self.stop.notify_waiters();
+    let servers = std::mem::take(&mut *self.servers.lock());
+    for server in servers {
+      if tokio::time::timeout_at(deadline, server).await.is_err() {
+        break; // A request still in flight at the deadline is cut off; its events were not queued.
+      }
+    }
+    self.forget_idle.abort();
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let logger = &self.state.logger;
+    let report = logger.close(left).await;
+    runtime::forget(logger);
+    report
+  }
+}
+
+fn serve(
+  runtime: &Handle,
+  listener: tokio::net::TcpListener,
+  router: axum::Router,
+  stop: Arc<Notify>,
+) -> JoinHandle<()> {
+  let service = router.into_make_service_with_connect_info::<SocketAddr>();
+  runtime.spawn(async move {
+    let stopped = async move { stop.notified().await };
+    // Accept errors (out of file descriptors) are retried by axum; serve only returns once
+    // stopped.
+    let _ = axum::serve(listener, service)
+      .with_graceful_shutdown(stopped)
+      .await;
+  })
+}
