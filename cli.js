@@ -20,6 +20,9 @@ requests in flight finish, and the logger flushes for --shutdown-timeout-ms (wha
 send goes to the spool). A second signal exits at once (events in memory are spooled).
 
 Flags (each also read from its environment variable; a flag wins):
+  --config FILE             a JSON file of serve() options: the flags below in camelCase
+                            (port, widgetOrigins, ...) and "logger" with init() options
+                            (siteUrl, dfConfig, spoolDir, retryBudgetMs, ...); flags win
   --port N                  public port (SNS_LOGGER_PORT; default 8787; 0 picks a free one)
   --host IP                 public address (SNS_LOGGER_HOST; default 127.0.0.1)
   --admin-port N            port of /metrics (SNS_LOGGER_ADMIN_PORT; default 8788)
@@ -68,6 +71,7 @@ function main(argv) {
 
 function serveCommand(argv) {
   const { values } = parse(argv, {
+    config: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
     'admin-port': { type: 'string' },
@@ -97,12 +101,15 @@ function serveCommand(argv) {
     trustForwardedFor: values['trust-forwarded-for'],
   }
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key]
+  const file = values.config === undefined ? {} : readConfig(values.config)
 
   const { serve } = require('./index.js')
   const say = (line) => process.stderr.write(`sns-logger serve: ${line}\n`)
   const relay = serve({
+    ...file,
     ...options,
     logger: {
+      ...file.logger,
       onError: (error) => say(`${error.code}: ${error.message}${error.events ? ` (${error.events} events)` : ''}`),
     },
   })
@@ -128,6 +135,22 @@ function serveCommand(argv) {
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   return null // keeps running
+}
+
+/** The --config file: an object of serve() options. Its text is never echoed (it may hold tokens). */
+function readConfig(path) {
+  const { readFileSync } = require('node:fs')
+  let config
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    const why = error instanceof SyntaxError ? 'it is not valid JSON' : error.message
+    throw Object.assign(new Error(`--config: cannot read ${JSON.stringify(path)}: ${why}`), { code: 'ERR_INVALID_OPTIONS' })
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw Object.assign(new Error(`--config: ${JSON.stringify(path)} must hold an object of serve() options`), { code: 'ERR_INVALID_OPTIONS' })
+  }
+  return config
 }
 
 function parse(argv, options) {
