@@ -67,6 +67,25 @@ export type ErrorCode =
   | 'ERR_INVALID_TIMESTAMP'
   | 'ERR_MESSAGE_TOO_LARGE'
   | 'ERR_CLOSED'
+  /** serve(): an address could not be bound (in use, or not this machine's). */
+  | 'ERR_LISTEN'
+
+/** `code` of a relay event rejection (in a 200 answer): the logEvent codes, and one of the widget route. */
+export type RelayRejectionCode = ErrorCode | 'ERR_NOT_A_WIDGET_EVENT'
+
+/** `code` of a relay error answer (any status but 200). */
+export type RelayErrorCode =
+  | 'ERR_BAD_JSON'
+  | 'ERR_BAD_BATCH'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_ORIGIN_NOT_ALLOWED'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_TOO_LARGE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_UNAVAILABLE'
 
 /** Every error the logger throws. */
 export interface SnsLoggerError extends Error {
@@ -170,3 +189,71 @@ export declare function flush(): Promise<FlushReport>
 export declare function close(options?: CloseOptions): Promise<CloseReport>
 export declare function stats(): LoggerStats
 export declare function records(options?: { clear?: boolean }): PublishRecord[]
+
+/** The tokens file: each source that posts to `/v1/batch` and its tokens (two allow rotation). */
+export type RelayTokens = Partial<Record<'SF.app' | 'DF.app' | 'RC core', string[]>>
+
+/** serve() options; each falls back to its environment variable, then to its default. */
+export interface RelayOptions {
+  /** Public port. Env `SNS_LOGGER_PORT`; default 8787; 0 picks a free one. */
+  port?: number
+  /** Public address (an IP). Env `SNS_LOGGER_HOST`; default 127.0.0.1. */
+  host?: string
+  /** Port of `/metrics`. Env `SNS_LOGGER_ADMIN_PORT`; default 8788. */
+  adminPort?: number
+  /** Address of `/metrics`. Env `SNS_LOGGER_ADMIN_HOST`; default 127.0.0.1. */
+  adminHost?: string
+  /** A tokens file's path, or its object. Env `SNS_LOGGER_TOKENS` (a path). Without it every `/v1/batch` request gets 401. */
+  tokens?: string | RelayTokens
+  /** Sites allowed to post to `/v1/w`, such as `https://www.example.com`. Env `SNS_LOGGER_WIDGET_ORIGINS` (comma-separated). Without any, every `/v1/w` request gets 403. */
+  widgetOrigins?: string[]
+  /** Widget requests per second per client address (burst twice that). Env `SNS_LOGGER_WIDGET_RATE`; default 10. */
+  widgetRate?: number
+  /** How long draining and the final flush may take. Env `SNS_LOGGER_SHUTDOWN_TIMEOUT_MS`; default 10000. */
+  shutdownTimeoutMs?: number
+  /** How long a request body may take to arrive before 408. Env `SNS_LOGGER_BODY_TIMEOUT_MS`; default 10000. */
+  bodyTimeoutMs?: number
+  /** Behind a proxy: rate-limit by the address it appends to `X-Forwarded-For`. Env `SNS_LOGGER_TRUST_FORWARDED_FOR`. */
+  trustForwardedFor?: boolean
+  /** The relay's logger, configured as init() is (the same environment fallbacks). */
+  logger?: LoggerOptions
+}
+
+/** Where a listener is. */
+export interface RelayAddress {
+  host: string
+  port: number
+  /** `http://host:port` */
+  url: string
+}
+
+export interface RelayStats {
+  /** Requests answered on the public listener. */
+  requests: number
+  /** Events queued from requests. */
+  eventsAccepted: number
+  /** Events refused in 200 answers. */
+  eventsRejected: number
+  /** True once close() began. */
+  draining: boolean
+  logger: LoggerStats
+}
+
+/** A running relay. Like a Node server, it keeps the process alive until close(). */
+export interface Relay {
+  readonly address: RelayAddress
+  /** The admin listener, which serves `/metrics`. */
+  readonly adminAddress: RelayAddress
+  /** What the relay refuses by its configuration (no tokens file, no widget origin, ...). */
+  readonly warnings: string[]
+  stats(): RelayStats
+  /**
+   * Drains (new requests and `/readyz` get 503, requests in flight finish), stops listening and
+   * closes the logger within `shutdownTimeoutMs`; what it could not send is in the spool.
+   * Never rejects; a second call returns the same promise.
+   */
+  close(): Promise<CloseReport>
+}
+
+/** Starts the HTTP relay (`sns-logger serve` from code). Throws `ERR_INVALID_OPTIONS`, `ERR_INVALID_CONFIG` or `ERR_LISTEN`. */
+export declare function serve(options?: RelayOptions): Relay

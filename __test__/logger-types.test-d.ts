@@ -205,3 +205,16 @@ async function invalidCalls(): Promise<void> {
 
 const events: LogEvent[] = [];
 export { fromFiles, sns, usage, handle, invalidCalls, events };
+
+// serve(): typed options and handle.
+import { serve, type Relay, type RelayErrorCode } from '../index.js'
+const relay: Relay = serve({ port: 0, tokens: { 'SF.app': ['a-token-of-16-chars'] }, widgetOrigins: ['https://www.example.com'], logger: { siteUrl: 'https://x' } })
+const url: string = relay.address.url
+const code: RelayErrorCode = 'ERR_RATE_LIMITED'
+void relay.close().then((report) => report.leftInSpool)
+// @ts-expect-error: a source that posts with a token is one of the plan's (not the widget)
+serve({ tokens: { Widget: ['x'] } })
+// @ts-expect-error: widgetOrigins is a list
+serve({ widgetOrigins: 'https://www.example.com' })
+void url
+void code
