@@ -397,7 +397,7 @@ test('a child that closes exits promptly with 0 once close() resolves, everythin
 
 test('index.js re-exports every export of plan/index.js, unchanged', () => {
   const planKeys = Object.keys(plan).sort();
-  const ownKeys = ['SnsLogger', 'close', 'flush', 'init', 'logCustomEvent', 'logEvent', 'records', 'stats'];
+  const ownKeys = ['SnsLogger', 'close', 'flush', 'init', 'logCustomEvent', 'logEvent', 'records', 'serve', 'stats'];
   assert.deepEqual(Object.keys(lib).sort(), [...planKeys, ...ownKeys].sort());
   for (const key of planKeys) assert.equal(lib[key], plan[key], key);
   assert.ok(planKeys.length >= 18, `plan exports ${planKeys.length} names`);

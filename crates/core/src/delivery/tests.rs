@@ -1,6 +1,6 @@
 use super::intake::OVERFLOW_BUFFER_BYTES;
 use super::*;
-use crate::config::{DeliveryConfig, DfConfig};
+use crate::config::{DeliveryConfig, DfConfig, OverflowPolicy};
 use crate::error::ErrorCode;
 use crate::message::Envelope;
 use crate::plan::{EventInput, PropertiesInput, TrackingPlan, Value};
@@ -572,4 +572,104 @@ async fn close_resolves_soon_after_its_deadline_whatever_the_queue_holds() {
   logger.wait_for_close_writes(Duration::from_secs(60));
   assert_eq!(Spool::new(&dir).count().unwrap(), events);
   std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `n` prepared events of sessions `from..from + n`.
+fn prepared(logger: &Logger, from: usize, n: usize) -> Vec<Prepared> {
+  (from..from + n)
+    .map(|i| {
+      let (event, ()) = logger
+        .prepare(window_opened(&i.to_string()), None, |_, _| Ok(()))
+        .unwrap();
+      event
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_all_takes_a_batch_whole_or_refuses_it_whole_when_nothing_can_spool() {
+  let sink = Arc::new(Switchable::default());
+  let mut config = config(0);
+  config.delivery.max_queue_events = 10;
+  config.delivery.overflow = OverflowPolicy::Drop;
+  let logger = Logger::start(config, sink.clone(), None, &Handle::current());
+  assert!(logger.is_accepting());
+  logger.enqueue_all(prepared(&logger, 0, 8)).unwrap();
+  // 8 + 3 > 10: none of the three is taken, nothing is dropped.
+  assert_eq!(
+    logger.enqueue_all(prepared(&logger, 8, 3)),
+    Err(Refused::Full)
+  );
+  let stats = logger.stats();
+  assert_eq!(
+    (stats.accepted, stats.dropped, stats.queue_events),
+    (8, 0, 8)
+  );
+  logger.enqueue_all(prepared(&logger, 8, 2)).unwrap();
+  assert!(!logger.is_accepting(), "full, and no spool");
+  sink.up.store(true, Relaxed);
+  wait_for("every event", || sink.delivered.records().len() >= 10).await;
+  assert_eq!(
+    sessions(&sink.delivered),
+    (0..10).map(|i| i.to_string()).collect::<Vec<_>>()
+  );
+  assert!(logger.is_accepting());
+  let leftover = prepared(&logger, 10, 1);
+  logger.close(Duration::from_secs(1)).await;
+  assert_eq!(logger.enqueue_all(leftover), Err(Refused::Closed));
+  assert!(!logger.is_accepting());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_all_hands_a_batch_to_the_spool_when_the_queue_is_full() {
+  let dir = temp_dir("enqueue-all");
+  let sink = Arc::new(Switchable::default());
+  let logger = Logger::start(
+    spool_config(&dir, 5, 60_000),
+    sink.clone(),
+    None,
+    &Handle::current(),
+  );
+  logger.enqueue_all(prepared(&logger, 0, 5)).unwrap();
+  logger.enqueue_all(prepared(&logger, 5, 20)).unwrap();
+  wait_for("the overflow on disk", || logger.stats().spooled >= 20).await;
+  assert!(logger.is_accepting(), "the spool takes more");
+  sink.up.store(true, Relaxed);
+  wait_for("every event", || sink.delivered.records().len() >= 25).await;
+  assert_eq!(
+    sessions(&sink.delivered),
+    (0..25).map(|i| i.to_string()).collect::<Vec<_>>()
+  );
+  logger.close(Duration::from_secs(5)).await;
+  std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn prepare_lets_a_front_door_refuse_a_valid_event_and_set_its_dedup_id() {
+  let runtime = tokio::runtime::Runtime::new().unwrap();
+  let sink = Arc::new(MemorySink::default());
+  let logger = Logger::start(config(0), sink.clone(), None, runtime.handle());
+  let refused = logger.prepare(window_opened("a"), None, |_, event| {
+    Err::<(), _>(crate::error::LoggerError::new(
+      ErrorCode::NotAWidgetEvent,
+      event.category,
+    ))
+  });
+  assert_eq!(
+    refused.err().map(|e| (e.code, e.message)),
+    Some((ErrorCode::NotAWidgetEvent, "Window".into()))
+  );
+  let (event, seen) = logger
+    .prepare(
+      window_opened("b"),
+      Some("client-id-1".into()),
+      |_, event| Ok(event.action.to_string()),
+    )
+    .unwrap();
+  assert_eq!(seen, "opened");
+  logger.enqueue_all(vec![event]).unwrap();
+  runtime.block_on(logger.flush());
+  let records = sink.records();
+  assert_eq!(records.len(), 1);
+  assert_eq!(records[0].dedup_id, "client-id-1");
 }

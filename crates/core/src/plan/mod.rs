@@ -299,6 +299,61 @@ mod tests {
   use super::*;
 
   #[test]
+  fn an_events_sources_are_its_actions_or_those_of_its_deciding_enum_value() {
+    let plan = TrackingPlan::built_in();
+    let event = |category: &str, action: &str, properties: Vec<(&str, &str)>| EventInput {
+      room_id: Some(Value::String("r".into())),
+      category: Some(Value::String(category.into())),
+      action: Some(Value::String(action.into())),
+      properties: Some(PropertiesInput::Object(
+        properties
+          .into_iter()
+          .map(|(k, v)| (k.to_string(), Value::String(v.into())))
+          .collect(),
+      )),
+      ..Default::default()
+    };
+    let sources = |input| plan.sources_of(&plan.validate(input).unwrap()).to_vec();
+    assert_eq!(sources(event("Survey", "link_clicked", vec![])), ["Widget"]);
+    assert_eq!(
+      sources(event(
+        "Chat Session",
+        "closed",
+        vec![("close_method", "chat window")]
+      )),
+      ["Widget"]
+    );
+    assert_eq!(
+      sources(event(
+        "Chat Session",
+        "closed",
+        vec![("close_method", "agent")]
+      )),
+      ["SF.app"]
+    );
+    assert!(sources(event(
+      "Chat Session",
+      "closed",
+      vec![("close_method", "escalation_failure")]
+    ))
+    .is_empty());
+    assert_eq!(
+      plan.events_of_source("Widget"),
+      [
+        "\"Chat Session\" / \"closed\" with close_method \"chat window\"",
+        "\"Transcript Download\" / \"selected\"",
+        "\"Survey\" / \"link_clicked\"",
+        "\"Window\" / \"opened\"",
+        "\"Window\" / \"closed\"",
+      ]
+    );
+    assert_eq!(
+      plan.sources.keys().collect::<Vec<_>>(),
+      ["SF.app", "DF.app", "Widget", "RC core"]
+    );
+  }
+
+  #[test]
   fn built_in_plan_has_every_event_of_the_spec() {
     let plan = TrackingPlan::built_in();
     let events: Vec<(String, String)> = plan
