@@ -392,23 +392,11 @@ fn take(
   }
   match state.logger.enqueue_all(prepared) {
     Ok(()) => {}
-    Err(Refused::Closed) => {
-      return Err(
-        Refusal::new(
-          RelayErrorCode::Unavailable,
-          "the relay is shutting down; retry later",
-        )
-        .retry_after(RETRY_AFTER_UNAVAILABLE),
-      )
-    }
+    Err(Refused::Closed) => return Err(unavailable(SHUTTING_DOWN)),
     Err(Refused::Full) => {
-      return Err(
-        Refusal::new(
-          RelayErrorCode::Unavailable,
-          "the relay's queue is full and its spool cannot take more now; retry later",
-        )
-        .retry_after(RETRY_AFTER_UNAVAILABLE),
-      )
+      return Err(unavailable(
+        "the relay's queue is full and its spool cannot take more now; retry later",
+      ))
     }
   }
   for (category, action) in &names {
