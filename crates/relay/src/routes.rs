@@ -237,15 +237,16 @@ async fn require_widget_origin(
   Refusal::new(RelayErrorCode::OriginNotAllowed, why).into_response()
 }
 
+/// 503, with the `Retry-After` a client should honour.
+fn unavailable(why: &str) -> Refusal {
+  Refusal::new(RelayErrorCode::Unavailable, why).retry_after(RETRY_AFTER_UNAVAILABLE)
+}
+
+const SHUTTING_DOWN: &str = "the relay is shutting down; retry later";
+
 fn refuse_if_draining(state: &RelayState) -> Result<(), Refusal> {
   if state.draining.load(Relaxed) {
-    return Err(
-      Refusal::new(
-        RelayErrorCode::Unavailable,
-        "the relay is shutting down; retry later",
-      )
-      .retry_after(RETRY_AFTER_UNAVAILABLE),
-    );
+    return Err(unavailable(SHUTTING_DOWN));
   }
   Ok(())
 }
