@@ -169,7 +169,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
   test('SIGTERM: readyz and new requests get 503, a request in flight finishes, unsent events survive the restart', async () => {
     await freshTopic()
     const spoolDir = mkdtempSync(join(dir, 'spool-'))
-    const { relay } = await freshRelay({ spoolDir, args: ['--shutdown-timeout-ms', '3000'] })
+    const { relay } = await freshRelay({ spoolDir, args: ['--shutdown-timeout-ms', '5000'] })
     let restarted
     try {
       // SNS stalls: whatever is accepted is still in memory when the signal comes.
@@ -202,7 +202,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
 
       socket.end(body)
       await answered
-      assert.match(answer, /^HTTP\/1.1 200/)
+      assert.match(answer, /^HTTP\/1.1 200/, `the in-flight request's answer; the relay said:\n${relay.stderr()}`)
       assert.match(answer, /"accepted":2/)
       assert.equal(await exited, 0)
       assert.match(relay.stderr(), /SIGTERM: draining/)
