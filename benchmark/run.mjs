@@ -4,7 +4,10 @@
 //
 // Baselines, same endpoint, same events: (a) client-sns, one PublishCommand per event;
 // (b) client-sns, PublishBatch of 10 by hand, one batch in flight per group; (c) Segment's
-// analytics-node track(), for the per-call cost only.
+// analytics-node track(), for the per-call cost only. The relay (`sns-logger serve`, POST
+// /v1/batch of 50 events over 32 connections from benchmark/loadgen) against Node `http`
+// servers taking the same requests: (r1) client-sns PublishBatch of 10 by hand; (r2) this
+// addon's logEvent() per event.
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -19,6 +22,12 @@ const GROUPS = 100
 const sizes = quick
   ? { events0: 30_000, events20: 10_000, single: 1_000, loopSeconds: 3, outage: 200_000, perCallMs: 400, startups: 3 }
   : { events0: 200_000, events20: 50_000, single: 3_000, loopSeconds: 10, outage: 1_000_000, perCallMs: 1_500, startups: 7 }
+// Relay runs: requests of 50 events (r1, far slower, sends fewer); each run stops by itself
+// after its requests or `maxSeconds`.
+const relaySizes = quick
+  ? { requests: 3_000, r1Requests: 300, warmup: 40, pacedSeconds: 2, maxSeconds: 20 }
+  : { requests: 6_000, r1Requests: 1_500, warmup: 100, pacedSeconds: 10, maxSeconds: 60 }
+const RELAY_CONNECTIONS = 32
 // Room for a whole run in memory, so that throughput measures delivery, not the spool.
 const BULK_OPTIONS = { maxQueueEvents: 1_000_000, maxQueueBytes: 512 * 2 ** 20 }
 // The outage runs with the default caps: the figure is about them.
@@ -29,7 +38,7 @@ const step = (text) => console.log(`\n[${((performance.now() - started) / 1000).
 
 step('installing and building in release mode (cached after the first run)')
 if (!ensureInstalled({ quiet: true }) || !buildAddon({ release: true, quiet: true })) process.exit(1)
-if (!run('cargo', ['build', '--release', '-p', 'sns-bench-endpoint'], { quiet: true }).ok) process.exit(1)
+if (!run('cargo', ['build', '--release', '-p', 'sns-bench-endpoint', '-p', 'sns-bench-loadgen'], { quiet: true }).ok) process.exit(1)
 
 const { checkSameMessages } = await import('./support/fixtures.mjs')
 console.log(`baselines send the same ${await checkSameMessages(GROUPS)} messages as sns-logger (timestamps aside)`)
@@ -83,6 +92,23 @@ try {
     for (let i = 0; i < sizes.startups; i++) runs.push(await measure('startup', { which }))
     raw.startup[which] = runs
   }
+
+  raw.relay = {}
+  for (const [contender, requests, label] of [
+    ['relay', relaySizes.requests, 'sns-logger serve'],
+    ['client-sns', relaySizes.r1Requests, '(r1) Node http + client-sns PublishBatch by hand'],
+    ['log-event', relaySizes.requests, '(r2) Node http + logEvent()'],
+  ]) {
+    const paced = contender === 'relay' ? `, then ${relaySizes.pacedSeconds} s at half that rate` : ''
+    step(`relay: ${label}, ${requests} requests of 50 events, ${RELAY_CONNECTIONS} connections, as fast as it answers${paced}`)
+    raw.relay[contender] = await measure('relay', {
+      contender,
+      requests,
+      warmupRequests: relaySizes.warmup,
+      maxSeconds: relaySizes.maxSeconds,
+      ...(contender === 'relay' ? { pacedFraction: 0.5, pacedSeconds: relaySizes.pacedSeconds } : {}),
+    })
+  }
 } finally {
   await endpoint.stop()
 }
@@ -119,7 +145,14 @@ const figures = {
   outage_delivered: raw.outage.delivered,
   load_init_ms: startupMedian('sns-logger', 'loadInitMs'),
   idle_rss_mb: startupMedian('sns-logger', 'addedRssMb'),
+  relay_eps: raw.relay.relay.max.eps,
+  relay_cpu_us_per_event: raw.relay.relay.max.cpuUsPerEvent,
+  relay_p99_ms: raw.relay.relay.paced.latency_ms.p99,
+  relay_rss_mb_idle: raw.relay.relay.idleRssMb,
+  relay_rss_mb_load: raw.relay.relay.paced.rss.peakMb,
 }
+const r1 = raw.relay['client-sns']
+const r2 = raw.relay['log-event']
 
 const lower = 'lower'
 const higher = 'higher'
@@ -144,6 +177,13 @@ const rows = [
   ['outage_delivered', '-', null, higher, `= ${sizes.outage}`, figures.outage_delivered === sizes.outage],
   ['load_init_ms', '(a) client-sns', startupMedian('client-sns', 'loadInitMs'), lower, '<= 50', figures.load_init_ms <= 50],
   ['idle_rss_mb', '(a) client-sns', startupMedian('client-sns', 'addedRssMb'), lower, 'report', null],
+  ['relay_eps', '(r1) http+client-sns', r1.max.eps, higher, '>= 3 x (r1)', figures.relay_eps >= 3 * r1.max.eps],
+  ['relay_eps', '(r2) http+logEvent', r2.max.eps, higher, '>= (r2)', figures.relay_eps >= r2.max.eps],
+  ['relay_cpu_us_per_event', '(r1) http+client-sns', r1.max.cpuUsPerEvent, lower, '', null],
+  ['relay_cpu_us_per_event', '(r2) http+logEvent', r2.max.cpuUsPerEvent, lower, '< (r2)', figures.relay_cpu_us_per_event < r2.max.cpuUsPerEvent],
+  ['relay_p99_ms', '-', null, lower, '<= 5 (at 50% of relay_eps)', figures.relay_p99_ms <= 5],
+  ['relay_rss_mb_idle', '(r2) http+logEvent', r2.idleRssMb, lower, 'report', null],
+  ['relay_rss_mb_load', '-', null, lower, 'report (peak, at 50% of relay_eps)', null],
 ]
 
 const fmt = (x) => (x === null || x === undefined ? '-' : Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2))
@@ -188,5 +228,8 @@ console.log(
   `ratio: how many times sns-logger is ahead (baseline/ours for costs, ours/baseline for rates).\n` +
     `outage: ${raw.outage.delivered} of ${sizes.outage} delivered after recovery (${(raw.outage.recoveryMs / 1000).toFixed(1)} s), ` +
     `${raw.outage.orderViolations} order violations; single group: ${raw.singleGroup['sns-logger'].orderViolations} order violations.\n` +
+    `relay: ${fmt(figures.relay_eps)} events/s at most (r1 ${fmt(r1.max.eps)}, r2 ${fmt(r2.max.eps)}); at ${fmt(raw.relay.relay.paced.targetEps)} events/s ` +
+    `p50 ${fmt(raw.relay.relay.paced.latency_ms.p50)} / p99 ${fmt(figures.relay_p99_ms)} ms; load generator CPU ${fmt((raw.relay.relay.max.cpu_ms * 1000) / raw.relay.relay.max.events)} µs/event; ` +
+    `peak RSS at the max rate: relay ${fmt(raw.relay.relay.max.rss.peakMb)} MB, r1 ${fmt(r1.max.rss.peakMb)} MB, r2 ${fmt(r2.max.rss.peakMb)} MB.\n` +
     `written to benchmark/results.json`,
 )

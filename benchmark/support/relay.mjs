@@ -1,0 +1,183 @@
+// The relay benchmark's pieces: its fixtures on disk (df_config, tokens, request bodies), the
+// servers under test (`sns-logger serve`, and the two Node baselines of relay-baseline.mjs),
+// readings of a server's CPU time and RSS from /proc, and the load generator
+// (benchmark/loadgen, a Rust binary).
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { root } from '../../scripts/prepare.mjs'
+import { CREDENTIALS, REGION, SITE_URL, dfConfig, eventPool } from './fixtures.mjs'
+
+export const EVENTS_PER_REQUEST = 50
+/** Each body holds 10 events of each of 5 bots: the by-hand baseline can fill its batches. */
+const BOTS_PER_REQUEST = 5
+const TOKEN = 'bench-token-0123456789abcdef'
+
+export const loadgenBinary = (profile = 'release') => join(root, 'target', profile, 'sns-bench-loadgen')
+
+/** One JSON body per line; body k holds events of bots 5k .. 5k+4 (of `groups`). */
+export function requestBodies(groups) {
+  const pool = eventPool(groups)
+  const perBot = Array.from({ length: groups }, (_, i) => pool.filter((e) => e.agent === `bot-${i}`))
+  const perBotEvents = EVENTS_PER_REQUEST / BOTS_PER_REQUEST
+  const bodies = []
+  for (let first = 0; first < groups; first += BOTS_PER_REQUEST) {
+    const batch = []
+    for (let b = first; b < first + BOTS_PER_REQUEST; b++) {
+      const events = perBot[b % groups]
+      for (let k = 0; k < perBotEvents; k++) batch.push(events[k % events.length])
+    }
+    bodies.push(JSON.stringify({ batch }))
+  }
+  return bodies
+}
+
+/** Writes df_config.json, tokens.json and bodies.jsonl to a new temporary directory. */
+export function writeFixtures(groups) {
+  const dir = mkdtempSync(join(tmpdir(), 'sns-logger-relay-bench-'))
+  const files = {
+    dir,
+    dfConfig: join(dir, 'df_config.json'),
+    tokens: join(dir, 'tokens.json'),
+    bodies: join(dir, 'bodies.jsonl'),
+    spoolDir: mkdtempSync(join(dir, 'spool-')),
+    token: TOKEN,
+  }
+  writeFileSync(files.dfConfig, JSON.stringify(dfConfig(groups)))
+  writeFileSync(files.tokens, JSON.stringify({ 'SF.app': [TOKEN] }))
+  writeFileSync(files.bodies, `${requestBodies(groups).join('\n')}\n`)
+  return { ...files, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Waits for the line that says where a server listens; fails if it exits first. */
+async function listeningLine(child, pattern) {
+  const lines = createInterface({ input: child.stdout })
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the server exited with ${code} before listening`)
+  })
+  const line = (async () => {
+    for await (const text of lines) {
+      const match = pattern.exec(text)
+      if (match) return match
+    }
+    throw new Error('the server closed its stdout before listening')
+  })()
+  return Promise.race([line, exited])
+}
+
+function stopper(child, name) {
+  return async () => {
+    if (child.exitCode !== null) throw new Error(`${name} exited early with ${child.exitCode}`)
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit')
+    if (code !== 0) throw new Error(`${name} exited with ${code} on SIGTERM`)
+  }
+}
+
+/**
+ * Starts one server under test: `relay` (`node cli.js serve`), `client-sns` or `log-event`
+ * (relay-baseline.mjs). Resolves to `{ pid, url, metricsUrl?, stop() }`.
+ */
+export async function startServer(kind, { endpoint, fixtures }) {
+  const nodeArgs = ['--disable-warning=NodeVersionSupportWarning']
+  if (kind === 'relay') {
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, join(root, 'cli.js'), 'serve', '--port', '0', '--admin-port', '0', '--tokens', fixtures.tokens, '--shutdown-timeout-ms', '4000'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          SNS_LOGGER_SITE_URL: SITE_URL,
+          SNS_LOGGER_DF_CONFIG: fixtures.dfConfig,
+          SNS_LOGGER_SPOOL_DIR: fixtures.spoolDir,
+          AWS_ENDPOINT_URL_SNS: endpoint,
+          AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+          AWS_REGION: REGION,
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      },
+    )
+    const [, url, metricsUrl] = await listeningLine(child, /listening on (http:\/\/\S+), metrics on (http:\/\/\S+)/)
+    return { pid: child.pid, url, metricsUrl, stop: stopper(child, 'the relay') }
+  }
+  const args = { kind, endpoint, dfConfig: fixtures.dfConfig, tokens: fixtures.tokens, spoolDir: fixtures.spoolDir }
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'benchmark', 'support', 'relay-baseline.mjs'), JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const [, url] = await listeningLine(child, /listening on (http:\/\/\S+)/)
+  return { pid: child.pid, url, stop: stopper(child, `the ${kind} baseline`) }
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+
+/** User + system CPU time of a process (all its threads) so far, in ms (10 ms resolution). */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+}
+
+/** Resident set size of a process now, in MiB. */
+export function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024
+}
+
+/** Samples a process's RSS every `everyMs` until `stop()`, which returns the peak and mean. */
+export function rssSampler(pid, everyMs = 100) {
+  const samples = [rssMb(pid)]
+  const timer = setInterval(() => samples.push(rssMb(pid)), everyMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      samples.push(rssMb(pid))
+      return { peakMb: Math.max(...samples), meanMb: samples.reduce((a, b) => a + b, 0) / samples.length }
+    },
+  }
+}
+
+/**
+ * Runs the load generator against `url` + /v1/batch; resolves to its JSON report, rejects
+ * when any request failed or time ran out.
+ */
+export async function loadgen({ url, fixtures, requests, connections = 32, rate = 0, maxSeconds }) {
+  const args = ['--url', `${url}/v1/batch`, '--token', fixtures.token, '--bodies', fixtures.bodies]
+  args.push('--requests', String(requests), '--connections', String(connections), '--max-seconds', String(maxSeconds))
+  if (rate > 0) args.push('--rate', String(rate))
+  const child = spawn(loadgenBinary(), args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk))
+  const [code] = await once(child, 'exit')
+  const line = out.trim().split('\n').pop()
+  let report = null
+  try {
+    report = JSON.parse(line)
+  } catch {}
+  if (code !== 0 || !report) {
+    throw new Error(`loadgen ${args.join(' ')} failed (exit ${code}): ${report?.first_error ?? out}`)
+  }
+  return report
+}
+
+/** The relay's logger counters from its admin /metrics: `{ events_sent, events_spooled, ... }`. */
+export function relayCounters(metricsUrl) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(metricsUrl, { agent: false }, (response) => {
+        let text = ''
+        response.setEncoding('utf8').on('data', (chunk) => (text += chunk))
+        response.on('end', () => {
+          const counters = {}
+          for (const [, name, value] of text.matchAll(/^sns_logger_(events_\w+?)_total (\d+)$/gm)) counters[name] = Number(value)
+          resolve(counters)
+        })
+      })
+      .on('error', reject)
+  })
+}
