@@ -133,6 +133,12 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       for (let i = 0; i < 3; i++) assert.equal((await send(`${relay.url}/v1/batch`, retried, bearer(SF_TOKEN))).accepted, 2)
       expected.push('retry-1', 'retry-2')
 
+      // Every copy published before the queue is read: moto drops a duplicate only while the
+      // first copy is still in the queue (SNS keeps dedup ids for 5 minutes, read or not).
+      const published = expected.length + 4
+      const deadline = Date.now() + 10_000
+      while ((await metric(relay, 'sns_logger_events_sent_total')) < published && Date.now() < deadline) await sleep(50)
+      assert.equal(await metric(relay, 'sns_logger_events_sent_total'), published, 'SNS acknowledged every copy')
       const rooms = await roomsReceived(expected.length)
       assert.deepEqual(rooms, expected)
       assert.equal(await relay.stop(), 0)
