@@ -219,12 +219,13 @@ export interface RelayOptions {
   logger?: LoggerOptions
 }
 
-/** Where a listener is. */
+/** Where a listener is; as a string, its `url`. */
 export interface RelayAddress {
   host: string
   port: number
   /** `http://host:port` */
   url: string
+  toString(): string
 }
 
 export interface RelayStats {

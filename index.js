@@ -110,14 +110,14 @@ class Relay {
     this.#keepAlive = setInterval(() => {}, 2 ** 30)
   }
 
-  /** The public listener: `{ host, port, url }`. */
+  /** The public listener: `{ host, port, url }`; as a string, its `url`. */
   get address() {
-    return this.#native.address
+    return withUrlString(this.#native.address)
   }
 
-  /** The admin listener, which serves `/metrics`: `{ host, port, url }`. */
+  /** The admin listener, which serves `/metrics`: `{ host, port, url }`; as a string, its `url`. */
   get adminAddress() {
-    return this.#native.adminAddress
+    return withUrlString(this.#native.adminAddress)
   }
 
   /** What the relay refuses by its configuration (no tokens file, no widget origin, ...). */
@@ -138,6 +138,12 @@ class Relay {
     this.#closing ??= this.#native.close().finally(() => clearInterval(this.#keepAlive))
     return this.#closing
   }
+}
+
+/** `${relay.address}` and `new URL(relay.address)` give the listener's URL. */
+function withUrlString(address) {
+  Object.defineProperty(address, 'toString', { value: () => address.url })
+  return address
 }
 
 /**

@@ -522,6 +522,8 @@ describe('relay: closed by default, full, the command line, serve() from code', 
     })
     assert.equal(relay.address.host, '127.0.0.1')
     assert.equal(relay.address.url, `http://127.0.0.1:${relay.address.port}`)
+    assert.equal(`${relay.address}`, relay.address.url)
+    assert.equal(new URL('/healthz', relay.address).port, String(relay.address.port))
     assert.notEqual(relay.adminAddress.port, relay.address.port)
     assert.deepEqual(relay.warnings, [])
     const answer = await post(`${relay.address.url}/v1/batch`, { batch: [appEvent('code-1'), { bad: true }] }, bearer(DF_TOKEN))

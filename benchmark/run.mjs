@@ -150,6 +150,8 @@ const figures = {
   relay_p99_ms: raw.relay.relay.paced.latency_ms.p99,
   relay_rss_mb_idle: raw.relay.relay.idleRssMb,
   relay_rss_mb_load: raw.relay.relay.paced.rss.peakMb,
+  // The name for the pair above.
+  relay_rss_mb: { idle: raw.relay.relay.idleRssMb, load: raw.relay.relay.paced.rss.peakMb },
 }
 const r1 = raw.relay['client-sns']
 const r2 = raw.relay['log-event']
