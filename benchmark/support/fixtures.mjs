@@ -5,6 +5,8 @@
 // baseline does the same, so both keep per-group order.
 import { createRequire } from 'node:module'
 
+import { eventTypeOf, messageJson } from './baseline-message.mjs'
+
 const require = createRequire(import.meta.url)
 export const lib = require('../../index.js')
 
@@ -55,16 +57,6 @@ export function eventPool(groups) {
   return pool
 }
 
-function eventTypeOf(event) {
-  const category = lib.TRACKING_PLAN.categories.find((c) => c.category === event.category)
-  const action = category.actions.find((a) => a.action === event.action)
-  for (const property of action.properties) {
-    const value = property.values?.find((v) => v.value === event.properties?.[property.property])
-    if (value?.eventType) return value.eventType
-  }
-  return action.eventType
-}
-
 /**
  * What a user writing against client-sns would hold per event: the topic and agent id looked
  * up once, the eventType known at the call site. `message()` builds the same JSON sns-logger
@@ -74,21 +66,8 @@ export function baselinePool(groups) {
   const config = dfConfig(groups)
   return eventPool(groups).map((event) => {
     const bot = config[event.agent]
-    const eventType = eventTypeOf(event)
-    return {
-      topicArn: bot.sns_arn_topic,
-      message: () =>
-        JSON.stringify({
-          dialogflowAgentId: bot.agent_id,
-          roomId: event.roomId,
-          tabId: event.tabId ?? '',
-          category: event.category,
-          action: event.action,
-          properties: event.properties ?? {},
-          eventType,
-          timestamp: new Date().toISOString(),
-        }),
-    }
+    const eventType = eventTypeOf(lib.TRACKING_PLAN, event)
+    return { topicArn: bot.sns_arn_topic, message: () => messageJson(bot, event, eventType) }
   })
 }
 

@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 
+import { eventTypeOf, messageJson } from './baseline-message.mjs'
+
 const require = createRequire(import.meta.url)
 const { kind, endpoint, dfConfig: dfConfigPath, tokens: tokensPath, spoolDir } = JSON.parse(process.argv[2])
 const SITE_URL = 'https://chat.example.com'
@@ -28,16 +30,6 @@ if (kind === 'client-sns') {
   const { SNSClient, PublishBatchCommand } = require('@aws-sdk/client-sns')
   // The plan as JSON only: the user's server does not load the addon.
   const plan = JSON.parse(readFileSync(new URL('../../plan/tracking-plan.json', import.meta.url), 'utf8'))
-  const eventTypeOf = (event) => {
-    const category = plan.categories.find((c) => c.category === event.category)
-    const action = category?.actions.find((a) => a.action === event.action)
-    if (!action) return undefined
-    for (const property of action.properties) {
-      const value = property.values?.find((v) => v.value === event.properties?.[property.property])
-      if (value?.eventType) return value.eventType
-    }
-    return action.eventType
-  }
   const client = new SNSClient({
     region: REGION,
     endpoint,
@@ -50,21 +42,12 @@ if (kind === 'client-sns') {
     const byTopic = new Map()
     batch.forEach((event, index) => {
       const bot = dfConfig[event?.agent]
-      const eventType = bot && eventTypeOf(event)
+      const eventType = bot && eventTypeOf(plan, event)
       if (!eventType) {
         rejected.push({ index, code: 'ERR_INVALID_EVENT', message: 'unknown agent, category or action' })
         return
       }
-      const message = JSON.stringify({
-        dialogflowAgentId: bot.agent_id,
-        roomId: event.roomId,
-        tabId: event.tabId ?? '',
-        category: event.category,
-        action: event.action,
-        properties: event.properties ?? {},
-        eventType,
-        timestamp: new Date().toISOString(),
-      })
+      const message = messageJson(bot, event, eventType)
       let entries = byTopic.get(bot.sns_arn_topic)
       if (!entries) byTopic.set(bot.sns_arn_topic, (entries = []))
       entries.push({
