@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { createServer, connect } from 'node:net'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -291,7 +292,6 @@ describe('relay: the widget route, /v1/w', () => {
 
   async function widgetPost(body, headers = widgetHeaders(), localAddress = '127.0.0.1') {
     // fetch cannot pick a source address; http.request can.
-    const { request } = await import('node:http')
     const data = typeof body === 'string' ? body : JSON.stringify(body)
     return new Promise((resolve, reject) => {
       const req = request(`${relay.url}/v1/w`, { method: 'POST', headers, localAddress }, (res) => {

@@ -98,13 +98,13 @@ impl Metrics {
       .observe(seconds);
   }
 
-  pub fn accepted(&self, source: &str, category: &str, action: &str) {
+  pub fn accepted(&self, source: &str, category: &str, action: &str, events: u64) {
     let labels = EventLabels {
       source: source.to_string(),
       category: category.to_string(),
       action: action.to_string(),
     };
-    self.accepted.get_or_create(&labels).inc();
+    self.accepted.get_or_create(&labels).inc_by(events);
   }
 
   pub fn rejected(&self, code: &'static str) {

@@ -36,39 +36,15 @@ pub struct RelayState {
   pub trust_forwarded_for: bool,
   pub draining: Arc<AtomicBool>,
   pub metrics: Metrics,
+  pub counters: Counters,
+}
+
+/// What `stats()` counts.
+#[derive(Default)]
+pub struct Counters {
   pub requests: AtomicU64,
   pub events_accepted: AtomicU64,
   pub events_rejected: AtomicU64,
-  widget_source: Arc<str>,
-}
-
-impl RelayState {
-  #[allow(clippy::too_many_arguments)]
-  pub fn new(
-    logger: Logger,
-    tokens: Tokens,
-    origins: Origins,
-    rate_limit: RateLimit,
-    body_timeout: Duration,
-    trust_forwarded_for: bool,
-    draining: Arc<AtomicBool>,
-    metrics: Metrics,
-  ) -> RelayState {
-    RelayState {
-      logger,
-      tokens,
-      origins,
-      rate_limit,
-      body_timeout,
-      trust_forwarded_for,
-      draining,
-      metrics,
-      requests: AtomicU64::new(0),
-      events_accepted: AtomicU64::new(0),
-      events_rejected: AtomicU64::new(0),
-      widget_source: WIDGET_SOURCE.into(),
-    }
-  }
 }
 
 type Shared = Arc<RelayState>;
@@ -122,7 +98,7 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
   };
   let started = Instant::now();
   let response = next.run(request).await;
-  state.requests.fetch_add(1, Relaxed);
+  state.counters.requests.fetch_add(1, Relaxed);
   state.metrics.request(
     route,
     response.status().as_u16(),
@@ -185,10 +161,10 @@ async fn app_batch(
   body: Body,
 ) -> Result<Json<Accepted>, Refusal> {
   refuse_if_draining(&state)?;
-  let source = authenticate(&state.tokens, &headers)?.clone();
+  let source = authenticate(&state.tokens, &headers)?;
   require_content_type(&headers, &["application/json"])?;
   let body = read_body(&headers, body, APP_LIMITS, state.body_timeout).await?;
-  take(&state, &body, APP_LIMITS, &source, false)
+  take(&state, &body, APP_LIMITS, source, false)
 }
 
 /// `POST /v1/w`: the widget, from an allowed origin (checked by `require_widget_origin`).
@@ -211,8 +187,7 @@ async fn widget_batch(
   }
   require_content_type(&headers, &["application/json", "text/plain"])?;
   let body = read_body(&headers, body, WIDGET_LIMITS, state.body_timeout).await?;
-  let source = state.widget_source.clone();
-  take(&state, &body, WIDGET_LIMITS, &source, true)
+  take(&state, &body, WIDGET_LIMITS, WIDGET_SOURCE, true)
 }
 
 async fn require_widget_origin(
@@ -355,7 +330,7 @@ fn take(
   state: &RelayState,
   body: &[u8],
   limits: Limits,
-  source: &Arc<str>,
+  source: &str,
   widget: bool,
 ) -> Result<Json<Accepted>, Refusal> {
   let events = batch::parse(body, limits)?;
@@ -400,20 +375,24 @@ fn take(
       ))
     }
   }
-  for (category, action) in &names {
-    state.metrics.accepted(source, category, action);
+  let accepted = names.len();
+  // One metrics update per kind of event in the batch, not per event.
+  names.sort_unstable();
+  for same in names.chunk_by(|a, b| a == b) {
+    let (category, action) = &same[0];
+    state
+      .metrics
+      .accepted(source, category, action, same.len() as u64);
   }
   for rejection in &rejected {
     state.metrics.rejected(rejection.code);
   }
-  state.events_accepted.fetch_add(names.len() as u64, Relaxed);
-  state
+  let counters = &state.counters;
+  counters.events_accepted.fetch_add(accepted as u64, Relaxed);
+  counters
     .events_rejected
     .fetch_add(rejected.len() as u64, Relaxed);
-  Ok(Json(Accepted {
-    accepted: names.len(),
-    rejected,
-  }))
+  Ok(Json(Accepted { accepted, rejected }))
 }
 
 /// The `MessageDeduplicationId` of a client's `messageId`: the same for a retried request,

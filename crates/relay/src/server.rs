@@ -3,7 +3,7 @@
 
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
-use crate::routes::{self, RelayState};
+use crate::routes::{self, Counters, RelayState};
 use crate::widget::RateLimit;
 use sns_logger_core::delivery::{CloseReport, Observer, Stats};
 use sns_logger_core::{runtime, ErrorCode, Logger, LoggerError, Result};
@@ -77,16 +77,17 @@ impl Relay {
 
     let logger = Logger::open(config.logger, observer)?;
     let draining = Arc::new(AtomicBool::new(false));
-    let state = Arc::new(RelayState::new(
-      logger.clone(),
-      config.tokens,
-      config.widget_origins,
-      RateLimit::per_second(config.widget_rate),
-      config.body_timeout,
-      config.trust_forwarded_for,
-      draining.clone(),
-      Metrics::new(logger, draining),
-    ));
+    let state = Arc::new(RelayState {
+      logger: logger.clone(),
+      tokens: config.tokens,
+      origins: config.widget_origins,
+      rate_limit: RateLimit::per_second(config.widget_rate),
+      body_timeout: config.body_timeout,
+      trust_forwarded_for: config.trust_forwarded_for,
+      draining: draining.clone(),
+      metrics: Metrics::new(logger, draining),
+      counters: Counters::default(),
+    });
     let stop = Arc::new(Notify::new());
     let servers = vec![
       serve(runtime, public, routes::public(state.clone()), stop.clone()),
@@ -123,10 +124,11 @@ impl Relay {
 
   pub fn stats(&self) -> RelayStats {
     let state = &self.state;
+    let counters = &state.counters;
     RelayStats {
-      requests: state.requests.load(Relaxed),
-      events_accepted: state.events_accepted.load(Relaxed),
-      events_rejected: state.events_rejected.load(Relaxed),
+      requests: counters.requests.load(Relaxed),
+      events_accepted: counters.events_accepted.load(Relaxed),
+      events_rejected: counters.events_rejected.load(Relaxed),
       draining: state.draining.load(Relaxed),
       logger: state.logger.stats(),
     }
