@@ -86,13 +86,7 @@ impl Logger {
       return Ok(());
     };
     drop(queue);
-    shared.counters.accepted.fetch_add(1, Relaxed);
-    if wake {
-      shared.wake.notify_one();
-    }
-    if wake_spool {
-      shared.wake_spool.notify_one();
-    }
+    self.accepted(1, wake, wake_spool);
     Ok(())
   }
 
@@ -170,13 +164,7 @@ impl Logger {
       return Err(Refused::Full);
     }
     drop(queue);
-    shared.counters.accepted.fetch_add(count, Relaxed);
-    if wake {
-      shared.wake.notify_one();
-    }
-    if wake_spool {
-      shared.wake_spool.notify_one();
-    }
+    self.accepted(count, wake, wake_spool);
     Ok(())
   }
 
@@ -189,6 +177,18 @@ impl Logger {
     !queue.is_closed()
       && (queue.has_room_for(1, 0, limits.max_queue_events, limits.max_queue_bytes)
         || (self.overflow_goes_to_spool() && queue.overflow_bytes() < OVERFLOW_BUFFER_BYTES))
+  }
+
+  /// After the queue lock is released: counts what was taken and wakes whoever must look.
+  fn accepted(&self, events: u64, wake_dispatcher: bool, wake_spool_keeper: bool) {
+    let shared = &self.shared;
+    shared.counters.accepted.fetch_add(events, Relaxed);
+    if wake_dispatcher {
+      shared.wake.notify_one();
+    }
+    if wake_spool_keeper {
+      shared.wake_spool.notify_one();
+    }
   }
 
   fn overflow_goes_to_spool(&self) -> bool {
