@@ -66,15 +66,14 @@ fn normalize(origin: &str) -> Option<String> {
   if scheme != "http" && scheme != "https" {
     return None;
   }
-  let (host, port) = match rest.rsplit_once(':') {
-    Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') && host.ends_with(']') => {
-      if port.is_empty() || port.parse::<u16>().is_err() {
-        return None;
-      }
-      (host, Some(port))
-    }
+  // A port follows the last ':' unless that ':' sits inside an IPv6 address's brackets.
+  let (host, port) = match rest.rfind(':') {
+    Some(i) if !rest[i..].contains(']') => (&rest[..i], Some(&rest[i + 1..])),
     _ => (rest, None),
   };
+  if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+    return None;
+  }
   let host_ok = !host.is_empty()
     && (host
       .bytes()
@@ -175,11 +174,13 @@ mod tests {
       "https://WWW.Example.com".into(),
       "http://localhost:3000".into(),
       "http://[::1]:8080".into(),
+      "http://[::1]".into(),
     ])
     .unwrap();
     assert!(origins.allows(&HeaderValue::from_static("https://www.example.com")));
     assert!(origins.allows(&HeaderValue::from_static("http://localhost:3000")));
     assert!(origins.allows(&HeaderValue::from_static("http://[::1]:8080")));
+    assert!(origins.allows(&HeaderValue::from_static("http://[::1]")));
     assert!(!origins.allows(&HeaderValue::from_static("http://localhost:3001")));
     assert!(!origins.allows(&HeaderValue::from_static("https://evil.example.com")));
     for bad in [
@@ -190,7 +191,9 @@ mod tests {
       "https://example.com/path",
       "ftp://x",
       "https://a:99999",
+      "https://a:",
       "https://user@host",
+      "http://[::1",
     ] {
       let error = Origins::parse(&[bad.into()]).unwrap_err();
       assert!(error.contains(&quote(bad)), "{error}");
