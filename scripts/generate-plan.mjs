@@ -187,16 +187,26 @@ function jsObject(members, indent) {
   return `Object.freeze({\n${body}${indent}})`;
 }
 
-function jsBuilder(e) {
+/** How a module defines an export: CommonJS (plan/index.js) or ESM (plan/index.mjs). */
+const MODULE_FORMATS = {
+  cjs: { prologue: "'use strict';\n", define: (name) => `exports.${name} =`, plan: "require('./tracking-plan.json')" },
+  // The ESM copy carries the plan inline: a JSON import needs import attributes, which not
+  // every runtime and bundler an app or a page uses reads yet.
+  esm: { prologue: '', define: (name) => `export const ${name} =`, plan: null },
+};
+
+function jsBuilder(e, format) {
   const props = e.props.length === 1 ? `{ ${key(e.props[0].property)}: ${e.param} }` : (e.param ?? '{}');
   const params = ['ctx', e.param].filter(Boolean).join(', ');
-  return jsdoc(builderDoc(e)) + `exports.${e.builder} = (${params}) => event(ctx, ${str(e.cat.category)}, ${str(e.act.action)}, ${props});\n`;
+  return jsdoc(builderDoc(e)) + `${format.define(e.builder)} (${params}) => event(ctx, ${str(e.cat.category)}, ${str(e.act.action)}, ${props});\n`;
 }
 
-export function renderPlanJs(plan) {
+/** plan/index.js (`'cjs'`) or plan/index.mjs (`'esm'`): constants, helpers and the plan. */
+export function renderPlanJs(plan, formatName = 'cjs') {
+  const format = MODULE_FORMATS[formatName];
+  const planValue = format.plan ?? JSON.stringify(plan);
   return `// ${HEADER}
-'use strict';
-
+${format.prologue}
 function deepFreeze(value) {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -213,12 +223,14 @@ function event(ctx, category, action, properties) {
   return e;
 }
 
-${jsdoc(['The tracking plan (plan/tracking-plan.json), deep-frozen.'])}exports.TRACKING_PLAN = deepFreeze(require('./tracking-plan.json'));
+${jsdoc(['The tracking plan (plan/tracking-plan.json), deep-frozen.'])}${format.define('TRACKING_PLAN')} deepFreeze(${planValue});
 
 ${constants(plan)
-  .map((c) => jsdoc(c.doc) + `exports.${c.name} = ${jsObject(c.members, '')};\n`)
+  .map((c) => jsdoc(c.doc) + `${format.define(c.name)} ${jsObject(c.members, '')};\n`)
   .join('\n')}
-${events(plan).map(jsBuilder).join('\n')}`;
+${events(plan)
+  .map((e) => jsBuilder(e, format))
+  .join('\n')}`;
 }
 
 // ---- plan/index.d.ts -------------------------------------------------------
@@ -360,7 +372,8 @@ export function updateReadme(readme, plan) {
 /** `[{ file, content }]`: what the generator writes (README only when it has markers). */
 export function generatedFiles(root = ROOT, plan = loadPlan(root)) {
   const files = [
-    { file: join(root, 'plan/index.js'), content: renderPlanJs(plan) },
+    { file: join(root, 'plan/index.js'), content: renderPlanJs(plan, 'cjs') },
+    { file: join(root, 'plan/index.mjs'), content: renderPlanJs(plan, 'esm') },
     { file: join(root, 'plan/index.d.ts'), content: renderPlanDts(plan) },
   ];
   const readmePath = join(root, 'README.md');
