@@ -17,10 +17,10 @@ function event(ctx, category, action, properties) {
 }
 
 /** The tracking plan (plan/tracking-plan.json), deep-frozen. */
-export const TRACKING_PLAN = deepFreeze({"$comment":"The tracking plan: the one source of truth. Rust validation (src/plan), the TypeScript constants, types and helpers (plan/index.js, plan/index.d.ts) and the README table are generated or loaded from this file; `npm run generate` rewrites the generated copies and a test fails when they drift.","sources":{"SF.app":"Salesforce Live Agent handoff app","DF.app":"Dialogflow bot app","Widget":"livechat widget in the visitor's browser","RC core":"the Rocket.Chat server"},"eventTypes":{"customerAction":"something the visitor did","session":"everything else: the bot, the agent, timeouts, errors"},"categories":[{"category":"Chat Session","name":"ChatSession","actions":[{"action":"closed","name":"Closed","eventType":"session","properties":[{"property":"close_method","type":"enum","enum":"CloseMethod","values":[{"value":"agent","name":"Agent","sources":["SF.app"]},{"value":"chat window","name":"ChatWindow","sources":["Widget"],"eventType":"customerAction"},{"value":"timeout","name":"Timeout","sources":["SF.app"]},{"value":"visitor_abandonment","name":"VisitorAbandonment","sources":["RC core"],"note":"spec: RC core?"},{"value":"df_bot","name":"DfBot","sources":["DF.app"],"note":"spec: maybe DF.app"},{"value":"expired_session","name":"ExpiredSession","sources":["SF.app"]},{"value":"liveagent_disconnected","name":"LiveagentDisconnected","sources":["SF.app"]},{"value":"escalation_failure","name":"EscalationFailure","sources":[],"note":"spec: source not decided (??)"}]}]},{"action":"started","name":"Started","eventType":"session","sources":["DF.app"],"properties":[]}]},{"category":"Escalation","name":"Escalation","actions":[{"action":"attempted","name":"Attempted","eventType":"session","sources":["DF.app"],"properties":[]},{"action":"failed","name":"Failed","eventType":"session","properties":[{"property":"failure_reason","type":"enum","enum":"FailureReason","values":[{"value":"outside service hours","name":"OutsideServiceHours","sources":["DF.app"],"note":"spec: not available yet"},{"value":"no agents available","name":"NoAgentsAvailable","sources":["SF.app"]},{"value":"salesforce error","name":"SalesforceError","sources":["SF.app"]},{"value":"network/app error","name":"NetworkAppError","sources":["SF.app","DF.app"]},{"value":"invalid target department","name":"InvalidTargetDepartment","sources":["DF.app"]},{"value":"same target department","name":"SameTargetDepartment","sources":["DF.app"]},{"value":"liveagent bot offline or disabled","name":"LiveagentBotOfflineOrDisabled","sources":["DF.app"]},{"value":"liveagent session id error","name":"LiveagentSessionIdError","sources":["SF.app"]},{"value":"error in liveagent request","name":"ErrorInLiveagentRequest","sources":["SF.app"]},{"value":"error in checking liveagent response","name":"ErrorInCheckingLiveagentResponse","sources":["SF.app"]},{"value":"error in liveagent response","name":"ErrorInLiveagentResponse","sources":["SF.app"]},{"value":"salesforce internal failure","name":"SalesforceInternalFailure","sources":["SF.app"]},{"value":"invalid app configuration","name":"InvalidAppConfiguration","sources":["SF.app"]},{"value":"salesforce chat API not found","name":"SalesforceChatApiNotFound","sources":["SF.app"]}]}]},{"action":"successful","name":"Successful","eventType":"session","sources":["SF.app"],"properties":[{"property":"queue_time","type":"number","minimum":0,"description":"seconds the visitor waited in queue before being paired with a live agent"},{"property":"sf_chat_key","type":"string","description":"Salesforce chat key (sessionId from the Salesforce payload)"}]}]},{"category":"Agent Transfer","name":"AgentTransfer","actions":[{"action":"successful","name":"Successful","eventType":"session","sources":["SF.app"],"properties":[]}]},{"category":"Agent Disconnect","name":"AgentDisconnect","actions":[{"action":"triggered","name":"Triggered","eventType":"session","sources":["SF.app"],"properties":[]}]},{"category":"Transcript Download","name":"TranscriptDownload","actions":[{"action":"selected","name":"Selected","eventType":"customerAction","sources":["Widget"],"properties":[]}]},{"category":"Survey","name":"Survey","actions":[{"action":"link_clicked","name":"LinkClicked","eventType":"customerAction","sources":["Widget"],"properties":[]}]},{"category":"Window","name":"Window","actions":[{"action":"opened","name":"Opened","eventType":"customerAction","sources":["Widget"],"properties":[{"property":"session_id","type":"string","description":"the widget's session id"}]},{"action":"closed","name":"Closed","eventType":"customerAction","sources":["Widget"],"note":"spec: Widget??","properties":[]}]}]});
+export const TRACKING_PLAN = /* @__PURE__ */ deepFreeze({"$comment":"The tracking plan: the one source of truth. Rust validation (src/plan), the TypeScript constants, types and helpers (plan/index.js, plan/index.d.ts) and the README table are generated or loaded from this file; `npm run generate` rewrites the generated copies and a test fails when they drift.","sources":{"SF.app":"Salesforce Live Agent handoff app","DF.app":"Dialogflow bot app","Widget":"livechat widget in the visitor's browser","RC core":"the Rocket.Chat server"},"eventTypes":{"customerAction":"something the visitor did","session":"everything else: the bot, the agent, timeouts, errors"},"categories":[{"category":"Chat Session","name":"ChatSession","actions":[{"action":"closed","name":"Closed","eventType":"session","properties":[{"property":"close_method","type":"enum","enum":"CloseMethod","values":[{"value":"agent","name":"Agent","sources":["SF.app"]},{"value":"chat window","name":"ChatWindow","sources":["Widget"],"eventType":"customerAction"},{"value":"timeout","name":"Timeout","sources":["SF.app"]},{"value":"visitor_abandonment","name":"VisitorAbandonment","sources":["RC core"],"note":"spec: RC core?"},{"value":"df_bot","name":"DfBot","sources":["DF.app"],"note":"spec: maybe DF.app"},{"value":"expired_session","name":"ExpiredSession","sources":["SF.app"]},{"value":"liveagent_disconnected","name":"LiveagentDisconnected","sources":["SF.app"]},{"value":"escalation_failure","name":"EscalationFailure","sources":[],"note":"spec: source not decided (??)"}]}]},{"action":"started","name":"Started","eventType":"session","sources":["DF.app"],"properties":[]}]},{"category":"Escalation","name":"Escalation","actions":[{"action":"attempted","name":"Attempted","eventType":"session","sources":["DF.app"],"properties":[]},{"action":"failed","name":"Failed","eventType":"session","properties":[{"property":"failure_reason","type":"enum","enum":"FailureReason","values":[{"value":"outside service hours","name":"OutsideServiceHours","sources":["DF.app"],"note":"spec: not available yet"},{"value":"no agents available","name":"NoAgentsAvailable","sources":["SF.app"]},{"value":"salesforce error","name":"SalesforceError","sources":["SF.app"]},{"value":"network/app error","name":"NetworkAppError","sources":["SF.app","DF.app"]},{"value":"invalid target department","name":"InvalidTargetDepartment","sources":["DF.app"]},{"value":"same target department","name":"SameTargetDepartment","sources":["DF.app"]},{"value":"liveagent bot offline or disabled","name":"LiveagentBotOfflineOrDisabled","sources":["DF.app"]},{"value":"liveagent session id error","name":"LiveagentSessionIdError","sources":["SF.app"]},{"value":"error in liveagent request","name":"ErrorInLiveagentRequest","sources":["SF.app"]},{"value":"error in checking liveagent response","name":"ErrorInCheckingLiveagentResponse","sources":["SF.app"]},{"value":"error in liveagent response","name":"ErrorInLiveagentResponse","sources":["SF.app"]},{"value":"salesforce internal failure","name":"SalesforceInternalFailure","sources":["SF.app"]},{"value":"invalid app configuration","name":"InvalidAppConfiguration","sources":["SF.app"]},{"value":"salesforce chat API not found","name":"SalesforceChatApiNotFound","sources":["SF.app"]}]}]},{"action":"successful","name":"Successful","eventType":"session","sources":["SF.app"],"properties":[{"property":"queue_time","type":"number","minimum":0,"description":"seconds the visitor waited in queue before being paired with a live agent"},{"property":"sf_chat_key","type":"string","description":"Salesforce chat key (sessionId from the Salesforce payload)"}]}]},{"category":"Agent Transfer","name":"AgentTransfer","actions":[{"action":"successful","name":"Successful","eventType":"session","sources":["SF.app"],"properties":[]}]},{"category":"Agent Disconnect","name":"AgentDisconnect","actions":[{"action":"triggered","name":"Triggered","eventType":"session","sources":["SF.app"],"properties":[]}]},{"category":"Transcript Download","name":"TranscriptDownload","actions":[{"action":"selected","name":"Selected","eventType":"customerAction","sources":["Widget"],"properties":[]}]},{"category":"Survey","name":"Survey","actions":[{"action":"link_clicked","name":"LinkClicked","eventType":"customerAction","sources":["Widget"],"properties":[]}]},{"category":"Window","name":"Window","actions":[{"action":"opened","name":"Opened","eventType":"customerAction","sources":["Widget"],"properties":[{"property":"session_id","type":"string","description":"the widget's session id"}]},{"action":"closed","name":"Closed","eventType":"customerAction","sources":["Widget"],"note":"spec: Widget??","properties":[]}]}]});
 
 /** Event categories of the tracking plan. */
-export const Category = Object.freeze({
+export const Category = /* @__PURE__ */ Object.freeze({
   /** `Chat Session`; actions: `closed`, `started` */
   ChatSession: 'Chat Session',
   /** `Escalation`; actions: `attempted`, `failed`, `successful` */
@@ -38,7 +38,7 @@ export const Category = Object.freeze({
 });
 
 /** Actions of each category, keyed by category name. */
-export const Action = Object.freeze({
+export const Action = /* @__PURE__ */ Object.freeze({
   /** Actions of `Chat Session`. */
   ChatSession: Object.freeze({
     /** `closed`; eventType: `session`; sources: SF.app, Widget, RC core, DF.app */
@@ -88,7 +88,7 @@ export const Action = Object.freeze({
 });
 
 /** Allowed values of the `close_method` property. */
-export const CloseMethod = Object.freeze({
+export const CloseMethod = /* @__PURE__ */ Object.freeze({
   /** `agent`; sources: SF.app */
   Agent: 'agent',
   /**
@@ -120,7 +120,7 @@ export const CloseMethod = Object.freeze({
 });
 
 /** Allowed values of the `failure_reason` property. */
-export const FailureReason = Object.freeze({
+export const FailureReason = /* @__PURE__ */ Object.freeze({
   /**
    * `outside service hours`; sources: DF.app
    * note: spec: not available yet
@@ -155,7 +155,7 @@ export const FailureReason = Object.freeze({
 });
 
 /** `eventType` of a message. */
-export const EventType = Object.freeze({
+export const EventType = /* @__PURE__ */ Object.freeze({
   /** `customerAction`: something the visitor did */
   CustomerAction: 'customerAction',
   /** `session`: everything else: the bot, the agent, timeouts, errors */
@@ -163,7 +163,7 @@ export const EventType = Object.freeze({
 });
 
 /** Apps that send events. */
-export const Source = Object.freeze({
+export const Source = /* @__PURE__ */ Object.freeze({
   /** `SF.app`: Salesforce Live Agent handoff app */
   SfApp: 'SF.app',
   /** `DF.app`: Dialogflow bot app */
@@ -183,7 +183,7 @@ export const Source = Object.freeze({
  * @param closeMethod `close_method`: one of {@link CloseMethod}
  * @example chatSessionClosed({ roomId }, CloseMethod.Agent)
  */
-export const chatSessionClosed = (ctx, closeMethod) => event(ctx, 'Chat Session', 'closed', { close_method: closeMethod });
+export const chatSessionClosed = /* @__PURE__ */ (ctx, closeMethod) => event(ctx, 'Chat Session', 'closed', { close_method: closeMethod });
 
 /**
  * Builds the `Chat Session` / `started` event.
@@ -193,7 +193,7 @@ export const chatSessionClosed = (ctx, closeMethod) => event(ctx, 'Chat Session'
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example chatSessionStarted({ roomId })
  */
-export const chatSessionStarted = (ctx) => event(ctx, 'Chat Session', 'started', {});
+export const chatSessionStarted = /* @__PURE__ */ (ctx) => event(ctx, 'Chat Session', 'started', {});
 
 /**
  * Builds the `Escalation` / `attempted` event.
@@ -203,7 +203,7 @@ export const chatSessionStarted = (ctx) => event(ctx, 'Chat Session', 'started',
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example escalationAttempted({ roomId })
  */
-export const escalationAttempted = (ctx) => event(ctx, 'Escalation', 'attempted', {});
+export const escalationAttempted = /* @__PURE__ */ (ctx) => event(ctx, 'Escalation', 'attempted', {});
 
 /**
  * Builds the `Escalation` / `failed` event.
@@ -214,7 +214,7 @@ export const escalationAttempted = (ctx) => event(ctx, 'Escalation', 'attempted'
  * @param failureReason `failure_reason`: one of {@link FailureReason}
  * @example escalationFailed({ roomId }, FailureReason.OutsideServiceHours)
  */
-export const escalationFailed = (ctx, failureReason) => event(ctx, 'Escalation', 'failed', { failure_reason: failureReason });
+export const escalationFailed = /* @__PURE__ */ (ctx, failureReason) => event(ctx, 'Escalation', 'failed', { failure_reason: failureReason });
 
 /**
  * Builds the `Escalation` / `successful` event.
@@ -227,7 +227,7 @@ export const escalationFailed = (ctx, failureReason) => event(ctx, 'Escalation',
  * @param properties.sf_chat_key Salesforce chat key (sessionId from the Salesforce payload); a non-empty string
  * @example escalationSuccessful({ roomId }, { queue_time: 42, sf_chat_key: 'abc' })
  */
-export const escalationSuccessful = (ctx, properties) => event(ctx, 'Escalation', 'successful', properties);
+export const escalationSuccessful = /* @__PURE__ */ (ctx, properties) => event(ctx, 'Escalation', 'successful', properties);
 
 /**
  * Builds the `Agent Transfer` / `successful` event.
@@ -237,7 +237,7 @@ export const escalationSuccessful = (ctx, properties) => event(ctx, 'Escalation'
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example agentTransferSuccessful({ roomId })
  */
-export const agentTransferSuccessful = (ctx) => event(ctx, 'Agent Transfer', 'successful', {});
+export const agentTransferSuccessful = /* @__PURE__ */ (ctx) => event(ctx, 'Agent Transfer', 'successful', {});
 
 /**
  * Builds the `Agent Disconnect` / `triggered` event.
@@ -247,7 +247,7 @@ export const agentTransferSuccessful = (ctx) => event(ctx, 'Agent Transfer', 'su
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example agentDisconnectTriggered({ roomId })
  */
-export const agentDisconnectTriggered = (ctx) => event(ctx, 'Agent Disconnect', 'triggered', {});
+export const agentDisconnectTriggered = /* @__PURE__ */ (ctx) => event(ctx, 'Agent Disconnect', 'triggered', {});
 
 /**
  * Builds the `Transcript Download` / `selected` event.
@@ -257,7 +257,7 @@ export const agentDisconnectTriggered = (ctx) => event(ctx, 'Agent Disconnect', 
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example transcriptDownloadSelected({ roomId })
  */
-export const transcriptDownloadSelected = (ctx) => event(ctx, 'Transcript Download', 'selected', {});
+export const transcriptDownloadSelected = /* @__PURE__ */ (ctx) => event(ctx, 'Transcript Download', 'selected', {});
 
 /**
  * Builds the `Survey` / `link_clicked` event.
@@ -267,7 +267,7 @@ export const transcriptDownloadSelected = (ctx) => event(ctx, 'Transcript Downlo
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example surveyLinkClicked({ roomId })
  */
-export const surveyLinkClicked = (ctx) => event(ctx, 'Survey', 'link_clicked', {});
+export const surveyLinkClicked = /* @__PURE__ */ (ctx) => event(ctx, 'Survey', 'link_clicked', {});
 
 /**
  * Builds the `Window` / `opened` event.
@@ -278,7 +278,7 @@ export const surveyLinkClicked = (ctx) => event(ctx, 'Survey', 'link_clicked', {
  * @param sessionId `session_id`: the widget's session id; a non-empty string
  * @example windowOpened({ roomId }, 'abc')
  */
-export const windowOpened = (ctx, sessionId) => event(ctx, 'Window', 'opened', { session_id: sessionId });
+export const windowOpened = /* @__PURE__ */ (ctx, sessionId) => event(ctx, 'Window', 'opened', { session_id: sessionId });
 
 /**
  * Builds the `Window` / `closed` event.
@@ -289,4 +289,4 @@ export const windowOpened = (ctx, sessionId) => event(ctx, 'Window', 'opened', {
  * @param ctx roomId and optional agent, tabId, timestamp
  * @example windowClosed({ roomId })
  */
-export const windowClosed = (ctx) => event(ctx, 'Window', 'closed', {});
+export const windowClosed = /* @__PURE__ */ (ctx) => event(ctx, 'Window', 'closed', {});

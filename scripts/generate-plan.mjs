@@ -192,7 +192,8 @@ const MODULE_FORMATS = {
   cjs: { prologue: "'use strict';\n", define: (name) => `exports.${name} =`, plan: "require('./tracking-plan.json')" },
   // The ESM copy carries the plan inline: a JSON import needs import attributes, which not
   // every runtime and bundler an app or a page uses reads yet.
-  esm: { prologue: '', define: (name) => `export const ${name} =`, plan: null },
+  // `@__PURE__` lets a bundler drop what a page does not use (the widget takes a few constants).
+  esm: { prologue: '', define: (name) => `export const ${name} = /* @__PURE__ */`, plan: null },
 };
 
 function jsBuilder(e, format) {

@@ -6,9 +6,10 @@
 // file for Rust, scripts/count-reporter.mjs for Node. A runner that exits non-zero always
 // counts at least one failure, and one whose report is missing counts as one failure.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { buildClients } from './build-clients.mjs'
 import { buildAddon, ensureInstalled, root, run } from './prepare.mjs'
 
 const results = []
@@ -70,6 +71,14 @@ function junitCounts(path) {
   return { passed: Math.max(0, tests - failed - skipped), failed }
 }
 
+/** examples/<name>/ directories that have a tsconfig.json. */
+function exampleProjects() {
+  const examples = join(root, 'examples')
+  return readdirSync(examples, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(examples, entry.name, 'tsconfig.json')))
+    .map((entry) => join('examples', entry.name))
+}
+
 /** The JSON line scripts/count-reporter.mjs writes at the end of a run. */
 function nodeCounts(path) {
   try {
@@ -83,8 +92,8 @@ function nodeCounts(path) {
 }
 
 if (!ensureInstalled()) process.exit(1)
-if (!buildAddon()) {
-  console.log('\ntests: 0 passed, 1 failed (the addon did not build)')
+if (!buildAddon() || !(await buildClients())) {
+  console.log('\ntests: 0 passed, 1 failed (the addon or the JavaScript clients did not build)')
   process.exit(1)
 }
 
@@ -98,8 +107,10 @@ if (ensureNextest()) {
   record('rust', false, null)
 }
 
-const types = run('npx', ['tsc', '-p', '.'])
-record('typescript', types.ok, { passed: types.ok ? 1 : 0, failed: types.ok ? 0 : 1 })
+// The package's declarations and type tests, then each example against its real dependencies' types.
+const typeChecks = ['.', ...exampleProjects()].map((project) => run('npx', ['tsc', '-p', project]).ok)
+const typeFailures = typeChecks.filter((ok) => !ok).length
+record('typescript', typeFailures === 0, { passed: typeChecks.length - typeFailures, failed: typeFailures })
 
 const testFiles = readdirSync(join(root, '__test__'))
   .filter((f) => f.endsWith('.test.mjs'))
