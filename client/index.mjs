@@ -174,7 +174,8 @@ export function createRelayClient(options) {
 
   function schedule() {
     if (stopped || inFlight || timer || buffer.length === 0) return
-    if (buffer.length >= config.batchSize || urgent() || config.lingerMs === 0) sendNext()
+    if (buffer.length >= config.batchSize || urgent()) sendNext()
+    // Even with no linger, events logged in one synchronous run go out together.
     else timer = setTimeout(sendNext, config.lingerMs)
   }
 

@@ -1,0 +1,248 @@
+// sns-logger/client against a scripted HTTP server on loopback: batching, message ids, which
+// answers are retried (timeouts, network errors, 408, 429 honouring Retry-After, 5xx) and which
+// are not, the bounded buffer, flush/close deadlines, notices that never carry the token.
+// (The client end to end, in Deno, through a real relay to moto: client-deno.test.mjs.)
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import { createRequire } from 'node:module'
+import { after, test } from 'node:test'
+
+import { createRelayClient, escalationAttempted } from '../client/index.mjs'
+
+const TOKEN = 'app-token-0123456789-secret'
+const unhandled = []
+process.on('unhandledRejection', (reason) => unhandled.push(reason))
+after(() => assert.deepEqual(unhandled, [], 'no unhandled rejection'))
+
+/** A server that records each request and answers with `reply(request, index)`. */
+async function scriptedServer(reply) {
+  const requests = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8').on('data', (d) => (body += d))
+    req.on('end', () => {
+      const request = { headers: req.headers, body, json: JSON.parse(body), at: Date.now() }
+      requests.push(request)
+      const answer = reply(request, requests.length - 1)
+      if (answer === 'hang') return // never answers: the client's timeout must end the wait
+      if (answer === 'destroy') return req.socket.destroy()
+      const { status = 200, headers = {}, json } = answer
+      res.writeHead(status, { 'content-type': 'application/json', ...headers })
+      res.end(JSON.stringify(json ?? { accepted: request.json.batch.length, rejected: [] }))
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${server.address().port}`
+  return {
+    url,
+    requests,
+    close: () => new Promise((resolve) => server.close(resolve, server.closeAllConnections())),
+  }
+}
+
+const ok = () => ({ status: 200 })
+const events = (client, from, count) => {
+  for (let n = from; n < from + count; n++) client.logEvent(escalationAttempted({ roomId: `room-${n}` }))
+}
+const rooms = (request) => request.json.batch.map((e) => e.roomId)
+
+test('batches of at most 50, in order, with a bearer token, JSON and a unique valid messageId per event', async () => {
+  const server = await scriptedServer(ok)
+  const client = createRelayClient({ url: `${server.url}/`, token: TOKEN, lingerMs: 20 })
+  events(client, 0, 120)
+  assert.deepEqual(await client.flush(), { complete: true, pending: 0 })
+  await server.close()
+  assert.deepEqual(
+    server.requests.map((r) => r.json.batch.length),
+    [50, 50, 20],
+  )
+  assert.deepEqual(
+    server.requests.flatMap(rooms),
+    Array.from({ length: 120 }, (_, n) => `room-${n}`),
+  )
+  const ids = server.requests.flatMap((r) => r.json.batch.map((e) => e.messageId))
+  assert.equal(new Set(ids).size, 120)
+  assert.ok(ids.every((id) => /^[A-Za-z0-9_-]{1,64}$/.test(id)), ids[0])
+  const { headers } = server.requests[0]
+  assert.equal(headers.authorization, `Bearer ${TOKEN}`)
+  assert.equal(headers['content-type'], 'application/json')
+  assert.ok(server.requests.every((r) => r.json.batch.every((e) => typeof e.timestamp === 'string')))
+  assert.deepEqual(client.stats(), { logged: 120, sent: 120, rejected: 0, failed: 0, dropped: 0, retries: 0, pending: 0 })
+  await client.close()
+})
+
+test('a few events wait for the linger, then go in one request', async () => {
+  const server = await scriptedServer(ok)
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 300 })
+  events(client, 0, 3)
+  await new Promise((r) => setTimeout(r, 100))
+  assert.equal(server.requests.length, 0, 'nothing sent before the linger')
+  await new Promise((r) => setTimeout(r, 600))
+  assert.deepEqual(server.requests.map(rooms), [['room-0', 'room-1', 'room-2']])
+  await client.close()
+  await server.close()
+})
+
+for (const [name, first] of [
+  ['503 with Retry-After: 1', { status: 503, headers: { 'retry-after': '1' }, json: { code: 'ERR_UNAVAILABLE', message: 'draining' } }],
+  ['429 with Retry-After: 1', { status: 429, headers: { 'retry-after': '1' }, json: { code: 'ERR_RATE_LIMITED', message: 'slow down' } }],
+  ['408', { status: 408, json: { code: 'ERR_REQUEST_TIMEOUT', message: 'body too slow' } }],
+  ['500', { status: 500, json: {} }],
+  ['a dropped connection', 'destroy'],
+  ['no answer (timeout)', 'hang'],
+]) {
+  test(`retried after ${name}: the same batch, the same messageIds, then delivered`, async () => {
+    const server = await scriptedServer((_, i) => (i === 0 ? first : ok()))
+    const notices = []
+    const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, timeoutMs: 500, maxRetryDelayMs: 2000, onError: (n) => notices.push(n) })
+    events(client, 0, 5)
+    assert.deepEqual(await client.flush({ timeoutMs: 10_000 }), { complete: true, pending: 0 })
+    await server.close()
+    assert.equal(server.requests.length, 2)
+    const [a, b] = server.requests
+    assert.equal(b.body, a.body, 'the retry is the same request')
+    if (first.headers?.['retry-after']) assert.ok(b.at - a.at >= 950, `Retry-After honoured (${b.at - a.at} ms)`)
+    assert.deepEqual(notices, [])
+    assert.deepEqual(client.stats(), { logged: 5, sent: 5, rejected: 0, failed: 0, dropped: 0, retries: 1, pending: 0 })
+    await client.close()
+  })
+}
+
+test('retries back off with jitter, capped by maxRetryDelayMs', async () => {
+  const server = await scriptedServer((_, i) => (i < 6 ? { status: 502 } : ok()))
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, maxRetryDelayMs: 400 })
+  events(client, 0, 1)
+  assert.equal((await client.flush({ timeoutMs: 10_000 })).complete, true)
+  await server.close()
+  const gaps = server.requests.slice(1).map((r, i) => r.at - server.requests[i].at)
+  assert.equal(gaps.length, 6)
+  assert.ok(gaps.every((gap) => gap <= 400 + 250), `every wait within the cap: ${gaps}`)
+  assert.equal(client.stats().retries, 6)
+  await client.close()
+})
+
+for (const [status, code] of [
+  [400, 'ERR_BAD_BATCH'],
+  [401, 'ERR_UNAUTHORIZED'],
+  [403, 'ERR_ORIGIN_NOT_ALLOWED'],
+  [413, 'ERR_TOO_LARGE'],
+]) {
+  test(`${status} is not retried: the batch is counted as failed and reported with its code, without the token`, async () => {
+    const server = await scriptedServer(() => ({ status, json: { code, message: `refused (${status})` } }))
+    const notices = []
+    const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, onError: (n) => notices.push(n) })
+    events(client, 0, 4)
+    assert.deepEqual(await client.flush(), { complete: true, pending: 0 })
+    await new Promise((r) => setTimeout(r, 300))
+    await server.close()
+    assert.equal(server.requests.length, 1)
+    assert.equal(notices.length, 1)
+    assert.equal(notices[0].code, code)
+    assert.equal(notices[0].events, 4)
+    assert.ok(!JSON.stringify(notices).includes(TOKEN))
+    assert.deepEqual(client.stats(), { logged: 4, sent: 0, rejected: 0, failed: 4, dropped: 0, retries: 0, pending: 0 })
+    await client.close()
+  })
+}
+
+test("the relay's per-event refusals are counted and reported once per code", async () => {
+  const server = await scriptedServer((request) => ({
+    json: {
+      accepted: request.json.batch.length - 3,
+      rejected: [0, 1, 2].map((index) => ({ index, code: 'ERR_UNKNOWN_AGENT', message: 'agent "x" is neither a bot username nor an agent_id' })),
+    },
+  }))
+  const notices = []
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, onError: (n) => notices.push(n) })
+  events(client, 0, 10)
+  await client.flush()
+  await server.close()
+  assert.deepEqual(notices, [{ code: 'ERR_UNKNOWN_AGENT', events: 3, message: 'the relay refused an event: agent "x" is neither a bot username nor an agent_id' }])
+  assert.deepEqual(client.stats(), { logged: 10, sent: 7, rejected: 3, failed: 0, dropped: 0, retries: 0, pending: 0 })
+  await client.close()
+})
+
+test('a full buffer drops new events, counts them and says so once; a throwing onError changes nothing', async () => {
+  const server = await scriptedServer(() => 'hang')
+  const notices = []
+  const client = createRelayClient({
+    url: server.url,
+    token: TOKEN,
+    lingerMs: 0,
+    timeoutMs: 5000,
+    maxBufferEvents: 5,
+    onError: (n) => {
+      notices.push(n)
+      throw new Error('a broken handler')
+    },
+  })
+  events(client, 0, 12)
+  assert.deepEqual(client.stats(), { logged: 12, sent: 0, rejected: 0, failed: 0, dropped: 7, retries: 0, pending: 5 })
+  assert.deepEqual(
+    notices.map((n) => n.code),
+    ['ERR_BUFFER_FULL'],
+  )
+  const started = Date.now()
+  const result = await client.close({ timeoutMs: 300 })
+  assert.ok(Date.now() - started < 2000, 'close() keeps to its deadline')
+  assert.deepEqual(result, { complete: false, pending: 5 })
+  assert.equal(client.stats().dropped, 12, 'what close() gave up on is counted')
+  assert.deepEqual(
+    notices.map((n) => n.code),
+    ['ERR_BUFFER_FULL', 'ERR_CLOSED'],
+  )
+  await server.close()
+})
+
+test('flush() keeps to its deadline while the relay does not answer; logEvent() never waits', async () => {
+  const server = await scriptedServer(() => 'hang')
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, timeoutMs: 10_000, onError: () => {} })
+  const before = performance.now()
+  events(client, 0, 200)
+  assert.ok(performance.now() - before < 500, 'logEvent only queues')
+  const started = Date.now()
+  assert.deepEqual(await client.flush({ timeoutMs: 200 }), { complete: false, pending: 200 })
+  assert.ok(Date.now() - started < 1500)
+  await client.close({ timeoutMs: 100 })
+  await server.close()
+})
+
+test('logEvent refuses at the call site: bad events (the core codes), an event over the relay limit, after close()', async () => {
+  const client = createRelayClient({ url: 'http://127.0.0.1:9', token: TOKEN, fetch: () => new Promise(() => {}) })
+  assert.throws(
+    () => client.logEvent({ roomId: 'r', category: 'Escalation', action: 'failed', properties: { failure_reason: 'x' } }),
+    (e) => e instanceof Error && e.code === 'ERR_INVALID_PROPERTY' && e.message.startsWith('properties.failure_reason "x" is not allowed'),
+  )
+  assert.throws(
+    () => client.logEvent({ roomId: 'r'.repeat(40_000), category: 'Survey', action: 'link_clicked' }),
+    (e) => e.code === 'ERR_MESSAGE_TOO_LARGE' && /32768 bytes per event/.test(e.message),
+  )
+  assert.equal(client.stats().logged, 0, 'nothing half-logged')
+  await client.close({ timeoutMs: 10 })
+  assert.throws(() => client.logEvent(escalationAttempted({ roomId: 'r' })), { code: 'ERR_CLOSED' })
+})
+
+test('bad options are refused with the field, the value and what is allowed; the token never shows', () => {
+  const cases = [
+    [{ token: TOKEN }, /^url undefined is not a URL/],
+    [{ url: 'ftp://x', token: TOKEN }, /^url "ftp:\/\/x" must use http or https/],
+    [{ url: 'http://x' }, /^token is required/],
+    [{ url: 'http://x', token: TOKEN, batchSize: 51 }, /^batchSize 51 is not allowed; allowed: a whole number from 1 to 50/],
+    [{ url: 'http://x', token: TOKEN, timeoutMs: 30_000 }, /^timeoutMs 30000 is not allowed; allowed: a whole number from 1 to 25000/],
+    [{ url: 'http://x', token: TOKEN, http: {} }, /^http must be the Apps-Engine IHttp accessor/],
+    [{ url: 'http://x', token: TOKEN, onError: 1 }, /^onError must be a function/],
+  ]
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => createRelayClient(options),
+      (e) => e.code === 'ERR_INVALID_OPTIONS' && message.test(e.message) && !e.message.includes(TOKEN),
+    )
+  }
+})
+
+test('the CommonJS build is the same client: require("sns-logger/client")', () => {
+  const cjs = createRequire(import.meta.url)('sns-logger/client')
+  assert.equal(typeof cjs.createRelayClient, 'function')
+  assert.equal(cjs.FailureReason.NoAgentsAvailable, 'no agents available')
+  assert.throws(() => cjs.validateEvent({ roomId: 'r', category: 'Nope', action: 'x' }), { code: 'ERR_UNKNOWN_CATEGORY' })
+})
