@@ -46,7 +46,8 @@ function readOptions(options) {
   // A token is a secret: its value is never part of a message.
   if (typeof token !== 'string' || token.length === 0) invalidOptions('token is required: the relay token of this app (a non-empty string)')
   if (http !== undefined && typeof http?.post !== 'function') invalidOptions('http must be the Apps-Engine IHttp accessor (an object with post())')
-  const fetchImpl = fetchOption ?? (http === undefined ? globalThis.fetch : undefined)
+  // A bare `fetch`, not `globalThis.fetch`: app code runs with `globalThis` shadowed.
+  const fetchImpl = fetchOption ?? (http === undefined && typeof fetch === 'function' ? fetch : undefined)
   if (http === undefined && typeof fetchImpl !== 'function') invalidOptions('give http (the Apps-Engine IHttp accessor) or fetch: no global fetch here')
   if (onError !== undefined && typeof onError !== 'function') invalidOptions('onError must be a function')
   const resolved = { endpoint: `${base.href.replace(/\/+$/, '')}/v1/batch`, token, http, fetch: fetchImpl, onError }
