@@ -70,7 +70,7 @@ export class Analytics {
         // Per request; the client retries on timeouts, 429 and 5xx with backoff.
         timeoutMs: 5000,
         onError: (notice) =>
-          this.app.getLogger().warn(`analytics: ${notice.events} event(s) not delivered: ${notice.code} ${notice.message}`),
+          this.app.getLogger().warn(`analytics: ${notice.events} event(s) not delivered: ${notice.code}: ${notice.message}`),
       });
     } catch (error) {
       // ERR_INVALID_OPTIONS (a URL that does not parse, ...) or a settings read that failed.
