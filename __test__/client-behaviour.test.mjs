@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { after, test } from 'node:test'
 
-import { createRelayClient, escalationAttempted } from '../client/index.mjs'
+import { RelayClientError, createRelayClient, escalationAttempted } from '../client/index.mjs'
 
 const TOKEN = 'app-token-0123456789-secret'
 const unhandled = []
@@ -211,7 +211,7 @@ test('logEvent refuses at the call site: bad events (the core codes), an event o
   const client = createRelayClient({ url: 'http://127.0.0.1:9', token: TOKEN, fetch: () => new Promise(() => {}) })
   assert.throws(
     () => client.logEvent({ roomId: 'r', category: 'Escalation', action: 'failed', properties: { failure_reason: 'x' } }),
-    (e) => e instanceof Error && e.code === 'ERR_INVALID_PROPERTY' && e.message.startsWith('properties.failure_reason "x" is not allowed'),
+    (e) => e instanceof RelayClientError && e.code === 'ERR_INVALID_PROPERTY' && e.message.startsWith('properties.failure_reason "x" is not allowed'),
   )
   assert.throws(
     () => client.logEvent({ roomId: 'r'.repeat(40_000), category: 'Survey', action: 'link_clicked' }),

@@ -18,9 +18,10 @@ export type ClientErrorCode =
   | 'ERR_CLOSED'
   | 'ERR_INVALID_OPTIONS'
 
-/** What `logEvent` and `createRelayClient` throw. */
-export interface RelayClientError extends Error {
-  code: ClientErrorCode
+/** What `logEvent`, `validateEvent` and `createRelayClient` throw. */
+export declare class RelayClientError extends Error {
+  constructor(code: ClientErrorCode, message: string)
+  readonly code: ClientErrorCode
 }
 
 /**
