@@ -1,9 +1,11 @@
 // sns-logger/client where SF.app and DF.app run: inside Deno with only what the Apps-Engine gives
 // an app (network to the relay's host:port, read access to the package, no environment, no FFI,
 // no subprocesses), logging through a relay (a child process) backed by moto; every event is
-// read back from the SQS FIFO queue exactly once, in order. Both transports: `fetch`, and an
-// IHttp accessor that behaves as the Apps-Engine's (resolves for every status). Also: the relay
-// stops for a while and comes back on the same port.
+// read back from the SQS FIFO queue exactly once, in order. Both transports and both builds:
+// the ESM client with `fetch`, and the CommonJS build evaluated as the Apps-Engine evaluates app
+// code (`new Function`, `globalThis` and `Deno` shadowed) with an IHttp accessor that behaves as
+// the Apps-Engine's (resolves for every status). Also: the relay stops for a while and comes
+// back on the same port.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'

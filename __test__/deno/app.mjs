@@ -7,10 +7,29 @@
 //   {"cmd":"flush","timeoutMs":20000}   -> {"ok":true,"result":{...},"stats":{...}}
 //   {"cmd":"close"}                     -> {"ok":true,"result":{...},"stats":{...}}
 //
-// Arguments: relay URL, token, transport ("fetch" or "ihttp").
-import { createRelayClient, escalationFailed, escalationSuccessful, FailureReason, chatSessionClosed, CloseMethod } from '../../client/index.mjs'
+// Arguments: relay URL, token, transport ("fetch": the ESM client with fetch; "ihttp": the
+// CommonJS build loaded as the Apps-Engine loads app code, with an IHttp accessor).
+import * as esmClient from '../../client/index.mjs'
 
 const [url, token, transportName] = Deno.args
+
+/**
+ * The bundled CommonJS client evaluated as the Apps-Engine's Deno runtime evaluates an app:
+ * inside `new Function`, with `globalThis` and `Deno` shadowed and `require` limited to the
+ * allowed modules (the client needs none).
+ */
+async function loadLikeTheAppsEngine() {
+  const code = await Deno.readTextFile(new URL('../../client/index.cjs', import.meta.url))
+  const module = { exports: {} }
+  const require = (name) => {
+    throw new Error(`the client must not require anything, asked for ${name}`)
+  }
+  new Function('exports', 'module', 'require', 'globalThis', 'Deno', code)(module.exports, module, require, undefined, undefined)
+  return module.exports
+}
+
+const { createRelayClient, escalationFailed, escalationSuccessful, FailureReason, chatSessionClosed, CloseMethod } =
+  transportName === 'ihttp' ? await loadLikeTheAppsEngine() : esmClient
 
 /**
  * The Apps-Engine IHttp accessor as the server implements it for an app: resolves for every
