@@ -60,6 +60,8 @@ async function eventually(ms, what, probe) {
   }
 }
 
+const stats = (page) => page.evaluate(() => window.analytics.stats())
+
 /** A new tab at `url`, with the errors its scripts throw collected in `errors`. */
 async function openTab(browser, url) {
   const page = await browser.newPage()
@@ -138,7 +140,6 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
 
   test('a visitor\'s tab: every event arrives in SQS once, with the tab\'s id (the last ones by the pagehide beacon); the ESM build too', async () => {
     const relayParam = encodeURIComponent(relay.url)
-    const stats = (page) => page.evaluate(() => window.analytics.stats())
 
     // ---- the site's page, in a tab of its own -----------------------------------------------
     // batchMs 4000: the first events go by the batching fetch (the test waits for it), the last
@@ -232,6 +233,38 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
     assert.equal(events.length, 6, 'nothing else')
     // Accepted once each: no event was sent twice (SQS FIFO dedup would hide a resent copy).
     assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), 6)
+  })
+
+  test('a visitor moving to another page of the site: same tab id, the window stays open, the event waiting for a room id follows', async () => {
+    const relayParam = encodeURIComponent(relay.url)
+    const accepted = await metric(relay, 'sns_logger_relay_events_accepted_total')
+    const url = `${site.origin}/index.html?relay=${relayParam}&batchMs=200`
+    const { page, errors } = await openTab(browser, url)
+    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
+    const tabId = await page.evaluate(() => window.analytics.tabId)
+    await page.click('#livechat-bubble') // Window/opened, no chat yet: it waits for a room id
+    assert.equal((await stats(page)).waitingForRoomId, 1)
+
+    // The next page of the site, in the same tab: the widget opens its window again on load.
+    await page.goto(`${url}&page=2`, { waitUntil: 'load' })
+    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
+    assert.equal(await page.evaluate(() => window.analytics.tabId), tabId, 'one tab, one id')
+    assert.equal((await stats(page)).waitingForRoomId, 1, 'the waiting event came along')
+    await page.evaluate(() => window.RocketChat.livechat.maximizeWidget())
+    await page.evaluate(() => window.__livechatStub.startChat())
+    await page.waitForFunction(() => window.analytics.stats().sent === 1)
+    const s = await stats(page)
+    assert.deepEqual({ logged: s.logged, waiting: s.waitingForRoomId, pending: s.pending }, { logged: 0, waiting: 0, pending: 0 }, 'no second Window/opened')
+    const visitorToken = await page.evaluate(() => window.visitorToken)
+    assert.deepEqual(errors, [])
+    await closeTab(page)
+
+    const received = await receiveAll(moto.endpoint, queueUrl, { expected: 1, timeoutMs: 20_000, settleSeconds: 2 })
+    assert.deepEqual(
+      received.map((r) => JSON.parse(r.message)).map((e) => [e.tabId, e.category, e.action, e.roomId]),
+      [[tabId, 'Window', 'opened', rooms.get(visitorToken)]],
+    )
+    assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), accepted + 1)
   })
 
   test('the same page on a foreign origin: its fetches and its beacon get 403, nothing reaches SQS', async () => {

@@ -88,6 +88,7 @@ export function createWidgetLogger(options) {
   let retrying = null // the batch waiting to be posted again, and how to wake it
   let batchTimer = null
   let sending = false
+  let departed = false // after pagehide, until the page is shown again from the back-forward cache
   const flushWaiters = []
   const counts = { logged: 0, sent: 0, rejected: 0, failed: 0, dropped: 0, retries: 0, beacons: 0 }
 
@@ -280,6 +281,9 @@ export function createWidgetLogger(options) {
    * sessionStorage for the tab's next page.
    */
   function hide(final) {
+    // Leaving fires pagehide, then visibilitychange: once gone, the snapshot stays as written.
+    if (departed) return
+    departed = final
     try {
       clearTimeout(batchTimer)
       batchTimer = null
@@ -378,6 +382,7 @@ export function createWidgetLogger(options) {
     listen(globalThis, 'pagehide', () => hide(true))
     listen(globalThis, 'pageshow', (event) => {
       if (event.persisted) {
+        departed = false
         restore()
         visible()
       }
