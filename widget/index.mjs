@@ -477,8 +477,13 @@ export function createWidgetLogger(options) {
   }
 
   if (!disabled && opts.livechat !== false) {
-    const target = opts.livechat ?? globalThis.RocketChat
-    if (!hookLivechat(target, logger)) {
+    let hooked = false
+    try {
+      hooked = hookLivechat(opts.livechat ?? globalThis.RocketChat, logger)
+    } catch {
+      // an embed that is not the one expected: reported below
+    }
+    if (!hooked) {
       notify('ERR_NO_LIVECHAT', 'the livechat embed (window.RocketChat) was not found: add this script after the embed snippet, or pass options.livechat', 0)
     }
   }
