@@ -1,0 +1,107 @@
+// Headless Chromium (Debian's `chromium`, found or installed by scripts/ensure-chromium.mjs)
+// driven by puppeteer-core, and a static HTTP server for test pages on a loopback origin.
+//
+//   const browser = await launchBrowser()
+//   const site = await startSite({ routes: { '/index.html': file, '/api/x': (req, res) => ... } })
+//   const page = await browser.newPage(); await page.goto(`${site.origin}/index.html`)
+//   await closeTab(page)            // closes like a visitor does: pagehide and beacons run
+//   await site.close(); await closeBrowser(browser)
+
+import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { extname } from 'node:path'
+
+import puppeteer from 'puppeteer-core'
+
+import { ensureChromium } from '../../scripts/ensure-chromium.mjs'
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+}
+
+/** Resolves with `promise`, or rejects after `ms` naming `what`. */
+export function within(ms, what, promise) {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/** Launches headless Chromium (no sandbox when root: Chromium refuses to sandbox as root). */
+export async function launchBrowser() {
+  const executablePath = await ensureChromium()
+  const root = typeof process.getuid === 'function' && process.getuid() === 0
+  return puppeteer.launch({
+    executablePath,
+    headless: true,
+    args: [...(root ? ['--no-sandbox'] : []), '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check'],
+    timeout: 30_000,
+    protocolTimeout: 30_000,
+  })
+}
+
+/** Closes the browser, and kills it if it does not close within 10 s. */
+export async function closeBrowser(browser) {
+  if (!browser) return
+  try {
+    await within(10_000, 'closing the browser', browser.close())
+  } catch {
+    browser.process()?.kill('SIGKILL')
+  }
+}
+
+/**
+ * Closes a tab as a visitor does (beforeunload, pagehide and visibilitychange run, so beacons
+ * go) and waits until it is gone.
+ */
+export async function closeTab(page, timeoutMs = 10_000) {
+  const closed = new Promise((resolve) => page.once('close', resolve))
+  await page.close({ runBeforeUnload: true })
+  await within(timeoutMs, 'closing the tab', closed)
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (its own port, so its own origin). `routes` maps a path to a
+ * file path (served with a type from its extension) or to a handler `(req, url, res) => void`.
+ * @param {{ routes: Record<string, string | ((req: import('node:http').IncomingMessage, url: URL, res: import('node:http').ServerResponse) => void)> }} options
+ * @returns {Promise<{ origin: string, requests: string[], close(): Promise<void> }>}
+ */
+export async function startSite({ routes }) {
+  const requests = []
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost')
+    requests.push(`${req.method} ${url.pathname}`)
+    const route = routes[url.pathname]
+    try {
+      if (typeof route === 'function') return route(req, url, res)
+      if (typeof route === 'string') {
+        const body = await readFile(route)
+        res.writeHead(200, { 'content-type': TYPES[extname(route)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
+        return res.end(body)
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error))
+    }
+  })
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

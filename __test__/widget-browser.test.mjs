@@ -1,0 +1,301 @@
+// The widget script in a real browser. Headless Chromium (Debian's chromium, driven by
+// puppeteer-core) opens a site page on one loopback origin; the page has the livechat embed (a
+// stand-in with the widget's JavaScript API) and widget/sns-logger-widget.min.js. The relay
+// (`sns-logger serve`, a child process) listens on another origin, allows only the site's, and
+// publishes to moto's SNS; every event is read back from the SQS FIFO queue.
+//
+// A visitor opens the chat window, a chat starts (the page looks up the room id), they download
+// the transcript (sent by the batching fetch), click the survey link, end the chat, minimize
+// the window and close the tab (these go by sendBeacon on pagehide). The ESM build is checked
+// from a second page; a page on a foreign origin is refused. Screenshot: __test__/output/.
+
+import assert from 'node:assert/strict'
+import { mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { after, before, describe, test } from 'node:test'
+
+import { buildClients } from '../scripts/build-clients.mjs'
+import { closeBrowser, closeTab, launchBrowser, startSite, within } from './support/browser.mjs'
+import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
+import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, createFifoTopicWithQueue, receiveAll, startMoto } from './support/moto.mjs'
+import { startRelay } from './support/relay.mjs'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const PAGE = (name) => join(ROOT, '__test__', 'widget-page', name)
+const OUTPUT = join(ROOT, '__test__', 'output')
+const IIFE = join(ROOT, 'widget', 'sns-logger-widget.min.js')
+
+const dir = tempDir('sns-logger-widget-browser-')
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** The minified script as `npm test` builds it; built here when missing or older than its sources. */
+async function ensureWidgetBuilt() {
+  const mtime = (path) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0
+  const sources = ['widget/index.mjs', 'plan/index.mjs'].map((p) => mtime(join(ROOT, p)))
+  if (mtime(IIFE) < Math.max(...sources)) assert.ok(await buildClients(), 'building widget/sns-logger-widget.min.js')
+}
+
+/** The sum of a metric's samples whose labels include every `labels` pair. */
+async function metric(relay, name, labels = {}) {
+  const text = await (await fetch(`${relay.adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+  let sum = 0
+  for (const line of text.split('\n')) {
+    const match = line.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/)
+    if (!match || match[1] !== name) continue
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) sum += Number(match[3])
+  }
+  return sum
+}
+
+/** Polls `probe` until it returns a truthy value (then returns it), or fails after `ms`. */
+async function eventually(ms, what, probe) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await probe()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`)
+    await sleep(100)
+  }
+}
+
+const stats = (page) => page.evaluate(() => window.analytics.stats())
+
+/** A new tab at `url`, with the errors its scripts throw collected in `errors`. */
+async function openTab(browser, url) {
+  const page = await browser.newPage()
+  const errors = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.setDefaultTimeout(15_000)
+  await page.setViewport({ width: 1000, height: 640 })
+  await page.goto(url, { waitUntil: 'load' })
+  return { page, errors }
+}
+
+describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', { timeout: 180_000 }, () => {
+  let moto
+  let queueUrl
+  let relay
+  let site // the site: origin A, on the relay's allow-list
+  let foreign // another origin, not on it
+  let browser
+  const rooms = new Map() // visitor token -> room id, as the site's server answers
+
+  before(async () => {
+    await ensureWidgetBuilt()
+    moto = await startMoto()
+    ;({ queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'rc-support-events'))
+
+    const routes = {
+      '/index.html': PAGE('index.html'),
+      '/esm.html': PAGE('esm.html'),
+      '/page.js': PAGE('page.js'),
+      '/page.css': PAGE('page.css'),
+      '/livechat-stub.js': PAGE('livechat-stub.js'),
+      '/widget/sns-logger-widget.min.js': IIFE,
+      '/widget/index.mjs': join(ROOT, 'widget', 'index.mjs'),
+      '/plan/index.mjs': join(ROOT, 'plan', 'index.mjs'),
+      // The site's server: the visitor's open room, as Rocket.Chat's REST API would answer it.
+      '/api/livechat-room': (req, url, res) => {
+        const token = url.searchParams.get('token')
+        if (!rooms.has(token)) rooms.set(token, `rc-room-${rooms.size + 1}-${token}`)
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ roomId: rooms.get(token) }))
+      },
+    }
+    site = await startSite({ routes })
+    foreign = await startSite({ routes })
+
+    const dfConfigPath = join(dir, 'df_config.json')
+    writeFileSync(dfConfigPath, JSON.stringify(dfConfig([SUPPORT])))
+    relay = await startRelay({
+      dir,
+      config: {
+        widgetOrigins: [site.origin],
+        logger: {
+          siteUrl: SITE_URL,
+          dfConfig: dfConfigPath,
+          spoolDir: join(dir, 'spool'),
+          sink: { kind: 'sns', connectTimeoutMs: 1000, requestTimeoutMs: 5000 },
+        },
+      },
+      env: {
+        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+        AWS_REGION: REGION,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_ENDPOINT_URL_SNS: moto.endpoint,
+      },
+    })
+    browser = await launchBrowser()
+  }, { timeout: 20 * 60_000 }) // the first run may install chromium with apt-get
+
+  after(async () => {
+    await closeBrowser(browser)
+    await relay?.stop()
+    await site?.close()
+    await foreign?.close()
+    await moto?.stop()
+  })
+
+  test('a visitor\'s tab: every event arrives in SQS once, with the tab\'s id (the last ones by the pagehide beacon); the ESM build too', async () => {
+    const relayParam = encodeURIComponent(relay.url)
+
+    // ---- the site's page, in a tab of its own -----------------------------------------------
+    // batchMs 4000: the first events go by the batching fetch (the test waits for it), the last
+    // ones are still batching when the tab closes, so only the pagehide beacon can carry them.
+    const { page, errors } = await openTab(browser, `${site.origin}/index.html?relay=${relayParam}&batchMs=4000`)
+    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
+    const tabId = await page.evaluate(() => window.analytics.tabId)
+    assert.match(tabId, /^t-[a-z0-9]{16}$/)
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('sns-logger.widget.tabId')), tabId, 'the tab id lives in sessionStorage')
+    const visitorToken = await page.evaluate(() => window.visitorToken)
+    assert.equal(await page.evaluate(() => window.__livechatStub.guestToken()), visitorToken)
+
+    // The visitor opens the window; the page API's maximizeWidget() reports it twice more.
+    await page.click('#livechat-bubble')
+    await page.evaluate(() => window.RocketChat.livechat.maximizeWidget())
+    await sleep(100)
+    assert.deepEqual(
+      { logged: (await stats(page)).logged, waiting: (await stats(page)).waitingForRoomId },
+      { logged: 1, waiting: 1 },
+      'one Window/opened, waiting for the room id (no chat yet)',
+    )
+
+    // A chat starts (the widget's iframe would report it): the page looks up the room.
+    await page.evaluate(() => window.__livechatStub.startChat())
+    await page.waitForFunction(() => window.analytics.stats().waitingForRoomId === 0)
+    const roomId = rooms.get(visitorToken)
+    assert.ok(roomId, 'the page asked the site\'s server for the room id')
+
+    await page.click('#transcript')
+    mkdirSync(OUTPUT, { recursive: true })
+    await page.screenshot({ path: join(OUTPUT, 'widget-page.png') })
+
+    // The batching fetch sends Window/opened and Transcript Download/selected.
+    await page.waitForFunction(() => window.analytics.stats().sent === 2, { timeout: 15_000 })
+
+    // The last events: still batching when the tab closes.
+    await page.click('#survey')
+    await page.click('#end-chat')
+    await page.click('#livechat-minimize')
+    await page.evaluate(() => window.RocketChat.livechat.minimizeWidget()) // one more chat-minimized: no second Window/closed
+    await sleep(50)
+    const beforeClose = await stats(page)
+    assert.deepEqual(
+      { logged: beforeClose.logged, sent: beforeClose.sent, pending: beforeClose.pending, failed: beforeClose.failed },
+      { logged: 5, sent: 2, pending: 3, failed: 0 },
+    )
+    assert.deepEqual(await page.evaluate(() => window.notices), [])
+    assert.deepEqual(errors, [], 'no script error on the page')
+    await closeTab(page)
+
+    // ---- the ESM build, from a second tab of the same site ----------------------------------
+    const { page: esm, errors: esmErrors } = await openTab(browser, `${site.origin}/esm.html?relay=${relayParam}&roomId=rc-room-esm`)
+    await esm.waitForFunction(() => window.analytics)
+    const esmResult = await esm.evaluate(async () => {
+      window.analytics.transcriptDownloadSelected()
+      await window.analytics.flush()
+      return { tabId: window.analytics.tabId, stats: window.analytics.stats(), notices: window.notices }
+    })
+    assert.notEqual(esmResult.tabId, tabId, 'another tab, another id')
+    assert.equal(esmResult.stats.sent, 1)
+    assert.deepEqual(esmResult.notices, [])
+    assert.deepEqual(esmErrors, [], 'no script error on the ESM page')
+    await closeTab(esm)
+
+    // ---- what arrived -----------------------------------------------------------------------
+    const received = await receiveAll(moto.endpoint, queueUrl, { expected: 6, timeoutMs: 30_000, settleSeconds: 2 })
+    const events = received.map((r) => {
+      assert.equal(r.messageGroupId, SITE_URL)
+      return JSON.parse(r.message)
+    })
+    const summary = (e) => `${e.category}/${e.action}`
+    const ofTab = events.filter((e) => e.tabId === tabId)
+    assert.deepEqual(
+      ofTab.map(summary).sort(),
+      ['Chat Session/closed', 'Survey/link_clicked', 'Transcript Download/selected', 'Window/closed', 'Window/opened'],
+      `each of the tab's events exactly once; received: ${JSON.stringify(events)}`,
+    )
+    for (const e of ofTab) {
+      assert.equal(e.roomId, roomId)
+      assert.equal(e.eventType, 'customerAction')
+      assert.equal(e.dialogflowAgentId, SUPPORT.agentId)
+      assert.ok(!Number.isNaN(Date.parse(e.timestamp)))
+    }
+    const props = Object.fromEntries(ofTab.map((e) => [summary(e), e.properties]))
+    assert.deepEqual(props['Window/opened'], { session_id: tabId })
+    assert.deepEqual(props['Chat Session/closed'], { close_method: 'chat window' })
+    assert.deepEqual(props['Transcript Download/selected'], {})
+
+    const ofEsm = events.filter((e) => e.tabId === esmResult.tabId)
+    assert.deepEqual(ofEsm.map((e) => [summary(e), e.roomId]), [['Transcript Download/selected', 'rc-room-esm']])
+    assert.equal(events.length, 6, 'nothing else')
+    // Accepted once each: no event was sent twice (SQS FIFO dedup would hide a resent copy).
+    assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), 6)
+  })
+
+  test('a visitor moving to another page of the site: same tab id, the window stays open, the event waiting for a room id follows', async () => {
+    const relayParam = encodeURIComponent(relay.url)
+    const accepted = await metric(relay, 'sns_logger_relay_events_accepted_total')
+    const url = `${site.origin}/index.html?relay=${relayParam}&batchMs=200`
+    const { page, errors } = await openTab(browser, url)
+    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
+    const tabId = await page.evaluate(() => window.analytics.tabId)
+    await page.click('#livechat-bubble') // Window/opened, no chat yet: it waits for a room id
+    assert.equal((await stats(page)).waitingForRoomId, 1)
+
+    // The next page of the site, in the same tab: the widget opens its window again on load.
+    await page.goto(`${url}&page=2`, { waitUntil: 'load' })
+    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
+    assert.equal(await page.evaluate(() => window.analytics.tabId), tabId, 'one tab, one id')
+    assert.equal((await stats(page)).waitingForRoomId, 1, 'the waiting event came along')
+    await page.evaluate(() => window.RocketChat.livechat.maximizeWidget())
+    await page.evaluate(() => window.__livechatStub.startChat())
+    await page.waitForFunction(() => window.analytics.stats().sent === 1)
+    const s = await stats(page)
+    assert.deepEqual({ logged: s.logged, waiting: s.waitingForRoomId, pending: s.pending }, { logged: 0, waiting: 0, pending: 0 }, 'no second Window/opened')
+    const visitorToken = await page.evaluate(() => window.visitorToken)
+    assert.deepEqual(errors, [])
+    await closeTab(page)
+
+    const received = await receiveAll(moto.endpoint, queueUrl, { expected: 1, timeoutMs: 20_000, settleSeconds: 2 })
+    assert.deepEqual(
+      received.map((r) => JSON.parse(r.message)).map((e) => [e.tabId, e.category, e.action, e.roomId]),
+      [[tabId, 'Window', 'opened', rooms.get(visitorToken)]],
+    )
+    assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), accepted + 1)
+  })
+
+  test('the same page on a foreign origin: its fetches and its beacon get 403, nothing reaches SQS', async () => {
+    const relayParam = encodeURIComponent(relay.url)
+    const accepted = await metric(relay, 'sns_logger_relay_events_accepted_total')
+    assert.equal(await metric(relay, 'sns_logger_http_requests_total', { route: 'widget', status: '403' }), 0)
+    // batchMs 60000: the first event goes by flush(), the second can only go by the beacon.
+    const { page: intruder } = await openTab(browser, `${foreign.origin}/index.html?relay=${relayParam}&batchMs=60000&roomId=rc-room-foreign`)
+    await intruder.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
+    const foreignTabId = await intruder.evaluate(() => window.analytics.tabId)
+    await intruder.click('#transcript')
+    // The relay answers 403 without CORS headers: the page sees a failed fetch, retries, gives up.
+    const afterFlush = await within(20_000, 'the foreign page\'s flush', intruder.evaluate(async () => {
+      await window.analytics.flush()
+      return { stats: window.analytics.stats(), notices: window.notices }
+    }))
+    assert.deepEqual(
+      afterFlush.notices.map((n) => [n.code, n.events]),
+      [['ERR_NETWORK', 1]],
+    )
+    assert.deepEqual({ failed: afterFlush.stats.failed, retries: afterFlush.stats.retries }, { failed: 1, retries: 3 })
+    assert.equal(await metric(relay, 'sns_logger_http_requests_total', { route: 'widget', status: '403' }), 4, 'four attempts, each refused')
+    // Its beacon is refused as well.
+    await intruder.click('#survey')
+    await closeTab(intruder)
+    await eventually(10_000, 'the foreign beacon is refused', async () =>
+      (await metric(relay, 'sns_logger_http_requests_total', { route: 'widget', status: '403' })) === 5,
+    )
+
+    const received = await receiveAll(moto.endpoint, queueUrl, { timeoutMs: 5_000, settleSeconds: 2 })
+    assert.deepEqual(received.map((r) => JSON.parse(r.message)).filter((e) => e.tabId === foreignTabId), [], 'nothing in SQS')
+    assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), accepted, 'no event accepted')
+  })
+})
