@@ -325,6 +325,7 @@ describe('relay: the widget route, /v1/w', () => {
     assert.equal(answer.headers['access-control-allow-origin'], ORIGIN)
     assert.match(answer.headers.vary, /origin/i)
     assert.equal(answer.headers['access-control-allow-credentials'], undefined)
+    assert.match(answer.headers['access-control-expose-headers'], /retry-after/i)
     const widgetEvents =
       '"Chat Session" / "closed" with close_method "chat window", "Transcript Download" / "selected", "Survey" / "link_clicked", "Window" / "opened", "Window" / "closed"'
     assert.deepEqual(answer.json, {

@@ -49,12 +49,14 @@ impl Origins {
   }
 
   /// CORS for the widget route only: the allowed origin echoed (with `Vary: Origin`), POST
-  /// and OPTIONS, `Content-Type`, cached an hour, never credentials.
+  /// and OPTIONS, `Content-Type`, cached an hour, never credentials. `Retry-After` is exposed
+  /// so that the page's script can wait as long as a 429 or 503 asks.
   pub fn cors(&self) -> CorsLayer {
     CorsLayer::new()
       .allow_origin(AllowOrigin::list(self.0.clone()))
       .allow_methods([Method::POST, Method::OPTIONS])
       .allow_headers([header::CONTENT_TYPE])
+      .expose_headers([header::RETRY_AFTER])
       .max_age(Duration::from_secs(3600))
   }
 }
