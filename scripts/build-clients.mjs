@@ -2,7 +2,6 @@
 // CommonJS (client/index.cjs, for the Apps-Engine compiler's `require`) and the widget as one
 // minified script for a <script> tag (widget/sns-logger-widget.min.js, global
 // `SnsLoggerWidget`). Run by `npm test`, `npm run build:clients` and `npm pack`.
-import { build } from 'esbuild'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { root } from './prepare.mjs'
@@ -23,6 +22,8 @@ export const CLIENT_BUILDS = [
 /** Builds every output whose entry exists; returns false (after printing why) on an error. */
 export async function buildClients() {
   try {
+    // Imported here, not at the top: `npm test` loads this module before it installs esbuild.
+    const { build } = await import('esbuild')
     for (const { entry, ...options } of CLIENT_BUILDS) {
       if (!existsSync(join(root, entry))) continue
       await build({
