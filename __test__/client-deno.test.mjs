@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, createFifoTopicWithQueue, receiveAll, resetMoto, startMoto } from './support/moto.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, resetMoto, startMoto } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, startRelay } from './support/relay.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -100,13 +100,7 @@ describe('sns-logger/client in Deno (the Apps-Engine sandbox) -> relay -> moto S
         tokens: TOKENS,
         logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, spoolDir, sink: { kind: 'sns', connectTimeoutMs: 300, requestTimeoutMs: 2000 } },
       },
-      env: {
-        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-        AWS_REGION: REGION,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ENDPOINT_URL_SNS: moto.endpoint,
-      },
+      env: motoSnsEnv(moto.endpoint),
     })
   }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, createFifoTopicWithQueue, receiveAll, resetMoto, startMoto } from './support/moto.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, resetMoto, startMoto } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, post, startRelay } from './support/relay.mjs'
 import { startProxy } from './support/sns-proxy.mjs'
 
@@ -52,13 +52,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
           sink: { kind: 'sns', connectTimeoutMs: 300, requestTimeoutMs: 1000 },
         },
       },
-      env: {
-        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-        AWS_REGION: REGION,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ENDPOINT_URL_SNS: proxy.endpoint,
-      },
+      env: motoSnsEnv(proxy.endpoint),
     })
     return { relay, spoolDir }
   }

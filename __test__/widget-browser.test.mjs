@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test'
 import { buildClients } from '../scripts/build-clients.mjs'
 import { closeBrowser, closeTab, launchBrowser, startSite, within } from './support/browser.mjs'
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, createFifoTopicWithQueue, receiveAll, startMoto } from './support/moto.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, startMoto } from './support/moto.mjs'
 import { startRelay } from './support/relay.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -119,13 +119,7 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
           sink: { kind: 'sns', connectTimeoutMs: 1000, requestTimeoutMs: 5000 },
         },
       },
-      env: {
-        AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
-        AWS_REGION: REGION,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ENDPOINT_URL_SNS: moto.endpoint,
-      },
+      env: motoSnsEnv(moto.endpoint),
     })
     browser = await launchBrowser()
   }, { timeout: 20 * 60_000 }) // the first run may install chromium with apt-get

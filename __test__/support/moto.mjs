@@ -103,6 +103,17 @@ finally:
         os._exit(code)
 `
 
+/** The environment of a child process (a relay) whose SNS is `endpoint`: moto, or a proxy in front of it. */
+export function motoSnsEnv(endpoint) {
+  return {
+    AWS_ACCESS_KEY_ID: ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
+    AWS_REGION: REGION,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_SNS: endpoint,
+  }
+}
+
 /**
  * Find a free TCP port on 127.0.0.1 (bind to port 0, read it, close).
  * @returns {Promise<number>}
