@@ -246,3 +246,30 @@ test('the CommonJS build is the same client: require("sns-logger/client")', () =
   assert.equal(cjs.FailureReason.NoAgentsAvailable, 'no agents available')
   assert.throws(() => cjs.validateEvent({ roomId: 'r', category: 'Nope', action: 'x' }), { code: 'ERR_UNKNOWN_CATEGORY' })
 })
+
+test('the IHttp transport: post(url, { data, headers, timeout }) with the batch as data; any status resolves, 5xx is retried', async () => {
+  const calls = []
+  const http = {
+    async post(url, options) {
+      calls.push({ url, options })
+      if (calls.length === 1) return { statusCode: 503, headers: { 'Retry-After': '0' }, content: '{"code":"ERR_UNAVAILABLE","message":"draining"}' }
+      const batch = options.data.batch
+      return { statusCode: 200, headers: {}, data: { accepted: batch.length - 1, rejected: [{ index: 0, code: 'ERR_UNKNOWN_AGENT', message: 'no such agent' }] } }
+    },
+  }
+  const notices = []
+  const client = createRelayClient({ url: 'http://relay.internal:8787', token: TOKEN, http, lingerMs: 0, timeoutMs: 2000, onError: (n) => notices.push(n) })
+  events(client, 0, 3)
+  assert.deepEqual(await client.flush({ timeoutMs: 5000 }), { complete: true, pending: 0 })
+  assert.equal(calls.length, 2)
+  const [{ url, options }] = calls
+  assert.equal(url, 'http://relay.internal:8787/v1/batch')
+  assert.deepEqual(Object.keys(options).sort(), ['data', 'headers', 'timeout'])
+  assert.equal(options.timeout, 2000)
+  assert.equal(options.headers.Authorization, `Bearer ${TOKEN}`)
+  assert.deepEqual(options.data.batch.map((e) => e.roomId), ['room-0', 'room-1', 'room-2'])
+  assert.deepEqual(calls[1].options.data, options.data, 'the retry sends the same events and messageIds')
+  assert.deepEqual(notices.map((n) => n.code), ['ERR_UNKNOWN_AGENT'])
+  assert.deepEqual(client.stats(), { logged: 3, sent: 2, rejected: 1, failed: 0, dropped: 0, retries: 1, pending: 0 })
+  await client.close()
+})

@@ -29,10 +29,11 @@ export declare class RelayClientError extends Error {
  * HTTP status and rejects only on network errors and timeouts.
  */
 export interface HttpAccessor {
+  /** Called as `post(url, { data, headers, timeout })`, `data` being `{ batch: [...] }` (sent as JSON). */
   post(
     url: string,
-    options?: { content?: string; headers?: { [key: string]: string }; timeout?: number },
-  ): Promise<{ statusCode: number; headers?: { [key: string]: string }; content?: string }>
+    options?: { data?: any; headers?: { [key: string]: string }; timeout?: number },
+  ): Promise<{ statusCode: number; headers?: { [key: string]: string }; content?: string; data?: any }>
 }
 
 /** Something that went wrong after `logEvent` returned: events the relay refused or that were lost. */

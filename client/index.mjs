@@ -97,22 +97,29 @@ function withTimeout(promise, ms, onTimeout) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** One POST of a batch body: `{ status, retryAfter, text }`, or `{ error }` for a network error or timeout. */
+/**
+ * One POST of a batch (`{ body, data }`: its JSON text, and the same as an object for the IHttp
+ * accessor, which sends an object `data` as JSON): `{ status, retryAfter, text }`, or `{ error }`
+ * for a network error or timeout.
+ */
 function transport({ endpoint, token, http, fetch, timeoutMs }) {
   const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }
   const timedOut = () => ({ error: `no answer within ${timeoutMs} ms` })
   const networkError = (error) => ({ error: `network error: ${String(error?.message ?? error).slice(0, 200)}` })
   if (http) {
-    return (body) =>
+    return ({ data }) =>
       withTimeout(
         Promise.resolve()
-          .then(() => http.post(endpoint, { content: body, headers, timeout: timeoutMs }))
-          .then((res) => ({ status: res.statusCode, retryAfter: header(res.headers, 'retry-after'), text: res.content }), networkError),
+          .then(() => http.post(endpoint, { data, headers, timeout: timeoutMs }))
+          .then(
+            (res) => ({ status: res.statusCode, retryAfter: header(res.headers, 'retry-after'), text: res.content ?? res.data }),
+            networkError,
+          ),
         timeoutMs,
         timedOut,
       )
   }
-  return (body) => {
+  return ({ body }) => {
     const abort = typeof AbortController === 'function' ? new AbortController() : undefined
     const request = Promise.resolve()
       .then(() => fetch(endpoint, { method: 'POST', body, headers, signal: abort?.signal }))
@@ -141,7 +148,7 @@ export function createRelayClient(options) {
   const nextMessageId = messageIds()
   const counts = { logged: 0, sent: 0, rejected: 0, failed: 0, dropped: 0, retries: 0 }
 
-  /** Events waiting to be sent, in order: `{ json, bytes }`. */
+  /** Events waiting to be sent, in order: `{ event, json, bytes }`. */
   let buffer = []
   /** The batch on the wire or waiting to be retried. */
   let inFlight = null
@@ -189,7 +196,11 @@ export function createRelayClient(options) {
     }
     const events = buffer.slice(0, count)
     buffer = buffer.slice(count)
-    return { events, body: `{"batch":[${events.map((e) => e.json).join(',')}]}` }
+    return {
+      events,
+      body: `{"batch":[${events.map((e) => e.json).join(',')}]}`,
+      data: { batch: events.map((e) => e.event) },
+    }
   }
 
   function sendNext() {
@@ -200,7 +211,7 @@ export function createRelayClient(options) {
       attempt = 0
     }
     const batch = inFlight
-    post(batch.body).then((answer) => {
+    post(batch).then((answer) => {
       if (!stopped && inFlight === batch) settle(batch, answer)
     })
   }
@@ -266,7 +277,7 @@ export function createRelayClient(options) {
         return
       }
       overflowing = false
-      buffer.push({ json, bytes })
+      buffer.push({ event: valid, json, bytes })
       enqueued++
       schedule()
     },

@@ -32,14 +32,21 @@ const { createRelayClient, escalationFailed, escalationSuccessful, FailureReason
   transportName === 'ihttp' ? await loadLikeTheAppsEngine() : esmClient
 
 /**
- * The Apps-Engine IHttp accessor as the server implements it for an app: resolves for every
- * status with { statusCode, headers, content }, rejects only on network errors.
+ * The Apps-Engine IHttp accessor as the server implements it for an app: an object `data` is
+ * sent as JSON; resolves for every status with { statusCode, headers, content, data }, rejects
+ * only on network errors.
  */
 const ihttp = {
-  async post(target, { content, headers, timeout }) {
+  async post(target, { data, content, headers, timeout }) {
     const signal = AbortSignal.timeout(timeout ?? 180_000)
-    const res = await fetch(target, { method: 'POST', body: content, headers, signal })
-    return { statusCode: res.status, headers: Object.fromEntries(res.headers), content: await res.text() }
+    const body = data === undefined ? content : JSON.stringify(data)
+    const res = await fetch(target, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal })
+    const text = await res.text()
+    let parsed
+    try {
+      parsed = JSON.parse(text)
+    } catch {}
+    return { statusCode: res.status, headers: Object.fromEntries(res.headers), content: text, data: parsed }
   },
 }
 
