@@ -6,7 +6,6 @@ use super::queue::Queued;
 use super::Logger;
 use crate::runtime;
 use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// What `close()` reports.
@@ -141,13 +140,13 @@ impl Logger {
   /// the spool).
   pub(super) fn take_everything(&self) -> Vec<Queued> {
     let shared = &self.shared;
-    shared.closed.store(true, Relaxed);
+    shared.hand_off.close();
     let left = {
       let mut queue = shared.queue.lock();
       queue.close();
       queue.drain_all()
     };
-    shared.overflow_taken.notify_all();
+    shared.hand_off.spool_writer_caught_up();
     shared.wake.notify_one();
     shared.wake_spool.notify_one();
     left

@@ -55,7 +55,7 @@ pub(super) fn complete(shared: &Shared, key: GroupKey, results: BatchResult) {
 
   report(shared, &key, &classified, &rescheduled);
   shared.settled.notify_waiters();
-  shared.wake.notify_one();
+  shared.wake_dispatcher();
   if spool_mode || rescheduled.exhausted > 0 {
     shared.wake_spool.notify_one();
   }

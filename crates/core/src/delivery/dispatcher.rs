@@ -1,5 +1,5 @@
-//! The dispatcher: takes every batch that is ready, sends each on a task of its own, and
-//! sleeps until the next one is due or it is woken.
+//! The dispatcher: takes in what `log()` handed over, takes every batch that is ready, sends
+//! each on a task of its own, and sleeps until the next one is due or it is woken.
 
 use super::completion::complete;
 use super::queue::GroupKey;
@@ -15,6 +15,7 @@ pub(super) async fn dispatch(shared: Arc<Shared>) {
     let woken = shared.wake.notified();
     tokio::pin!(woken);
     woken.as_mut().enable();
+    shared.hand_off.dispatcher_looking();
     let (batches, next) = {
       let mut queue = shared.queue.lock();
       if queue.is_finished() {
@@ -24,6 +25,13 @@ pub(super) async fn dispatch(shared: Arc<Shared>) {
     };
     for (key, envelopes) in batches {
       tokio::spawn(send(shared.clone(), key, envelopes));
+    }
+    // Published before looking at the hand-off once more: a caller that pushes after that
+    // look sees this schedule and wakes the dispatcher if it is too late for its event.
+    shared.hand_off.dispatcher_sleeps_until(next);
+    if shared.hand_off.has_pending() {
+      tokio::task::yield_now().await;
+      continue;
     }
     match next {
       Some(at) => {

@@ -1,6 +1,8 @@
 //! The intake: on the caller's thread, validate an event, build its message and envelope,
-//! and queue it, or hand it to the spool writer when the queue is full.
+//! reserve its memory and hand it over (see `HandOff`): for the queue, or for the spool
+//! writer when the queue is full.
 
+use super::handoff::Handed;
 use super::queue::Queued;
 use super::{Logger, NoticeCode};
 use crate::config::OverflowPolicy;
@@ -11,7 +13,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Overflow held in memory for the spool writer. Past it, `log()` waits for the writer:
+/// Overflow held in memory for the spool writer, past the queue's caps. Past it, `log()` waits for the writer:
 /// only a flood faster than the disk, during an outage, ever does, and memory stays bounded.
 pub(super) const OVERFLOW_BUFFER_BYTES: usize = 2 << 20;
 /// The longest `log()` waits for the spool writer; after that it stops waiting until the
@@ -35,42 +37,25 @@ pub enum Refused {
 }
 
 impl Logger {
-  /// Validates, builds the request and enqueues it. A rejected event leaves no trace.
+  /// Validates, builds the request and hands it to delivery. A rejected event leaves no
+  /// trace. Takes no lock the delivery tasks hold (see `HandOff`).
   pub fn log(&self, input: EventInput) -> Result<()> {
     let shared = &self.shared;
-    if shared.closed.load(Relaxed) {
+    if shared.hand_off.is_closed() {
       return Err(closed_error());
     }
     let (Prepared { envelope, seq }, ()) = self.prepare(input, None, |_, _| Ok(()))?;
     let limits = &shared.config.delivery;
-    let mut queue = shared.queue.lock();
-    if queue.is_closed() {
+    let hand_off = &shared.hand_off;
+    let Some(entered) = hand_off.enter() else {
       return Err(closed_error());
-    }
+    };
     let bytes = Queued::bytes_of(&envelope);
-    let (wake, wake_spool) = if queue.has_room_for(
-      1,
-      bytes,
-      limits.max_queue_events,
-      limits.max_queue_bytes,
-    ) {
-      (queue.push(envelope, seq, false, Instant::now()), false)
+    let overflow = if hand_off.reserve(1, bytes, limits.max_queue_events, limits.max_queue_bytes) {
+      false
     } else if self.overflow_goes_to_spool() {
-      queue.push_overflow(envelope, seq, Instant::now());
-      if queue.overflow_exceeds(OVERFLOW_BUFFER_BYTES) {
-        shared.wake_spool.notify_one();
-        let wait = shared.overflow_taken.wait_while_for(
-          &mut queue,
-          |q| q.overflow_bytes() > OVERFLOW_BUFFER_BYTES,
-          OVERFLOW_WAIT,
-        );
-        if wait.timed_out() {
-          queue.overflow_writer_stalled();
-        }
-      }
-      (false, true)
+      hand_off.reserve_overflow(1, bytes, OVERFLOW_BUFFER_BYTES, true)
     } else {
-      drop(queue);
       shared.counters.accepted.fetch_add(1, Relaxed);
       shared.counters.dropped.fetch_add(1, Relaxed);
       shared.notify_error(
@@ -85,8 +70,21 @@ impl Logger {
         );
       return Ok(());
     };
-    drop(queue);
-    self.accepted(1, wake, wake_spool);
+    let at = Instant::now();
+    let wake = hand_off.push(
+      Handed {
+        envelope,
+        seq,
+        overflow,
+        at,
+      },
+      limits.linger,
+    );
+    drop(entered);
+    self.accepted(1, wake, overflow);
+    if overflow && hand_off.overflow_bytes() > OVERFLOW_BUFFER_BYTES {
+      hand_off.wait_for_spool_writer(OVERFLOW_BUFFER_BYTES, OVERFLOW_WAIT);
+    }
     Ok(())
   }
 
@@ -136,35 +134,38 @@ impl Logger {
     }
     let shared = &self.shared;
     let limits = &shared.config.delivery;
-    let count = events.len() as u64;
-    let bytes: usize = events.iter().map(|e| Queued::bytes_of(&e.envelope)).sum();
-    let mut queue = shared.queue.lock();
-    if queue.is_closed() {
+    let hand_off = &shared.hand_off;
+    let Some(_entered) = hand_off.enter() else {
       return Err(Refused::Closed);
-    }
-    let now = Instant::now();
-    let (mut wake, mut wake_spool) = (false, false);
-    if queue.has_room_for(
-      events.len(),
+    };
+    let count = events.len();
+    let bytes: usize = events.iter().map(|e| Queued::bytes_of(&e.envelope)).sum();
+    let overflow = if hand_off.reserve(
+      count,
       bytes,
       limits.max_queue_events,
       limits.max_queue_bytes,
     ) {
-      for Prepared { envelope, seq } in events {
-        wake |= queue.push(envelope, seq, false, now);
-      }
+      false
     } else if self.overflow_goes_to_spool()
-      && queue.overflow_bytes() + bytes <= OVERFLOW_BUFFER_BYTES
+      && hand_off.reserve_overflow(count, bytes, OVERFLOW_BUFFER_BYTES, false)
     {
-      for Prepared { envelope, seq } in events {
-        queue.push_overflow(envelope, seq, now);
-      }
-      wake_spool = true;
+      true
     } else {
       return Err(Refused::Full);
+    };
+    let at = Instant::now();
+    let mut wake = false;
+    for Prepared { envelope, seq } in events {
+      let handed = Handed {
+        envelope,
+        seq,
+        overflow,
+        at,
+      };
+      wake |= hand_off.push(handed, limits.linger);
     }
-    drop(queue);
-    self.accepted(count, wake, wake_spool);
+    self.accepted(count as u64, wake, overflow);
     Ok(())
   }
 
@@ -173,17 +174,19 @@ impl Logger {
   pub fn is_accepting(&self) -> bool {
     let shared = &self.shared;
     let limits = &shared.config.delivery;
-    let queue = shared.queue.lock();
-    !queue.is_closed()
-      && (queue.has_room_for(1, 0, limits.max_queue_events, limits.max_queue_bytes)
-        || (self.overflow_goes_to_spool() && queue.overflow_bytes() < OVERFLOW_BUFFER_BYTES))
+    let (events, bytes) = shared.hand_off.memory();
+    !shared.hand_off.is_closed()
+      && ((events < limits.max_queue_events && bytes < limits.max_queue_bytes)
+        || (self.overflow_goes_to_spool()
+          && shared.hand_off.overflow_bytes() < OVERFLOW_BUFFER_BYTES))
   }
 
-  /// After the queue lock is released: counts what was taken and wakes whoever must look.
+  /// Counts what was taken and wakes whoever must look.
   fn accepted(&self, events: u64, wake_dispatcher: bool, wake_spool_keeper: bool) {
     let shared = &self.shared;
     shared.counters.accepted.fetch_add(events, Relaxed);
     if wake_dispatcher {
+      // `HandOff::push` already marked the dispatcher as woken.
       shared.wake.notify_one();
     }
     if wake_spool_keeper {

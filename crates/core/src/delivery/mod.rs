@@ -15,6 +15,7 @@ mod dead_letters;
 mod dispatcher;
 mod epochs;
 mod group;
+mod handoff;
 mod intake;
 mod notice;
 mod queue;
@@ -33,9 +34,10 @@ use crate::runtime;
 use crate::sink::{Sink, SinkLimits};
 use crate::storage::{DeadLetterFile, Spool};
 use backon::ExponentialBuilder;
-use parking_lot::{Condvar, Mutex};
+use handoff::HandOff;
+use parking_lot::Mutex;
 use queue::Queue;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -79,6 +81,8 @@ struct Shared {
   spool: Option<Spool>,
   dead_letters: Option<DeadLetterFile>,
   observer: Option<Observer>,
+  /// How `log()` hands events to the delivery tasks without taking `queue`'s mutex.
+  hand_off: Arc<HandOff>,
   queue: Mutex<Queue>,
   /// Acceptance order across runs (continues after the spool's last key).
   next_seq: AtomicU64,
@@ -87,11 +91,8 @@ struct Shared {
   wake: Notify,
   /// Wakes the spool keeper.
   wake_spool: Notify,
-  /// Signalled when the spool keeper takes the overflow (see `intake::OVERFLOW_BUFFER_BYTES`).
-  overflow_taken: Condvar,
   /// Wakes flushes after events settle.
   settled: Notify,
-  closed: AtomicBool,
   counters: Counters,
   last_error_code: Mutex<Option<String>>,
   /// Retry delays of a failing group, within the retry budget.
@@ -108,6 +109,13 @@ impl Shared {
     }
     if let Some(observer) = &self.observer {
       observer(notice);
+    }
+  }
+
+  /// Wakes the dispatcher unless it was woken and has not looked yet.
+  fn wake_dispatcher(&self) {
+    if self.hand_off.request_dispatch() {
+      self.wake.notify_one();
     }
   }
 
@@ -155,7 +163,8 @@ impl Logger {
     let spool = spool_dir.map(Spool::new);
     let dead_letters = spool_dir.map(DeadLetterFile::new);
     let limits = sink.limits();
-    let mut queue = Queue::new(config.delivery.linger, limits);
+    let hand_off = Arc::new(HandOff::default());
+    let mut queue = Queue::new(config.delivery.linger, limits, hand_off.clone());
     let mut next_seq = 0;
     if let Some(spool) = spool.as_ref().filter(|s| s.exists()) {
       if let Ok(Some(last)) = spool.last_key() {
@@ -170,14 +179,13 @@ impl Logger {
       spool,
       dead_letters,
       observer,
+      hand_off,
       queue: Mutex::new(queue),
       next_seq: AtomicU64::new(next_seq),
       dedup_ids: DedupIds::new(),
       wake: Notify::new(),
       wake_spool: Notify::new(),
-      overflow_taken: Condvar::new(),
       settled: Notify::new(),
-      closed: AtomicBool::new(false),
       counters: Counters::default(),
       last_error_code: Mutex::new(None),
       backoff,
@@ -213,7 +221,7 @@ impl Logger {
   pub fn begin_flush(&self) -> FlushRange {
     let shared = &self.shared;
     let epoch = shared.queue.lock().begin_flush();
-    shared.wake.notify_one();
+    shared.wake_dispatcher();
     shared.wake_spool.notify_one();
     epoch
   }
@@ -235,7 +243,7 @@ impl Logger {
   /// Refuses new events from now on; returns the flush epoch covering everything accepted.
   pub fn stop_accepting(&self) -> FlushRange {
     let shared = &self.shared;
-    shared.closed.store(true, Relaxed);
+    shared.hand_off.close();
     shared.queue.lock().close();
     self.begin_flush()
   }
@@ -261,12 +269,14 @@ impl Logger {
   }
 
   pub fn is_closed(&self) -> bool {
-    self.shared.closed.load(Relaxed)
+    self.shared.hand_off.is_closed()
   }
 
+  /// Counters and depths, read without the queue's mutex.
   pub fn stats(&self) -> Stats {
     let c = &self.shared.counters;
-    let depth = self.shared.queue.lock().depth();
+    let (queue_events, queue_bytes) = self.shared.hand_off.memory();
+    let in_flight_batches = self.shared.hand_off.in_flight_batches().load(Relaxed);
     Stats {
       accepted: c.accepted.load(Relaxed),
       sent: c.sent.load(Relaxed),
@@ -275,9 +285,9 @@ impl Logger {
       spooled: c.spooled.load(Relaxed),
       replayed: c.replayed.load(Relaxed),
       dropped: c.dropped.load(Relaxed),
-      queue_events: depth.events as u64,
-      queue_bytes: depth.bytes as u64,
-      in_flight_batches: depth.in_flight_batches as u64,
+      queue_events: queue_events as u64,
+      queue_bytes: queue_bytes as u64,
+      in_flight_batches: in_flight_batches as u64,
       requests: c.requests.load(Relaxed),
       last_error_code: self.shared.last_error_code.lock().clone(),
     }

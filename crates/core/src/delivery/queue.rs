@@ -1,15 +1,19 @@
 //! The in-memory queue: one FIFO per (topic, message group), at most one batch of a group in
 //! flight, the overflow waiting for the spool, and the flush epochs. Everything here runs
-//! under the logger's mutex and does constant work per event; its state is private, changed
-//! only through the methods below.
+//! under the logger's mutex, held by the delivery tasks and flushes, never by `log()`: events
+//! arrive through the lock-free [`HandOff`] and are absorbed whenever the mutex is taken to
+//! look at the whole queue. Constant work per event; the state is private, changed only
+//! through the methods below.
 
 use super::epochs::{Epochs, FlushRange, Outcome, Tally};
 use super::group::Group;
 pub use super::group::{GroupKey, Queued};
+use super::handoff::{HandOff, Handed};
 use crate::message::Envelope;
 use crate::sink::{sns, SinkLimits};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,17 +39,14 @@ pub struct SpoolWork {
   pub closed: bool,
 }
 
-/// Everything the logger mutates, behind one mutex.
+/// Everything the delivery tasks mutate, behind one mutex.
 pub struct Queue {
   groups: HashMap<GroupKey, Group>,
-  depth: Depth,
+  /// Where new events arrive, and the memory and in-flight counts it keeps.
+  hand_off: Arc<HandOff>,
   /// How long a lone event waits for batch mates (the logger's lingerMs).
   linger: Duration,
   limits: SinkLimits,
-  /// The dispatcher was notified and has not looked yet: no need to notify it again.
-  dispatch_requested: bool,
-  /// When the dispatcher will look again on its own; `None`: only when notified.
-  dispatcher_wakes_at: Option<Instant>,
   epochs: Epochs,
   /// Flushes waiting: events of this epoch or older skip the linger.
   hurry_epoch: Option<u64>,
@@ -54,10 +55,6 @@ pub struct Queue {
   closed: bool,
   /// Accepted events waiting to be written to the spool (counted in `depth`).
   overflow: Vec<Queued>,
-  /// Bytes of `overflow`: new events wait for the spool writer when it grows too large.
-  overflow_bytes: usize,
-  /// The spool writer missed a deadline: stop waiting for it until it takes the overflow.
-  overflow_stalled: bool,
   /// While set, new events go to the spool so none overtakes a spooled one.
   spool_mode: bool,
   /// Highest spool key loaded for replay; `None`: start from the oldest.
@@ -70,26 +67,22 @@ pub struct Queue {
 
 impl Default for Queue {
   fn default() -> Self {
-    Queue::new(Duration::ZERO, sns::LIMITS)
+    Queue::new(Duration::ZERO, sns::LIMITS, Arc::default())
   }
 }
 
 impl Queue {
-  pub fn new(linger: Duration, limits: SinkLimits) -> Queue {
+  pub fn new(linger: Duration, limits: SinkLimits, hand_off: Arc<HandOff>) -> Queue {
     Queue {
       groups: HashMap::new(),
-      depth: Depth::default(),
+      hand_off,
       linger,
       limits,
-      dispatch_requested: false,
-      dispatcher_wakes_at: None,
       epochs: Epochs::default(),
       hurry_epoch: None,
       paused: HashMap::new(),
       closed: false,
       overflow: Vec::new(),
-      overflow_bytes: 0,
-      overflow_stalled: false,
       spool_mode: false,
       replay_cursor: None,
       replayed_in_memory: HashSet::new(),
@@ -97,36 +90,49 @@ impl Queue {
     }
   }
 
+  /// Takes in every event handed over so far, in the order handed: each joins its group, or
+  /// the overflow when it came past the caps or while events wait in the spool (so none
+  /// overtakes a spooled one). Returns how many joined a group.
+  pub fn absorb(&mut self) -> usize {
+    let mut queued = 0;
+    while let Some(Handed {
+      envelope,
+      seq,
+      overflow,
+      at,
+    }) = self.hand_off.pop()
+    {
+      if overflow || self.spool_mode {
+        if !overflow {
+          self.hand_off.overflow_grew(Queued::bytes_of(&envelope));
+        }
+        self.push_overflow(envelope, seq, at);
+      } else {
+        self.push(envelope, seq, false, at);
+        queued += 1;
+      }
+    }
+    queued
+  }
+
   pub fn depth(&self) -> Depth {
-    self.depth
+    let (events, bytes) = self.hand_off.memory();
+    Depth {
+      events,
+      bytes,
+      in_flight_batches: self.hand_off.in_flight_batches().load(Relaxed),
+    }
   }
 
-  pub fn is_closed(&self) -> bool {
-    self.closed
-  }
-
-  /// Refuses new events from now on.
+  /// Refuses new events from now on (the hand-off is closed first: see `HandOff::close`).
   pub fn close(&mut self) {
+    self.absorb();
     self.closed = true;
   }
 
   /// Nothing left to dispatch, ever: closed and no group holds anything.
   pub fn is_finished(&self) -> bool {
-    self.closed && self.groups.is_empty()
-  }
-
-  /// Whether `events` events of `bytes` in all may wait in memory: the queue has room within
-  /// its caps and nothing is spooled ahead of them.
-  pub fn has_room_for(
-    &self,
-    events: usize,
-    bytes: usize,
-    max_events: usize,
-    max_bytes: usize,
-  ) -> bool {
-    !self.spool_mode
-      && self.depth.events + events <= max_events
-      && self.depth.bytes + bytes <= max_bytes
+    self.closed && self.groups.is_empty() && !self.hand_off.has_pending()
   }
 
   /// A spool left by an earlier run holds events: new ones follow them there.
@@ -138,75 +144,38 @@ impl Queue {
     self.spool_mode
   }
 
-  /// Adds an event; returns true when the dispatcher should look at its group now (it was
-  /// idle, or a batch just filled up).
-  pub fn push(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) -> bool {
+  /// Adds an event to its group. A replayed one (`in_spool`) is counted in memory here; a
+  /// new one was counted by the caller that handed it over.
+  fn push(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) {
     let queued = self.accept(envelope, seq, in_spool, now);
     if in_spool {
+      self.hand_off.add(1, queued.bytes());
       self.replayed_in_memory.insert(seq);
     }
     let key = GroupKey {
       topic: queued.envelope.topic_arn.clone(),
       group: queued.envelope.group_id.clone(),
     };
-    let group = self.groups.entry(key).or_default();
-    let was_idle = group.is_idle();
-    group.push_back(queued);
-    let due = if group.pending.len() == self.limits.batch_entries {
-      now
-    } else if was_idle {
-      now + self.linger
-    } else {
-      return false;
-    };
-    self.needs_dispatcher(due)
+    self.groups.entry(key).or_default().push_back(queued);
   }
 
-  /// Whether the dispatcher must be notified to look by `due`. Waking a sleeping thread costs
-  /// microseconds, so not when it is already notified or will look by then anyway.
-  fn needs_dispatcher(&mut self, due: Instant) -> bool {
-    if self.dispatch_requested || self.dispatcher_wakes_at.is_some_and(|at| at <= due) {
-      return false;
-    }
-    self.dispatch_requested = true;
-    true
-  }
-
-  /// Counts a new event in and gives it its flush epoch.
+  /// Gives an event its flush epoch: the one current when the queue takes it in, which a
+  /// flush closes only after absorbing everything handed over before it.
   fn accept(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) -> Queued {
-    let queued = Queued {
+    Queued {
       envelope,
       seq,
       in_spool,
       epoch: (!in_spool).then(|| self.epochs.accept()),
       enqueued: now,
-    };
-    self.depth.events += 1;
-    self.depth.bytes += queued.bytes();
-    queued
+    }
   }
 
   /// Accepts an event straight for the spool; from now on new events follow it there.
-  pub fn push_overflow(&mut self, envelope: Arc<Envelope>, seq: u64, now: Instant) {
+  fn push_overflow(&mut self, envelope: Arc<Envelope>, seq: u64, now: Instant) {
     let queued = self.accept(envelope, seq, false, now);
-    self.overflow_bytes += queued.bytes();
     self.overflow.push(queued);
     self.spool_mode = true;
-  }
-
-  /// The overflow is past `limit` and the spool writer has not missed a deadline: the caller
-  /// should wait for the writer.
-  pub fn overflow_exceeds(&self, limit: usize) -> bool {
-    self.overflow_bytes > limit && !self.overflow_stalled
-  }
-
-  /// The spool writer missed a deadline: stop waiting for it until it takes the overflow.
-  pub fn overflow_writer_stalled(&mut self) {
-    self.overflow_stalled = true;
-  }
-
-  pub fn overflow_bytes(&self) -> usize {
-    self.overflow_bytes
   }
 
   pub fn has_overflow(&self) -> bool {
@@ -215,15 +184,18 @@ impl Queue {
 
   /// Hands the overflow to the spool writer.
   fn take_overflow(&mut self) -> Vec<Queued> {
-    self.overflow_bytes = 0;
-    self.overflow_stalled = false;
-    std::mem::take(&mut self.overflow)
+    let taken = std::mem::take(&mut self.overflow);
+    self
+      .hand_off
+      .overflow_taken(taken.iter().map(Queued::bytes).sum());
+    taken
   }
 
   /// What the spool keeper has to do now.
   pub fn take_spool_work(&mut self) -> SpoolWork {
+    self.absorb();
     let overflow = self.take_overflow();
-    let idle = self.depth.events == overflow.len() && self.spool_mode && !self.closed;
+    let idle = self.depth().events == overflow.len() && self.spool_mode && !self.closed;
     SpoolWork {
       to_unspool: self.take_unspooled(),
       replay_from: idle.then_some(self.replay_cursor),
@@ -254,8 +226,7 @@ impl Queue {
 
   /// Settles an event that has left the queue for good.
   pub fn settle(&mut self, queued: &Queued, outcome: Outcome) {
-    self.depth.events -= 1;
-    self.depth.bytes -= queued.bytes();
+    self.hand_off.release(1, queued.bytes());
     if let Some(epoch) = queued.epoch {
       self.epochs.settle(epoch, outcome);
     }
@@ -272,7 +243,7 @@ impl Queue {
       if queued.in_spool {
         self.settle(&queued, Outcome::Spooled);
       } else {
-        self.overflow_bytes += queued.bytes();
+        self.hand_off.overflow_grew(queued.bytes());
         self.overflow.push(queued);
       }
     }
@@ -283,6 +254,7 @@ impl Queue {
   /// Closes the current flush epoch: the flush waits for every event logged before it, and
   /// those skip the linger.
   pub fn begin_flush(&mut self) -> FlushRange {
+    self.absorb();
     let range = self.epochs.advance();
     self.hurry_epoch = Some(self.epochs.current() - 1);
     range
@@ -295,10 +267,8 @@ impl Queue {
 
   /// The dispatcher's look: every batch that may be sent now, and when to look again.
   pub fn dispatch(&mut self, now: Instant) -> (Vec<ReadyBatch>, Option<Instant>) {
-    self.dispatch_requested = false;
-    let (batches, next) = self.take_ready(now, self.linger);
-    self.dispatcher_wakes_at = next;
-    (batches, next)
+    self.absorb();
+    self.take_ready(now, self.linger)
   }
 
   /// Takes every batch that may be sent now; also returns when to look again.
@@ -313,7 +283,7 @@ impl Queue {
       };
       if at <= now {
         batches.push((key.clone(), group.take_batch(&self.limits)));
-        self.depth.in_flight_batches += 1;
+        self.hand_off.in_flight_batches().fetch_add(1, Relaxed);
       } else {
         next = Some(next.map_or(at, |n| n.min(at)));
       }
@@ -325,7 +295,7 @@ impl Queue {
   /// already spooled it.
   pub fn finish_in_flight(&mut self, key: &GroupKey) -> Option<Vec<Queued>> {
     let batch = self.groups.get_mut(key)?.in_flight.take()?;
-    self.depth.in_flight_batches -= 1;
+    self.hand_off.in_flight_batches().fetch_sub(1, Relaxed);
     Some(batch)
   }
 
@@ -391,6 +361,7 @@ impl Queue {
 
   /// Takes every event waiting to be sent (not those in flight), oldest first per group.
   pub fn take_all_pending(&mut self) -> Vec<Queued> {
+    self.absorb();
     let mut all = Vec::new();
     for group in self.groups.values_mut() {
       all.extend(group.take_pending());
@@ -408,12 +379,15 @@ impl Queue {
 
   /// Takes every event still held, in flight or not, oldest first per group.
   pub fn drain_all(&mut self) -> Vec<Queued> {
+    self.absorb();
     let mut all = self.take_overflow();
     for (_, mut group) in self.groups.drain() {
-      all.extend(group.in_flight.take().unwrap_or_default());
+      if let Some(in_flight) = group.in_flight.take() {
+        self.hand_off.in_flight_batches().fetch_sub(1, Relaxed);
+        all.extend(in_flight);
+      }
       all.extend(group.take_pending());
     }
-    self.depth.in_flight_batches = 0;
     all
   }
 }
@@ -455,47 +429,11 @@ mod tests {
   }
 
   #[test]
-  fn the_dispatcher_is_notified_only_when_it_would_not_look_in_time() {
-    let now = Instant::now();
-    let linger = Duration::from_millis(5);
-    let mut queue = Queue {
-      linger,
-      ..Queue::default()
-    };
-    assert!(
-      queue.push(envelope("a", 10), 0, false, now),
-      "the first event wakes a sleeping dispatcher"
-    );
-    assert!(
-      !queue.push(envelope("b", 10), 1, false, now),
-      "already notified: no second wake-up"
-    );
-    // The dispatcher looks: it will come back when group a's linger ends.
-    queue.dispatch_requested = false;
-    let (_, next) = queue.take_ready(now, linger);
-    queue.dispatcher_wakes_at = next;
-    assert_eq!(next, Some(now + linger));
-    let later = now + Duration::from_millis(1);
-    assert!(
-      !queue.push(envelope("c", 10), 2, false, later),
-      "a lingering event due after the dispatcher's own wake-up needs no notification"
-    );
-    for seq in 3..12 {
-      let woke = queue.push(envelope("a", 10), seq, false, later);
-      assert_eq!(
-        woke,
-        seq == 11,
-        "a full batch (the tenth pending event) is due now: notify"
-      );
-    }
-  }
-
-  #[test]
   fn a_lone_event_waits_for_the_linger_only() {
     let mut queue = Queue::default();
     let now = Instant::now();
     let linger = Duration::from_millis(5);
-    assert!(queue.push(envelope("g", 10), 0, false, now));
+    queue.push(envelope("g", 10), 0, false, now);
     let (batches, next) = queue.take_ready(now, linger);
     assert!(batches.is_empty());
     assert_eq!(next, Some(now + linger));

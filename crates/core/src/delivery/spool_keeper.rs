@@ -24,7 +24,6 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
     tokio::pin!(woken);
     woken.as_mut().enable();
     let work = shared.queue.lock().take_spool_work();
-    shared.overflow_taken.notify_all();
     let closed = work.closed;
     let adopt = !closed && Instant::now() >= next_adoption;
     if adopt {
@@ -64,9 +63,10 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
     if closed && !shared.queue.lock().has_overflow() {
       return;
     }
+    shared.hand_off.spool_writer_caught_up();
     if replayed.is_some_and(|n| n > 0) {
       // Replayed events are queued: let the dispatcher send them.
-      shared.wake.notify_one();
+      shared.wake_dispatcher();
     }
     let poll = if shared.queue.lock().in_spool_mode() {
       SPOOL_POLL

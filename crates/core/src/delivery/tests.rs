@@ -9,6 +9,7 @@ use crate::sink::{
 };
 use crate::storage::Spool;
 use serde_json::json;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 pub(super) fn config(linger_ms: u64) -> LoggerConfig {
