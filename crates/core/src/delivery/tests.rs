@@ -125,6 +125,32 @@ async fn batches_of_ten_in_log_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_never_waits_for_the_queue_lock_the_delivery_tasks_hold() {
+  let sink = Arc::new(MemorySink::default());
+  let logger = Logger::start(config(0), sink.clone(), None, &Handle::current());
+  // A delivery task holding the queue's mutex (preempted, say) for as long as it takes.
+  let held = logger.shared.queue.lock();
+  let (done, finished) = std::sync::mpsc::channel();
+  let caller = logger.clone();
+  std::thread::spawn(move || {
+    for i in 0..500 {
+      caller.log(window_opened(&i.to_string())).unwrap();
+    }
+    caller.stats();
+    done.send(()).unwrap();
+  });
+  let logged = finished.recv_timeout(Duration::from_secs(30));
+  drop(held);
+  assert!(
+    logged.is_ok(),
+    "log() and stats() waited for the queue's mutex"
+  );
+  assert_eq!(logger.flush().await.sent, 500);
+  let order: Vec<String> = sink.records().iter().map(|e| session_of(e)).collect();
+  assert_eq!(order, (0..500).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_entries_are_never_overtaken() {
   let sink = ScriptedSink::new(&[("3", FailureKind::Retryable), ("7", FailureKind::Throttled)]);
   // The linger lets the first ten form one batch.
