@@ -318,13 +318,13 @@ impl JsSnsLogger {
     let records = taken
       .iter()
       .map(|e| {
-        let fifo = sns::is_fifo_topic(&e.topic_arn);
+        let fifo = sns::is_fifo_topic(e.topic_arn());
         PublishRecord {
-          topic_arn: e.topic_arn.to_string(),
+          topic_arn: e.topic_arn().to_string(),
           subject: sns::SUBJECT.to_string(),
-          message_group_id: fifo.then(|| e.group_id.to_string()),
-          message_deduplication_id: fifo.then(|| e.dedup_id.clone()),
-          message: e.message.clone(),
+          message_group_id: fifo.then(|| e.group_id().to_string()),
+          message_deduplication_id: fifo.then(|| e.dedup_id().into_owned()),
+          message: e.message(),
         }
       })
       .collect();

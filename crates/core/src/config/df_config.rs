@@ -71,8 +71,13 @@ impl DfConfig {
   /// Finds the agent an event names, by bot username or `agent_id`; with a single agent the
   /// name may be omitted.
   pub fn resolve(&self, name: Option<&str>) -> Result<&Agent> {
+    self.resolve_index(name).map(|i| &self.agents[i])
+  }
+
+  /// [`DfConfig::resolve`], as the agent's index in [`DfConfig::agents`].
+  pub fn resolve_index(&self, name: Option<&str>) -> Result<usize> {
     match name {
-      None if self.agents.len() == 1 => Ok(&self.agents[0]),
+      None if self.agents.len() == 1 => Ok(0),
       None => Err(LoggerError::new(
         ErrorCode::UnknownAgent,
         format!(
@@ -81,20 +86,16 @@ impl DfConfig {
           self.allowed()
         ),
       )),
-      Some(name) => self
-        .by_name
-        .get(name)
-        .map(|&i| &self.agents[i])
-        .ok_or_else(|| {
-          LoggerError::new(
-            ErrorCode::UnknownAgent,
-            format!(
-              "agent {} is neither a bot username nor an agent_id in df_config.json; allowed: {}",
-              quote(name),
-              self.allowed()
-            ),
-          )
-        }),
+      Some(name) => self.by_name.get(name).copied().ok_or_else(|| {
+        LoggerError::new(
+          ErrorCode::UnknownAgent,
+          format!(
+            "agent {} is neither a bot username nor an agent_id in df_config.json; allowed: {}",
+            quote(name),
+            self.allowed()
+          ),
+        )
+      }),
     }
   }
 

@@ -4,24 +4,45 @@ use crate::message::Envelope;
 use crate::sink::SinkLimits;
 use backon::ExponentialBackoff;
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// An accepted event waiting for (or in) a request.
+/// An accepted event waiting for (or in) a request. Small: a queue holds many.
 #[derive(Debug, Clone)]
 pub struct Queued {
   pub envelope: Arc<Envelope>,
-  /// Acceptance order; also the event's key in the spool.
-  pub seq: u64,
-  /// A copy is in the spool (it was replayed from there): remove it once settled.
-  pub in_spool: bool,
-  /// The flush epoch it was logged in (see `Epochs`); `None` for an event replayed from the
-  /// spool, which a flush already reported as spooled (or an earlier run accepted).
-  pub epoch: Option<u64>,
+  /// One more than the flush epoch it was logged in (see `Epochs`); `None` for an event
+  /// replayed from the spool, which a flush already reported as spooled (or an earlier run
+  /// accepted).
+  epoch: Option<NonZeroU64>,
   pub enqueued: Instant,
 }
 
 impl Queued {
+  /// `epoch`: the flush epoch of a new event; `None` for one replayed from the spool.
+  pub fn new(envelope: Arc<Envelope>, epoch: Option<u64>, enqueued: Instant) -> Queued {
+    Queued {
+      envelope,
+      epoch: epoch.and_then(|e| NonZeroU64::new(e + 1)),
+      enqueued,
+    }
+  }
+
+  pub fn epoch(&self) -> Option<u64> {
+    self.epoch.map(|e| e.get() - 1)
+  }
+
+  /// Acceptance order; also the event's key in the spool.
+  pub fn seq(&self) -> u64 {
+    self.envelope.seq()
+  }
+
+  /// A copy is in the spool (it was replayed from there): remove it once settled.
+  pub fn in_spool(&self) -> bool {
+    self.epoch.is_none()
+  }
+
   /// What an event holds in memory, for the queue's byte cap.
   pub fn bytes_of(envelope: &Envelope) -> usize {
     envelope.memory_bytes() + std::mem::size_of::<Queued>()
@@ -92,8 +113,8 @@ impl Group {
       return None;
     }
     let head = self.pending.front()?;
-    let hurry =
-      self.is_full(limits) || hurry_epoch.is_some_and(|e| head.epoch.is_some_and(|head| head <= e));
+    let hurry = self.is_full(limits)
+      || hurry_epoch.is_some_and(|e| head.epoch().is_some_and(|head| head <= e));
     let lingered = if hurry {
       head.enqueued
     } else {

@@ -24,7 +24,6 @@ const ASLEEP: u64 = u64::MAX;
 /// An accepted event on its way to the queue.
 pub struct Handed {
   pub envelope: Arc<Envelope>,
-  pub seq: u64,
   /// Past the caps: for the spool, not the queue.
   pub overflow: bool,
   pub at: Instant,
@@ -248,14 +247,9 @@ mod tests {
   use super::*;
 
   fn handed(seq: u64, at: Instant) -> Handed {
+    let envelope = Envelope::whole("arn:aws:sns:us-east-1:1:t.fifo", "g", "d", "{}");
     Handed {
-      envelope: Arc::new(Envelope {
-        topic_arn: "arn:aws:sns:us-east-1:1:t.fifo".into(),
-        group_id: "g".into(),
-        dedup_id: "d".into(),
-        message: "{}".into(),
-      }),
-      seq,
+      envelope: Arc::new(envelope.with_seq(seq)),
       overflow: false,
       at,
     }

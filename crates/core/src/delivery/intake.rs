@@ -7,7 +7,7 @@ use super::queue::Queued;
 use super::{Logger, NoticeCode};
 use crate::config::OverflowPolicy;
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::{build_message, Envelope};
+use crate::message::Envelope;
 use crate::plan::{EventInput, TrackingPlan, ValidEvent};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -23,7 +23,6 @@ const OVERFLOW_WAIT: Duration = Duration::from_secs(1);
 /// A validated event with its message built, not yet queued ([`Logger::prepare`]).
 pub struct Prepared {
   envelope: Arc<Envelope>,
-  seq: u64,
 }
 
 /// Why [`Logger::enqueue_all`] took none of its events.
@@ -44,7 +43,7 @@ impl Logger {
     if shared.hand_off.is_closed() {
       return Err(closed_error());
     }
-    let (Prepared { envelope, seq }, ()) = self.prepare(input, None, |_, _| Ok(()))?;
+    let (Prepared { envelope }, ()) = self.prepare(input, None, |_, _| Ok(()))?;
     let limits = &shared.config.delivery;
     let hand_off = &shared.hand_off;
     let Some(entered) = hand_off.enter() else {
@@ -74,7 +73,6 @@ impl Logger {
     let wake = hand_off.push(
       Handed {
         envelope,
-        seq,
         overflow,
         at,
       },
@@ -103,26 +101,20 @@ impl Logger {
     let config = &shared.config;
     let event = config.plan.validate(input)?;
     let admitted = admit(&config.plan, &event)?;
-    let agent = config.df_config.resolve(event.agent.as_deref())?;
-    let message = build_message(&agent.agent_id, &event);
+    let agent = config.df_config.resolve_index(event.agent.as_deref())?;
     let max_bytes = shared.limits.message_bytes;
-    if message.len() > max_bytes {
+    let envelope = Envelope::new(shared.routes[agent].clone(), &event, dedup_id.as_deref());
+    let message_bytes = envelope.message_len();
+    if message_bytes > max_bytes {
       return Err(LoggerError::new(
         ErrorCode::MessageTooLarge,
-        format!(
-          "the message would be {} bytes; SNS allows at most {max_bytes} bytes",
-          message.len()
-        ),
+        format!("the message would be {message_bytes} bytes; SNS allows at most {max_bytes} bytes"),
       ));
     }
+    // Taken only once the event is accepted, so a refused one leaves no gap.
     let seq = shared.next_seq.fetch_add(1, Relaxed);
-    let envelope = Arc::new(Envelope {
-      topic_arn: agent.topic_arn.clone(),
-      group_id: config.site_url.clone(),
-      dedup_id: dedup_id.unwrap_or_else(|| shared.dedup_ids.id(seq)),
-      message,
-    });
-    Ok((Prepared { envelope, seq }, admitted))
+    let envelope = Arc::new(envelope.with_seq(seq));
+    Ok((Prepared { envelope }, admitted))
   }
 
   /// Queues prepared events, in order, all or none, without ever waiting: when the queue has
@@ -156,10 +148,9 @@ impl Logger {
     };
     let at = Instant::now();
     let mut wake = false;
-    for Prepared { envelope, seq } in events {
+    for Prepared { envelope } in events {
       let handed = Handed {
         envelope,
-        seq,
         overflow,
         at,
       };

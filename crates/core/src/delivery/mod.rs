@@ -29,7 +29,7 @@ pub use notice::{Notice, NoticeCode, Observer};
 
 use crate::config::LoggerConfig;
 use crate::error::Result;
-use crate::message::DedupIds;
+use crate::message::{DedupIds, Route};
 use crate::runtime;
 use crate::sink::{Sink, SinkLimits};
 use crate::storage::{DeadLetterFile, Spool};
@@ -86,7 +86,8 @@ struct Shared {
   queue: Mutex<Queue>,
   /// Acceptance order across runs (continues after the spool's last key).
   next_seq: AtomicU64,
-  dedup_ids: DedupIds,
+  /// What the events of each agent of df_config.json share, by the agent's index.
+  routes: Vec<Arc<Route>>,
   /// Wakes the dispatcher.
   wake: Notify,
   /// Wakes the spool keeper.
@@ -172,6 +173,21 @@ impl Logger {
         next_seq = last + 1;
       }
     }
+    let dedup_ids = DedupIds::new();
+    let routes = config
+      .df_config
+      .agents()
+      .iter()
+      .map(|agent| {
+        let route = Route::new(
+          agent.topic_arn.clone(),
+          config.site_url.clone(),
+          &agent.agent_id,
+          &dedup_ids,
+        );
+        Arc::new(route)
+      })
+      .collect();
     let shared = Arc::new(Shared {
       config,
       sink,
@@ -182,7 +198,7 @@ impl Logger {
       hand_off,
       queue: Mutex::new(queue),
       next_seq: AtomicU64::new(next_seq),
-      dedup_ids: DedupIds::new(),
+      routes,
       wake: Notify::new(),
       wake_spool: Notify::new(),
       settled: Notify::new(),

@@ -97,7 +97,6 @@ impl Queue {
     let mut queued = 0;
     while let Some(Handed {
       envelope,
-      seq,
       overflow,
       at,
     }) = self.hand_off.pop()
@@ -106,9 +105,9 @@ impl Queue {
         if !overflow {
           self.hand_off.overflow_grew(Queued::bytes_of(&envelope));
         }
-        self.push_overflow(envelope, seq, at);
+        self.push_overflow(envelope, at);
       } else {
-        self.push(envelope, seq, false, at);
+        self.push(envelope, false, at);
         queued += 1;
       }
     }
@@ -146,34 +145,29 @@ impl Queue {
 
   /// Adds an event to its group. A replayed one (`in_spool`) is counted in memory here; a
   /// new one was counted by the caller that handed it over.
-  fn push(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) {
-    let queued = self.accept(envelope, seq, in_spool, now);
+  fn push(&mut self, envelope: Arc<Envelope>, in_spool: bool, now: Instant) {
+    let queued = self.accept(envelope, in_spool, now);
     if in_spool {
       self.hand_off.add(1, queued.bytes());
-      self.replayed_in_memory.insert(seq);
+      self.replayed_in_memory.insert(queued.seq());
     }
     let key = GroupKey {
-      topic: queued.envelope.topic_arn.clone(),
-      group: queued.envelope.group_id.clone(),
+      topic: queued.envelope.topic_arn().clone(),
+      group: queued.envelope.group_id().clone(),
     };
     self.groups.entry(key).or_default().push_back(queued);
   }
 
   /// Gives an event its flush epoch: the one current when the queue takes it in, which a
   /// flush closes only after absorbing everything handed over before it.
-  fn accept(&mut self, envelope: Arc<Envelope>, seq: u64, in_spool: bool, now: Instant) -> Queued {
-    Queued {
-      envelope,
-      seq,
-      in_spool,
-      epoch: (!in_spool).then(|| self.epochs.accept()),
-      enqueued: now,
-    }
+  fn accept(&mut self, envelope: Arc<Envelope>, in_spool: bool, now: Instant) -> Queued {
+    let epoch = (!in_spool).then(|| self.epochs.accept());
+    Queued::new(envelope, epoch, now)
   }
 
   /// Accepts an event straight for the spool; from now on new events follow it there.
-  fn push_overflow(&mut self, envelope: Arc<Envelope>, seq: u64, now: Instant) {
-    let queued = self.accept(envelope, seq, false, now);
+  fn push_overflow(&mut self, envelope: Arc<Envelope>, now: Instant) {
+    let queued = self.accept(envelope, false, now);
     self.overflow.push(queued);
     self.spool_mode = true;
   }
@@ -216,7 +210,7 @@ impl Queue {
     let mut loaded = 0;
     for (seq, envelope) in events {
       if !self.replayed_in_memory.contains(&seq) {
-        self.push(Arc::new(envelope), seq, true, now);
+        self.push(Arc::new(envelope.with_seq(seq)), true, now);
         loaded += 1;
       }
     }
@@ -227,12 +221,14 @@ impl Queue {
   /// Settles an event that has left the queue for good.
   pub fn settle(&mut self, queued: &Queued, outcome: Outcome) {
     self.hand_off.release(1, queued.bytes());
-    if let Some(epoch) = queued.epoch {
+    if let Some(epoch) = queued.epoch() {
       self.epochs.settle(epoch, outcome);
     }
-    if queued.in_spool && self.replayed_in_memory.remove(&queued.seq) && outcome != Outcome::Spooled
+    if queued.in_spool()
+      && self.replayed_in_memory.remove(&queued.seq())
+      && outcome != Outcome::Spooled
     {
-      self.to_unspool.push(queued.seq);
+      self.to_unspool.push(queued.seq());
     }
   }
 
@@ -240,7 +236,7 @@ impl Queue {
   /// the others wait in the overflow; replay restarts from the oldest.
   pub fn respool(&mut self, entries: impl IntoIterator<Item = Queued>) {
     for queued in entries {
-      if queued.in_spool {
+      if queued.in_spool() {
         self.settle(&queued, Outcome::Spooled);
       } else {
         self.hand_off.overflow_grew(queued.bytes());
@@ -397,12 +393,17 @@ mod tests {
   use super::*;
 
   fn envelope(group: &str, bytes: usize) -> Arc<Envelope> {
-    Arc::new(Envelope {
-      topic_arn: "arn:aws:sns:us-east-1:1:t.fifo".into(),
-      group_id: group.into(),
-      dedup_id: "d".into(),
-      message: "x".repeat(bytes),
-    })
+    dedup_envelope(group, bytes, "d")
+  }
+
+  fn dedup_envelope(group: &str, bytes: usize, dedup_id: &str) -> Arc<Envelope> {
+    let message = "x".repeat(bytes);
+    Arc::new(Envelope::whole(
+      "arn:aws:sns:us-east-1:1:t.fifo",
+      group,
+      dedup_id,
+      &message,
+    ))
   }
 
   #[test]
@@ -410,7 +411,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     for _ in 0..25 {
-      queue.push(envelope("g", 10), 0, false, now);
+      queue.push(envelope("g", 10), false, now);
     }
     let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
     assert_eq!(batches.len(), 1, "one batch per group in flight");
@@ -418,7 +419,7 @@ mod tests {
 
     let mut queue = Queue::default();
     for _ in 0..3 {
-      queue.push(envelope("g", 100 * 1024), 0, false, now);
+      queue.push(envelope("g", 100 * 1024), false, now);
     }
     let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
     assert_eq!(
@@ -433,7 +434,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     let linger = Duration::from_millis(5);
-    queue.push(envelope("g", 10), 0, false, now);
+    queue.push(envelope("g", 10), false, now);
     let (batches, next) = queue.take_ready(now, linger);
     assert!(batches.is_empty());
     assert_eq!(next, Some(now + linger));
@@ -446,9 +447,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     for i in 0..12 {
-      let mut e = (*envelope("g", 1)).clone();
-      e.dedup_id = i.to_string();
-      queue.push(Arc::new(e), i, false, now);
+      queue.push(dedup_envelope("g", 1, &i.to_string()), false, now);
     }
     let (batches, _) = queue.take_ready(now, Duration::ZERO);
     let key = batches[0].0.clone();
@@ -458,13 +457,13 @@ mod tests {
       .take()
       .unwrap()
       .into_iter()
-      .filter(|q| q.envelope.dedup_id != "0")
+      .filter(|q| q.envelope.dedup_id() != "0")
       .collect();
     group.requeue_front(failed);
-    let order: Vec<&str> = group
+    let order: Vec<String> = group
       .pending
       .iter()
-      .map(|q| q.envelope.dedup_id.as_str())
+      .map(|q| q.envelope.dedup_id().into_owned())
       .collect();
     assert_eq!(
       order,
@@ -477,12 +476,12 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     let linger = Duration::from_secs(1);
-    for i in 0..3 {
-      queue.push(envelope("g", 100 * 1024), i, false, now);
+    for _ in 0..3 {
+      queue.push(envelope("g", 100 * 1024), false, now);
     }
     let group = queue.groups.values_mut().next().unwrap();
     assert_eq!(group.take_pending().len(), 3);
-    queue.push(envelope("g", 10), 3, false, now);
+    queue.push(envelope("g", 10), false, now);
     let (batches, next) = queue.take_ready(now, linger);
     assert!(
       batches.is_empty(),

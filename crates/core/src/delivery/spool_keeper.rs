@@ -147,7 +147,7 @@ impl Shared {
       return 0;
     }
     let (on_disk, to_write): (Vec<Queued>, Vec<Queued>) =
-      entries.into_iter().partition(|q| q.in_spool);
+      entries.into_iter().partition(Queued::in_spool);
     let written = self.write(&to_write);
     let outcome = if written.is_ok() {
       Outcome::Spooled
@@ -180,7 +180,7 @@ impl Shared {
   /// [`Shared::write_handed`].
   pub(super) fn hand_to_spool(&self, entries: Vec<Queued>) -> Vec<Queued> {
     let (on_disk, to_write): (Vec<Queued>, Vec<Queued>) =
-      entries.into_iter().partition(|q| q.in_spool);
+      entries.into_iter().partition(Queued::in_spool);
     let outcome = if self.spool.is_some() {
       Outcome::Spooled
     } else {
@@ -212,7 +212,7 @@ impl Shared {
   fn write(&self, events: &[Queued]) -> Result<(), SpoolError> {
     let written = match &self.spool {
       _ if events.is_empty() => Ok(()),
-      Some(spool) => spool.append(events.iter().map(|q| (q.seq, &*q.envelope))),
+      Some(spool) => spool.append(events.iter().map(|q| (q.seq(), &*q.envelope))),
       None => Err(SpoolError::NotConfigured),
     };
     self.report_spool_notices();

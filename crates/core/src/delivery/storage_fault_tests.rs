@@ -24,12 +24,12 @@ fn recorder() -> (Observer, Arc<Mutex<Vec<String>>>) {
 fn spool_bytes(name: &str, events: u64) -> Vec<u8> {
   let dir = temp_dir(name);
   let spool = Spool::new(&dir);
-  let envelope = crate::message::Envelope {
-    topic_arn: "arn:aws:sns:us-east-1:123456789012:events.fifo".into(),
-    group_id: "https://chat.example.com".into(),
-    dedup_id: "d".into(),
-    message: "{}".into(),
-  };
+  let envelope = crate::message::Envelope::whole(
+    "arn:aws:sns:us-east-1:123456789012:events.fifo",
+    "https://chat.example.com",
+    "d",
+    "{}",
+  );
   for key in 0..events {
     spool.append([(key, &envelope)]).unwrap();
   }

@@ -39,7 +39,7 @@ pub(super) fn window_opened(session: &str) -> EventInput {
 }
 
 pub(super) fn session_of(envelope: &Envelope) -> String {
-  let message: serde_json::Value = serde_json::from_str(&envelope.message).unwrap();
+  let message: serde_json::Value = serde_json::from_str(&envelope.message()).unwrap();
   message["properties"]["session_id"]
     .as_str()
     .unwrap()
@@ -179,7 +179,7 @@ async fn retried_entries_are_never_overtaken() {
     .delivered
     .records()
     .iter()
-    .map(|e| e.dedup_id.clone())
+    .map(|e| e.dedup_id().into_owned())
     .collect();
   assert_eq!(dedup_ids.len(), 20);
   assert_eq!(logger.stats().retried, 2);
@@ -698,5 +698,5 @@ fn prepare_lets_a_front_door_refuse_a_valid_event_and_set_its_dedup_id() {
   runtime.block_on(logger.flush());
   let records = sink.records();
   assert_eq!(records.len(), 1);
-  assert_eq!(records[0].dedup_id, "client-id-1");
+  assert_eq!(records[0].dedup_id(), "client-id-1");
 }

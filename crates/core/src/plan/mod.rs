@@ -11,7 +11,9 @@ pub use property::{PropertyKind, PropertyType, PropertyValue};
 pub use validate::{EventInput, PropertiesInput, ValidEvent, Value};
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
+use crate::message::push_json_str;
 use serde::Deserialize;
+use std::sync::{Arc, OnceLock};
 
 /// The plan shipped with the package.
 pub const BUILT_IN_PLAN_JSON: &str = include_str!("../../../../plan/tracking-plan.json");
@@ -58,6 +60,24 @@ pub struct ActionSpec {
   /// Who sends it (`"SF.app"`, `"Widget"`, ...); empty when an enum value decides.
   #[serde(default)]
   pub sources: Vec<String>,
+  /// Its part of every message, written once: see [`ActionSpec::message_middle`].
+  #[serde(skip)]
+  message_middle: OnceLock<Arc<str>>,
+}
+
+impl ActionSpec {
+  /// `,"category":"…","action":"…","properties":{`: what its messages share between the tab
+  /// id and the properties, so a waiting event does not hold a copy.
+  pub fn message_middle(&self, category: &str) -> &Arc<str> {
+    self.message_middle.get_or_init(|| {
+      let mut json = b",\"category\":".to_vec();
+      push_json_str(&mut json, category);
+      json.extend_from_slice(b",\"action\":");
+      push_json_str(&mut json, &self.action);
+      json.extend_from_slice(b",\"properties\":{");
+      String::from_utf8(json).expect("JSON is UTF-8").into()
+    })
+  }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@ use super::{EventType, TrackingPlan};
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use crate::message::MAX_MESSAGE_BYTES;
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
+use std::sync::Arc;
 
 /// An input value as far as validation cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +48,8 @@ pub struct ValidEvent<'p> {
   pub tab_id: String,
   pub category: &'p str,
   pub action: &'p str,
+  /// The action's shared part of the message (see `ActionSpec::message_middle`).
+  pub message_middle: &'p Arc<str>,
   pub properties: Vec<(&'p str, PropertyValue)>,
   pub event_type: EventType,
   pub timestamp: DateTime<Utc>,
@@ -210,6 +213,7 @@ impl TrackingPlan {
       tab_id,
       category: &category.category,
       action: &action.action,
+      message_middle: action.message_middle(&category.category),
       properties,
       event_type,
       timestamp: timestamp(input.timestamp)?,

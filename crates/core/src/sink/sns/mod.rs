@@ -116,12 +116,12 @@ impl SnsSink {
 fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchRequestEntry {
   let mut entry = PublishBatchRequestEntry::builder()
     .id(index.to_string())
-    .message(&envelope.message)
+    .message(envelope.message())
     .subject(SUBJECT);
   if fifo {
     entry = entry
-      .message_group_id(&*envelope.group_id)
-      .message_deduplication_id(&envelope.dedup_id);
+      .message_group_id(&**envelope.group_id())
+      .message_deduplication_id(envelope.dedup_id());
   }
   entry.build().expect("id and message are set")
 }
@@ -160,7 +160,7 @@ impl Sink for SnsSink {
       let Some(first) = entries.first() else {
         return Vec::new();
       };
-      let fifo = is_fifo_topic(&first.topic_arn);
+      let fifo = is_fifo_topic(first.topic_arn());
       let request_entries = entries
         .iter()
         .enumerate()
@@ -170,7 +170,7 @@ impl Sink for SnsSink {
         .client()
         .await
         .publish_batch()
-        .topic_arn(&*first.topic_arn)
+        .topic_arn(&**first.topic_arn())
         .set_publish_batch_request_entries(Some(request_entries))
         .send()
         .await;

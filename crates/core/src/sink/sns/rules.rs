@@ -74,13 +74,15 @@ pub fn request_json(envelope: &Envelope) -> String {
     message_deduplication_id: Option<&'a str>,
     message: &'a str,
   }
-  let fifo = is_fifo_topic(&envelope.topic_arn);
+  let fifo = is_fifo_topic(envelope.topic_arn());
+  let dedup_id = envelope.dedup_id();
+  let message = envelope.message();
   let request = Request {
-    topic_arn: &envelope.topic_arn,
+    topic_arn: envelope.topic_arn(),
     subject: SUBJECT,
-    message_group_id: fifo.then_some(&*envelope.group_id),
-    message_deduplication_id: fifo.then_some(envelope.dedup_id.as_str()),
-    message: &envelope.message,
+    message_group_id: fifo.then_some(&**envelope.group_id()),
+    message_deduplication_id: fifo.then_some(&*dedup_id),
+    message: &message,
   };
   serde_json::to_string(&request).expect("a request of strings always serializes")
 }
@@ -92,17 +94,22 @@ mod tests {
 
   #[test]
   fn request_json_omits_fifo_fields_for_standard_topics() {
-    let mut envelope = Envelope {
-      topic_arn: "arn:aws:sns:us-east-1:123456789012:events.fifo".into(),
-      group_id: "https://chat.example.com".into(),
-      dedup_id: "d-1".into(),
-      message: "{\"a\":1}".into(),
-    };
+    let envelope = Envelope::whole(
+      "arn:aws:sns:us-east-1:123456789012:events.fifo",
+      "https://chat.example.com",
+      "d-1",
+      "{\"a\":1}",
+    );
     assert_eq!(
       request_json(&envelope),
       r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events.fifo","Subject":"RC","MessageGroupId":"https://chat.example.com","MessageDeduplicationId":"d-1","Message":"{\"a\":1}"}"#
     );
-    envelope.topic_arn = "arn:aws:sns:us-east-1:123456789012:events".into();
+    let envelope = Envelope::whole(
+      "arn:aws:sns:us-east-1:123456789012:events",
+      "https://chat.example.com",
+      "d-1",
+      "{\"a\":1}",
+    );
     assert_eq!(
       request_json(&envelope),
       r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events","Subject":"RC","Message":"{\"a\":1}"}"#

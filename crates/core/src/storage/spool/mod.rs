@@ -275,12 +275,12 @@ mod tests {
   }
 
   fn envelope(n: u64) -> Envelope {
-    Envelope {
-      topic_arn: "arn:aws:sns:us-east-1:1:t.fifo".into(),
-      group_id: "g".into(),
-      dedup_id: format!("d{n}"),
-      message: format!("{{\"n\":{n}}}"),
-    }
+    Envelope::whole(
+      "arn:aws:sns:us-east-1:1:t.fifo",
+      "g",
+      &format!("d{n}"),
+      &format!("{{\"n\":{n}}}"),
+    )
   }
 
   #[test]
