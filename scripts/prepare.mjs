@@ -32,6 +32,22 @@ export function ensureInstalled({ quiet = false } = {}) {
   return installed || run('npm', ['install', '--no-audit', '--no-fund'], { quiet }).ok
 }
 
+let targetDirectory
+/**
+ * Cargo's target directory (`cargo metadata`), which honours CARGO_TARGET_DIR and cargo's
+ * config: where the benchmark binaries are. `<root>/target` when cargo cannot tell.
+ */
+export function cargoTargetDir() {
+  if (targetDirectory) return targetDirectory
+  const metadata = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  })
+  targetDirectory = metadata.status === 0 ? JSON.parse(metadata.stdout).target_directory : join(root, 'target')
+  return targetDirectory
+}
+
 /** Builds the addon: debug for tests and the demo (fast), release for benchmarks. */
 export function buildAddon({ release = false, quiet = false } = {}) {
   const args = ['napi', 'build', '--platform', '--js', 'binding.js', '--dts', 'binding.d.ts']

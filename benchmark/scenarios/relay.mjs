@@ -30,11 +30,11 @@ async function delivered(control, events, timeoutMs) {
 const diff = (after, before) =>
   after && Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - (before[name] ?? 0)]))
 
-scenario(async ({ endpoint, contender, groups, requests, warmupRequests, maxSeconds, pacedFraction = 0, pacedSeconds = 0 }) => {
+scenario(async ({ endpoint, contender, groups, requests, warmupRequests, maxSeconds, pacedFraction = 0, pacedSeconds = 0, profile }) => {
   const control = endpointControl(endpoint)
   const fixtures = writeFixtures(groups)
   const server = await startServer(contender, { endpoint, fixtures })
-  const drive = (args) => loadgen({ url: server.url, fixtures, maxSeconds, ...args })
+  const drive = (args) => loadgen({ url: server.url, fixtures, maxSeconds, profile, ...args })
   const counters = async () => (server.metricsUrl ? relayCounters(server.metricsUrl) : null)
   try {
     await sleep(300)

@@ -27,8 +27,8 @@ export function snsLogger({ endpoint, groups, options = {} }) {
       if (report.deadLettered || report.dropped) throw new Error(`sns-logger lost events: ${JSON.stringify(report)}`)
       return report
     },
-    async close() {
-      const report = await logger.close()
+    async close(options) {
+      const report = await logger.close(options)
       rmSync(spoolDir, { recursive: true, force: true })
       return report
     },

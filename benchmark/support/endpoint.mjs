@@ -5,10 +5,10 @@ import http from 'node:http'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
-import { root } from '../../scripts/prepare.mjs'
+import { cargoTargetDir } from '../../scripts/prepare.mjs'
 
-/** Where cargo puts the endpoint: `release` for the benchmarks, `debug` for the tests. */
-export const endpointBinary = (profile = 'release') => join(root, 'target', profile, 'sns-bench-endpoint')
+/** Where cargo puts the endpoint: `release` for the benchmarks, `debug` for the tests and the smoke run. */
+export const endpointBinary = (profile = 'release') => join(cargoTargetDir(), profile, 'sns-bench-endpoint')
 
 /** Starts the endpoint on a loopback port; it exits when our stdin closes, so it never outlives us. */
 export async function startEndpoint({ threads = 1, profile = 'release' } = {}) {

@@ -9,7 +9,8 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { root } from '../../scripts/prepare.mjs'
+import { cargoTargetDir, root } from '../../scripts/prepare.mjs'
+import { childEnv } from './child.mjs'
 import { CREDENTIALS, REGION, SITE_URL, dfConfig, eventPool } from './fixtures.mjs'
 
 export const EVENTS_PER_REQUEST = 50
@@ -17,7 +18,8 @@ export const EVENTS_PER_REQUEST = 50
 const BOTS_PER_REQUEST = 5
 const TOKEN = 'bench-token-0123456789abcdef'
 
-export const loadgenBinary = (profile = 'release') => join(root, 'target', profile, 'sns-bench-loadgen')
+/** Where cargo puts the load generator: `release` for the benchmarks, `debug` for the smoke run. */
+export const loadgenBinary = (profile = 'release') => join(cargoTargetDir(), profile, 'sns-bench-loadgen')
 
 /** One JSON body per line; body k holds events of bots 5k .. 5k+4 (of `groups`). */
 export function requestBodies(groups) {
@@ -83,15 +85,15 @@ function stopper(child, name) {
  * (relay-baseline.mjs). Resolves to `{ pid, url, metricsUrl?, stop() }`.
  */
 export async function startServer(kind, { endpoint, fixtures }) {
-  const nodeArgs = ['--disable-warning=NodeVersionSupportWarning']
   if (kind === 'relay') {
     const child = spawn(
       process.execPath,
-      [...nodeArgs, join(root, 'cli.js'), 'serve', '--port', '0', '--admin-port', '0', '--tokens', fixtures.tokens, '--shutdown-timeout-ms', '4000'],
+      // The widget route is open to the site, as a relay that serves the widget is run (the
+      // benchmark posts to /v1/batch only; without an origin the relay warns on start).
+      [join(root, 'cli.js'), 'serve', '--port', '0', '--admin-port', '0', '--tokens', fixtures.tokens, '--shutdown-timeout-ms', '4000', '--widget-origin', SITE_URL],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: {
-          ...process.env,
+        env: childEnv({
           SNS_LOGGER_SITE_URL: SITE_URL,
           SNS_LOGGER_DF_CONFIG: fixtures.dfConfig,
           SNS_LOGGER_SPOOL_DIR: fixtures.spoolDir,
@@ -100,15 +102,16 @@ export async function startServer(kind, { endpoint, fixtures }) {
           AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
           AWS_REGION: REGION,
           AWS_EC2_METADATA_DISABLED: 'true',
-        },
+        }),
       },
     )
     const [, url, metricsUrl] = await listeningLine(child, /listening on (http:\/\/\S+), metrics on (http:\/\/\S+)/)
     return { pid: child.pid, url, metricsUrl, stop: stopper(child, 'the relay') }
   }
   const args = { kind, endpoint, dfConfig: fixtures.dfConfig, tokens: fixtures.tokens, spoolDir: fixtures.spoolDir }
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'benchmark', 'support', 'relay-baseline.mjs'), JSON.stringify(args)], {
+  const child = spawn(process.execPath, [join(root, 'benchmark', 'support', 'relay-baseline.mjs'), JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: childEnv(),
   })
   const [, url] = await listeningLine(child, /listening on (http:\/\/\S+)/)
   return { pid: child.pid, url, stop: stopper(child, `the ${kind} baseline`) }
@@ -146,11 +149,11 @@ export function rssSampler(pid, everyMs = 100) {
  * Runs the load generator against `url` + /v1/batch; resolves to its JSON report, rejects
  * when any request failed or time ran out.
  */
-export async function loadgen({ url, fixtures, requests, connections = 32, rate = 0, maxSeconds }) {
+export async function loadgen({ url, fixtures, requests, connections = 32, rate = 0, maxSeconds, profile = 'release' }) {
   const args = ['--url', `${url}/v1/batch`, '--token', fixtures.token, '--bodies', fixtures.bodies]
   args.push('--requests', String(requests), '--connections', String(connections), '--max-seconds', String(maxSeconds))
   if (rate > 0) args.push('--rate', String(rate))
-  const child = spawn(loadgenBinary(), args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(loadgenBinary(profile), args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk))
   const [code] = await once(child, 'exit')
