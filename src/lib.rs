@@ -8,7 +8,7 @@
 
 mod js_input;
 mod logger;
-mod ops;
+pub mod ops;
 mod relay;
 
 use napi::bindgen_prelude::Error;

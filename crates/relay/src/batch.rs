@@ -207,6 +207,7 @@ fn describe(json: &Json) -> &'static str {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use sns_logger_core::plan::{PropertiesInput, Value};
 
   fn refusal(body: &str, limits: Limits) -> Refusal {
     parse(body.as_bytes(), limits).unwrap_err()
