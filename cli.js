@@ -1,63 +1,37 @@
 #!/usr/bin/env node
 'use strict'
-// The `sns-logger` command. `serve` runs the HTTP relay until SIGTERM or SIGINT.
-// Exit codes: 0 done, 1 failed while running (an address in use, ...), 2 bad flags or config.
+// The `sns-logger` command: `serve` runs the HTTP relay; `check`, `spool`, `dead-letters` and
+// `validate` are the operator's tools (one file each in cli/).
+// Exit codes: 0 done, 1 failed while running or a problem found, 2 bad flags or config.
 
-const { parseArgs } = require('node:util')
+const { UsageError } = require('./cli/common.js')
 
 const USAGE = `Usage: sns-logger <command> [flags]
 
 Commands:
-  serve     run the HTTP relay that sandboxed apps and the browser widget log through
+  serve                 run the HTTP relay that sandboxed apps and the browser widget log through
+  check                 validate the options and df_config.json, resolve credentials and ask
+                        SNS about each agent's topic
+  spool status          events waiting in the spool, per topic and group, their age, file sizes
+  spool replay          send the spooled events now
+  spool export          write the spooled events as JSON lines
+  dead-letters          list the dead letters by error code and topic
+  dead-letters requeue  send them again once the cause is fixed
+  validate FILE         check a JSON-lines file of events against the tracking plan, offline
 
-Run "sns-logger <command> --help" for its flags.
-`
-
-const SERVE_USAGE = `Usage: sns-logger serve [flags]
-
-Runs the relay until SIGTERM or SIGINT, then drains: /readyz and new requests get 503,
-requests in flight finish, and the logger flushes for --shutdown-timeout-ms (what it cannot
-send goes to the spool). A second signal exits at once (events in memory are spooled).
-
-Flags (each also read from its environment variable; a flag wins):
-  --config FILE             a JSON file of serve() options: the flags below in camelCase
-                            (port, widgetOrigins, ...) and "logger" with init() options
-                            (siteUrl, dfConfig, spoolDir, retryBudgetMs, ...); flags win
-  --port N                  public port (SNS_LOGGER_PORT; default 8787; 0 picks a free one)
-  --host IP                 public address (SNS_LOGGER_HOST; default 127.0.0.1)
-  --admin-port N            port of /metrics (SNS_LOGGER_ADMIN_PORT; default 8788)
-  --admin-host IP           address of /metrics (SNS_LOGGER_ADMIN_HOST; default 127.0.0.1)
-  --tokens FILE             JSON file mapping a source to its tokens, such as
-                            {"SF.app": ["<token>"], "DF.app": ["<token>", "<next token>"]}
-                            (SNS_LOGGER_TOKENS; without it every /v1/batch request gets 401)
-  --widget-origin ORIGIN    a site allowed to post widget events to /v1/w, such as
-                            https://www.example.com; repeat for more (SNS_LOGGER_WIDGET_ORIGINS,
-                            comma-separated; without it every /v1/w request gets 403)
-  --widget-rate N           widget requests per second per client address, burst 2N
-                            (SNS_LOGGER_WIDGET_RATE; default 10)
-  --shutdown-timeout-ms N   how long draining and the final flush may take
-                            (SNS_LOGGER_SHUTDOWN_TIMEOUT_MS; default 10000)
-  --body-timeout-ms N       how long a request body may take to arrive before 408
-                            (SNS_LOGGER_BODY_TIMEOUT_MS; default 10000)
-  --trust-forwarded-for     behind a proxy: rate-limit by the address the proxy appends to
-                            X-Forwarded-For (SNS_LOGGER_TRUST_FORWARDED_FOR=true)
-  -h, --help                this text
-
-The relay's logger is configured as init() is, from the environment:
-  SNS_LOGGER_SITE_URL       the Rocket.Chat site URL (MessageGroupId), required
-  SNS_LOGGER_DF_CONFIG      path to df_config.json (agents and their SNS topics), required
-  SNS_LOGGER_SPOOL_DIR      where unsent events wait on disk (default ./.sns-logger)
-  SNS_LOGGER_SINK           sns (default), file:PATH or memory
-  SNS_LOGGER_PLAN_EXTENSION path to a tracking-plan extension
-  AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ... (the AWS default chain), AWS_ENDPOINT_URL_SNS
-
-Endpoints: POST /v1/batch (Authorization: Bearer <token>), POST /v1/w (widget, Origin),
-GET /healthz, GET /readyz; GET /metrics on the admin listener.
+Run "sns-logger <command> --help" for its flags. Every operator command takes --json.
+Exit codes: 0 done, 1 failed or a problem found, 2 bad flags, options or config.
 `
 
 const CONFIG_ERRORS = new Set(['ERR_INVALID_OPTIONS', 'ERR_INVALID_CONFIG', 'ERR_INVALID_PLAN'])
 
-class UsageError extends Error {}
+const COMMANDS = {
+  serve: () => require('./cli/serve.js').serveCommand,
+  check: () => require('./cli/check.js').checkCommand,
+  spool: () => require('./cli/spool.js').spoolCommand,
+  'dead-letters': () => require('./cli/dead-letters.js').deadLettersCommand,
+  validate: () => require('./cli/validate.js').validateCommand,
+}
 
 function main(argv) {
   const [command, ...rest] = argv
@@ -65,112 +39,14 @@ function main(argv) {
     process.stdout.write(USAGE)
     return command === undefined ? 2 : 0
   }
-  if (command === 'serve') return serveCommand(rest)
-  throw new UsageError(`unknown command "${command}"; allowed: serve`)
+  const run = COMMANDS[command]
+  if (!run) throw new UsageError(`unknown command "${command}"; allowed: ${Object.keys(COMMANDS).join(', ')}`)
+  return run()(rest)
 }
 
-function serveCommand(argv) {
-  const { values } = parse(argv, {
-    config: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'admin-port': { type: 'string' },
-    'admin-host': { type: 'string' },
-    tokens: { type: 'string' },
-    'widget-origin': { type: 'string', multiple: true },
-    'widget-rate': { type: 'string' },
-    'shutdown-timeout-ms': { type: 'string' },
-    'body-timeout-ms': { type: 'string' },
-    'trust-forwarded-for': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  })
-  if (values.help) {
-    process.stdout.write(SERVE_USAGE)
-    return 0
-  }
-  const options = {
-    port: whole(values, 'port'),
-    host: values.host,
-    adminPort: whole(values, 'admin-port'),
-    adminHost: values['admin-host'],
-    tokens: values.tokens,
-    widgetOrigins: values['widget-origin'],
-    widgetRate: whole(values, 'widget-rate'),
-    shutdownTimeoutMs: whole(values, 'shutdown-timeout-ms'),
-    bodyTimeoutMs: whole(values, 'body-timeout-ms'),
-    trustForwardedFor: values['trust-forwarded-for'],
-  }
-  for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key]
-  const file = values.config === undefined ? {} : readConfig(values.config)
-
-  const { serve } = require('./index.js')
-  const say = (line) => process.stderr.write(`sns-logger serve: ${line}\n`)
-  const relay = serve({
-    ...file,
-    ...options,
-    logger: {
-      ...file.logger,
-      onError: (error) => say(`${error.code}: ${error.message}${error.events ? ` (${error.events} events)` : ''}`),
-    },
-  })
-  process.stdout.write(`sns-logger serve: listening on ${relay.address.url}, metrics on ${relay.adminAddress.url}/metrics\n`)
-  for (const warning of relay.warnings) say(`warning: ${warning}`)
-
-  let signals = 0
-  const stop = (signal) => {
-    signals += 1
-    if (signals > 1) {
-      say(`${signal} again: exiting now; events in memory go to the spool`)
-      process.exit(1)
-    }
-    say(`${signal}: draining`)
-    relay.close().then((report) => {
-      say(
-        `closed: ${report.sent} sent, ${report.spooled} spooled, ${report.deadLettered} dead-lettered, ` +
-          `${report.dropped} dropped; ${report.leftInSpool} left in the spool${report.timedOut ? ' (the shutdown timeout passed)' : ''}`,
-      )
-      process.exit(0)
-    })
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
-  return null // keeps running
-}
-
-/** The --config file: an object of serve() options. Its text is never echoed (it may hold tokens). */
-function readConfig(path) {
-  const { readFileSync } = require('node:fs')
-  let config
-  try {
-    config = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (error) {
-    const why = error instanceof SyntaxError ? 'it is not valid JSON' : error.message
-    throw Object.assign(new Error(`--config: cannot read ${JSON.stringify(path)}: ${why}`), { code: 'ERR_INVALID_OPTIONS' })
-  }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw Object.assign(new Error(`--config: ${JSON.stringify(path)} must hold an object of serve() options`), { code: 'ERR_INVALID_OPTIONS' })
-  }
-  return config
-}
-
-function parse(argv, options) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false })
-  } catch (error) {
-    throw new UsageError(error.message)
-  }
-}
-
-/** A whole-number flag as a number; the core checks its range. */
-function whole(values, flag) {
-  const text = values[flag]
-  if (text === undefined) return undefined
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} "${text}" is not allowed; allowed: a whole number`)
-  return Number(text)
-}
-
+const argv = process.argv.slice(2)
 try {
-  const code = main(process.argv.slice(2))
+  const code = main(argv)
   if (code !== null) process.exitCode = code
 } catch (error) {
   if (error instanceof UsageError) {
@@ -178,6 +54,10 @@ try {
     process.exitCode = 2
   } else {
     process.stderr.write(`sns-logger: ${error.code ? `${error.code}: ` : ''}${error.message}\n`)
+    // --json: scripts get the error as JSON on stdout too.
+    if (argv.includes('--json')) {
+      process.stdout.write(`${JSON.stringify({ error: { code: error.code ?? 'ERR_INTERNAL', message: error.message } }, null, 2)}\n`)
+    }
     process.exitCode = CONFIG_ERRORS.has(error.code) ? 2 : 1
   }
 }

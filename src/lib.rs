@@ -8,6 +8,7 @@
 
 mod js_input;
 mod logger;
+pub mod ops;
 mod relay;
 
 use napi::bindgen_prelude::Error;

@@ -22,6 +22,10 @@ pub enum ErrorCode {
   Closed,
   /// The relay could not listen on its address (in use, or not this machine's).
   ListenFailed,
+  /// An operator's command found a spool file held by a running logger or relay.
+  SpoolBusy,
+  /// An operator's command could not read or write a file it was given.
+  Io,
   /// Something that cannot happen did (a failed N-API call while setting up callbacks).
   Internal,
 }
@@ -42,6 +46,8 @@ impl ErrorCode {
       ErrorCode::NotAWidgetEvent => "ERR_NOT_A_WIDGET_EVENT",
       ErrorCode::Closed => "ERR_CLOSED",
       ErrorCode::ListenFailed => "ERR_LISTEN",
+      ErrorCode::SpoolBusy => "ERR_SPOOL_BUSY",
+      ErrorCode::Io => "ERR_IO",
       ErrorCode::Internal => "ERR_INTERNAL",
     }
   }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod message;
+pub mod ops;
 pub mod plan;
 pub mod runtime;
 pub mod sink;

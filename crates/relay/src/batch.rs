@@ -6,7 +6,6 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use sns_logger_core::error::quote;
-use sns_logger_core::plan::{PropertiesInput, Value};
 use sns_logger_core::{ErrorCode, EventInput, LoggerError};
 use std::cell::RefCell;
 use std::fmt;
@@ -175,23 +174,7 @@ pub fn read_event(raw: &RawValue) -> Result<WireEvent, LoggerError> {
       ),
     ));
   };
-  let mut take = |name: &str| fields.remove(name).map(value);
-  let input = EventInput {
-    agent: take("agent"),
-    room_id: take("roomId"),
-    tab_id: take("tabId"),
-    category: take("category"),
-    action: take("action"),
-    timestamp: take("timestamp"),
-    properties: fields
-      .remove("properties")
-      .map(|properties| match properties {
-        Json::Object(entries) => {
-          PropertiesInput::Object(entries.into_iter().map(|(k, v)| (k, value(v))).collect())
-        }
-        other => PropertiesInput::Other(describe(&other)),
-      }),
-  };
+  let input = EventInput::take_from_json(&mut fields);
   let message_id = match fields.remove("messageId") {
     None => None,
     Some(Json::String(id)) if is_message_id(&id) => Some(id),
@@ -216,29 +199,15 @@ fn is_message_id(id: &str) -> bool {
       .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn value(json: Json) -> Value {
-  match json {
-    Json::String(s) => Value::String(s),
-    Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-    other => Value::Other(describe(&other)),
-  }
-}
-
 /// Named as the binding names JavaScript values in its messages.
 fn describe(json: &Json) -> &'static str {
-  match json {
-    Json::Null => "null",
-    Json::Bool(_) => "a boolean",
-    Json::Number(_) => "a number",
-    Json::String(_) => "a string",
-    Json::Array(_) => "an array",
-    Json::Object(_) => "an object",
-  }
+  sns_logger_core::plan::describe_json(json)
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
+  use sns_logger_core::plan::{PropertiesInput, Value};
 
   fn refusal(body: &str, limits: Limits) -> Refusal {
     parse(body.as_bytes(), limits).unwrap_err()

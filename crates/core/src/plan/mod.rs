@@ -4,8 +4,11 @@
 //! constants, types and the README table are generated from the same file. A deployment can
 //! add events or enum values at init with an extension file of the same shape.
 
+mod json_input;
 pub mod property;
 mod validate;
+
+pub use json_input::describe_json;
 
 pub use property::{PropertyKind, PropertyType, PropertyValue};
 pub use validate::{EventInput, PropertiesInput, ValidEvent, Value};

@@ -4,7 +4,10 @@ mod dead_letter;
 mod spool;
 
 pub use dead_letter::DeadLetterFile;
-pub use spool::{Spool, SpoolError, SpoolRead};
+pub use spool::{
+  spool_dir_files, OpenFailure, Spool, SpoolError, SpoolFileEntry, SpoolFileHandle, SpoolRead,
+  SpoolRecord,
+};
 
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -3,6 +3,7 @@
 //! spools), so the SDK makes one attempt per call, bounded by timeouts. Everything SNS
 //! requires of a request lives in this folder.
 
+pub mod check;
 mod failures;
 mod rules;
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// redb's page cache. Its default (1 GiB) would let a long outage grow the process by the
 /// spool's size; the spool is written once and read once, in key order, so a small cache
 /// costs little.
-const CACHE_BYTES: usize = 8 << 20;
+pub(super) const CACHE_BYTES: usize = 8 << 20;
 
 /// Tries before giving up on finding a file to own (each may be locked or damaged).
 const OPEN_ATTEMPTS: usize = 4;

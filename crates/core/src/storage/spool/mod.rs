@@ -1,5 +1,8 @@
 mod adopt;
 mod file;
+mod inspect;
+
+pub use inspect::{spool_dir_files, OpenFailure, SpoolFileEntry, SpoolFileHandle, SpoolRecord};
 
 use crate::message::Envelope;
 use file::{Damage, Opened};

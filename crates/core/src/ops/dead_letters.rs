@@ -1,0 +1,396 @@
+//! `sns-logger dead-letters [requeue]`: the dead-letter file listed by error code and topic,
+//! and its events sent again once the cause is fixed.
+
+use super::send::{send_in_order, Outcome};
+use super::spool::{GroupOutcome, Tally};
+use super::{codes, Problem};
+use crate::error::{ErrorCode, LoggerError, Result};
+use crate::message::Envelope;
+use crate::sink::sns::check::redact;
+use crate::sink::Sink;
+use crate::storage::{spool_dir_files, DeadLetterFile, OpenFailure, SpoolFileHandle};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A line of `dead-letter.jsonl`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Line {
+  dead_lettered_at: String,
+  error_code: String,
+  #[serde(default)]
+  error_message: String,
+  request: Request,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+  topic_arn: String,
+  message_group_id: Option<String>,
+  message_deduplication_id: Option<String>,
+  message: String,
+}
+
+/// Which dead letters a command acts on (`--code`, `--topic`); empty matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadLetterFilter {
+  pub error_code: Option<String>,
+  pub topic_arn: Option<String>,
+}
+
+impl DeadLetterFilter {
+  fn matches(&self, line: &Line) -> bool {
+    self
+      .error_code
+      .as_ref()
+      .is_none_or(|c| *c == line.error_code)
+      && self
+        .topic_arn
+        .as_ref()
+        .is_none_or(|t| *t == line.request.topic_arn)
+  }
+}
+
+/// The dead letters of one error code and topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterGroup {
+  pub error_code: String,
+  pub topic_arn: String,
+  pub entries: u64,
+  pub first: String,
+  pub last: String,
+  /// The latest error message (secrets redacted).
+  pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterList {
+  pub file: String,
+  /// Entries matching the filter.
+  pub entries: u64,
+  /// Lines that are not dead letters (kept as they are).
+  pub unreadable_lines: u64,
+  pub groups: Vec<DeadLetterGroup>,
+}
+
+fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
+  match std::fs::read(path) {
+    Ok(bytes) => Ok(Some(bytes)),
+    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+    Err(e) => Err(LoggerError::new(
+      ErrorCode::Io,
+      format!("cannot read {}: {e}", path.display()),
+    )),
+  }
+}
+
+/// Splits the file into lines (without their newline), each parsed when it is a dead letter.
+fn parse(bytes: &[u8]) -> Vec<(&[u8], Option<Line>)> {
+  bytes
+    .split(|&b| b == b'\n')
+    .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+    .map(|line| (line, serde_json::from_slice::<Line>(line).ok()))
+    .collect()
+}
+
+/// The dead letters of `dir`, per error code and topic.
+pub fn list_dead_letters(dir: &Path, filter: &DeadLetterFilter) -> Result<DeadLetterList> {
+  let path = dir.join(DeadLetterFile::FILE_NAME);
+  let mut list = DeadLetterList {
+    file: path.display().to_string(),
+    entries: 0,
+    unreadable_lines: 0,
+    groups: Vec::new(),
+  };
+  let Some(bytes) = read_file(&path)? else {
+    return Ok(list);
+  };
+  let mut groups: BTreeMap<(String, String), DeadLetterGroup> = BTreeMap::new();
+  for (_, line) in parse(&bytes) {
+    let Some(line) = line else {
+      list.unreadable_lines += 1;
+      continue;
+    };
+    if !filter.matches(&line) {
+      continue;
+    }
+    list.entries += 1;
+    let key = (line.error_code.clone(), line.request.topic_arn.clone());
+    let group = groups.entry(key).or_insert_with(|| DeadLetterGroup {
+      error_code: redact(&line.error_code),
+      topic_arn: line.request.topic_arn.clone(),
+      entries: 0,
+      first: line.dead_lettered_at.clone(),
+      last: line.dead_lettered_at.clone(),
+      message: String::new(),
+    });
+    group.entries += 1;
+    if line.dead_lettered_at < group.first {
+      group.first = line.dead_lettered_at.clone();
+    }
+    if line.dead_lettered_at >= group.last {
+      group.last = line.dead_lettered_at.clone();
+      group.message = redact(&line.error_message);
+    }
+    if group.message.is_empty() {
+      group.message = redact(&line.error_message);
+    }
+  }
+  list.groups = groups.into_values().collect();
+  Ok(list)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequeueReport {
+  pub file: String,
+  /// Dead letters matching the filter.
+  pub entries: u64,
+  /// Delivered, and removed from the file.
+  pub sent: u64,
+  /// Not delivered (refused again, or still failing): kept in the file.
+  pub left: u64,
+  pub unreadable_lines: u64,
+  pub groups: Vec<GroupOutcome>,
+  pub problems: Vec<Problem>,
+}
+
+/// Refuses while a running logger holds a spool file of `dir`: it may be writing dead
+/// letters. Returns the spool files' handles, held (so no logger takes them) until dropped.
+fn claim_dir(dir: &Path) -> Result<Vec<SpoolFileHandle>> {
+  let mut held = Vec::new();
+  for entry in spool_dir_files(dir).into_iter().filter(|e| !e.moved_aside) {
+    match SpoolFileHandle::open(dir, &entry.name) {
+      Ok(handle) => held.push(handle),
+      Err(OpenFailure::Locked) => {
+        return Err(LoggerError::new(
+          ErrorCode::SpoolBusy,
+          format!(
+            "a running logger or relay uses {} (it holds {}) and may be writing dead letters; stop it first, then run this again",
+            dir.display(),
+            entry.name
+          ),
+        ))
+      }
+      // A damaged spool file does not stop a requeue.
+      Err(_) => {}
+    }
+  }
+  Ok(held)
+}
+
+/// Sends the matching dead letters again through `sink` (their own dedup ids, in file order
+/// per group) and removes from the file exactly those delivered. `progress(done, total)`.
+pub async fn requeue_dead_letters(
+  dir: &Path,
+  sink: Arc<dyn Sink>,
+  filter: &DeadLetterFilter,
+  progress: &mut dyn FnMut(u64, u64),
+) -> Result<RequeueReport> {
+  let path = dir.join(DeadLetterFile::FILE_NAME);
+  let mut report = RequeueReport {
+    file: path.display().to_string(),
+    entries: 0,
+    sent: 0,
+    left: 0,
+    unreadable_lines: 0,
+    groups: Vec::new(),
+    problems: Vec::new(),
+  };
+  let _held = claim_dir(dir)?;
+  let Some(original) = read_file(&path)? else {
+    return Ok(report);
+  };
+  let lines = parse(&original);
+  let mut chosen = Vec::new();
+  let mut envelopes = Vec::new();
+  for (i, (_, line)) in lines.iter().enumerate() {
+    match line {
+      None => report.unreadable_lines += 1,
+      Some(line) if filter.matches(line) => {
+        chosen.push(i);
+        let request = &line.request;
+        envelopes.push(Arc::new(Envelope::whole(
+          &request.topic_arn,
+          request.message_group_id.as_deref().unwrap_or(""),
+          request.message_deduplication_id.as_deref().unwrap_or(""),
+          &request.message,
+        )));
+      }
+      Some(_) => {}
+    }
+  }
+  report.entries = chosen.len() as u64;
+  let total = report.entries;
+  progress(0, total);
+  let outcomes = send_in_order(sink, envelopes.clone(), &mut |done| progress(done, total)).await;
+  let mut tally = Tally::default();
+  let mut delivered = vec![false; lines.len()];
+  for ((&i, envelope), outcome) in chosen.iter().zip(&envelopes).zip(&outcomes) {
+    tally.add(envelope, outcome);
+    if *outcome == Outcome::Sent {
+      delivered[i] = true;
+      report.sent += 1;
+    } else {
+      report.left += 1;
+    }
+  }
+  report.groups = tally.into_groups();
+  if report.sent > 0 {
+    if let Err(problem) = rewrite(&path, &original, &lines, &delivered) {
+      report.problems.push(problem);
+    }
+  }
+  Ok(report)
+}
+
+/// Rewrites the file without the delivered lines, keeping anything appended since it was
+/// read; atomically (a new file renamed over it).
+fn rewrite(
+  path: &Path,
+  original: &[u8],
+  lines: &[(&[u8], Option<Line>)],
+  delivered: &[bool],
+) -> std::result::Result<(), Problem> {
+  let problem = |why: String| {
+    Problem::new(
+      codes::IO,
+      format!("the delivered dead letters could not be removed from {} ({why}); a later requeue sends them again with their dedup ids", path.display()),
+    )
+    .about(DeadLetterFile::FILE_NAME)
+  };
+  let now = std::fs::read(path).map_err(|e| problem(e.to_string()))?;
+  if !now.starts_with(original) {
+    return Err(problem("it changed while the events were sent".into()));
+  }
+  let mut kept = Vec::with_capacity(original.len());
+  for ((line, _), &gone) in lines.iter().zip(delivered) {
+    if !gone {
+      kept.extend_from_slice(line);
+      kept.push(b'\n');
+    }
+  }
+  kept.extend_from_slice(&now[original.len()..]);
+  if kept.is_empty() {
+    return std::fs::remove_file(path).map_err(|e| problem(e.to_string()));
+  }
+  let temp = path.with_extension(format!("jsonl.requeue-{}", std::process::id()));
+  let written = std::fs::OpenOptions::new()
+    .write(true)
+    .create(true)
+    .truncate(true)
+    .mode(0o600)
+    .open(&temp)
+    .and_then(|mut file| {
+      file.write_all(&kept)?;
+      file.sync_all()
+    })
+    .and_then(|()| std::fs::rename(&temp, path));
+  written.map_err(|e| {
+    let _ = std::fs::remove_file(&temp);
+    problem(e.to_string())
+  })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::sink::{BatchResult, BoxFuture, Failure, FailureKind, SinkLimits};
+
+  /// Delivers every message but those containing "still-broken".
+  struct Partly;
+
+  impl Sink for Partly {
+    fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
+      let answers = entries
+        .iter()
+        .map(|e| {
+          if e.message().contains("still-broken") {
+            Err(Failure {
+              kind: FailureKind::Permanent,
+              code: "NotFound".into(),
+              message: "Topic does not exist".into(),
+            })
+          } else {
+            Ok(())
+          }
+        })
+        .collect();
+      Box::pin(async move { answers })
+    }
+    fn limits(&self) -> SinkLimits {
+      crate::sink::sns::LIMITS
+    }
+  }
+
+  #[test]
+  fn lists_by_code_and_topic_and_requeue_removes_only_what_was_delivered() {
+    let dir = std::env::temp_dir().join(format!("sns-logger-dl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = DeadLetterFile::new(&dir);
+    let envelope =
+      |topic: &str, message: &str| Envelope::whole(topic, "g", &format!("d-{message}"), message);
+    let (a, b) = (
+      "arn:aws:sns:us-east-1:1:a.fifo",
+      "arn:aws:sns:us-east-1:1:b.fifo",
+    );
+    let secret = "wJalrXUtnFEMI0K7MDENG0bPxRfiCYEXAMPLEKEY1234";
+    let message = format!("denied for {secret}");
+    file
+      .append(&[
+        (&envelope(a, "one"), "NotFound", "Topic does not exist"),
+        (
+          &envelope(a, "still-broken"),
+          "NotFound",
+          "Topic does not exist",
+        ),
+        (&envelope(b, "two"), "AuthorizationError", &message),
+      ])
+      .unwrap();
+    std::fs::OpenOptions::new()
+      .append(true)
+      .open(file.path())
+      .unwrap()
+      .write_all(b"not a dead letter\n")
+      .unwrap();
+    let list = list_dead_letters(&dir, &DeadLetterFilter::default()).unwrap();
+    assert_eq!((list.entries, list.unreadable_lines), (3, 1));
+    assert_eq!(list.groups.len(), 2);
+    assert_eq!(list.groups[0].error_code, "AuthorizationError");
+    assert!(!list.groups[0].message.contains(secret));
+    let only_a = DeadLetterFilter {
+      topic_arn: Some(a.into()),
+      ..Default::default()
+    };
+    assert_eq!(list_dead_letters(&dir, &only_a).unwrap().entries, 2);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+      .enable_all()
+      .build()
+      .unwrap();
+    let report = runtime
+      .block_on(requeue_dead_letters(
+        &dir,
+        Arc::new(Partly),
+        &only_a,
+        &mut |_, _| {},
+      ))
+      .unwrap();
+    assert_eq!((report.entries, report.sent, report.left), (2, 1, 1));
+    let text = std::fs::read_to_string(file.path()).unwrap();
+    assert!(!text.contains("\"one\""), "{text}");
+    assert!(
+      text.contains("still-broken")
+        && text.contains("\"two\"")
+        && text.contains("not a dead letter")
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+  }
+}
