@@ -108,8 +108,9 @@ test('each platform package, the optionalDependencies and the loader name the sa
 
 /** This machine's platform package (as binding.js names it), or null if the project ships none for it. */
 function hostPlatform() {
+  process.report.excludeNetwork = true // the report's network part can take seconds
   // @ts-ignore glibcVersionRuntime is in the report header on glibc systems only
-  const glibc = Boolean(process.report?.getReport()?.header?.glibcVersionRuntime)
+  const glibc = Boolean(process.report.getReport().header?.glibcVersionRuntime)
   const id = process.platform === 'linux' ? `linux-${process.arch}-${glibc ? 'gnu' : 'musl'}` : `${process.platform}-${process.arch}`
   return PLATFORMS.includes(id) ? id : null
 }
