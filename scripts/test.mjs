@@ -35,16 +35,6 @@ function ensureNextest() {
   return run('cargo', ['install', '--locked', 'cargo-nextest']).ok
 }
 
-function cargoTargetDir() {
-  const metadata = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  })
-  if (metadata.status !== 0) return join(root, 'target')
-  return JSON.parse(metadata.stdout).target_directory
-}
-
 /** Totals of a nextest JUnit report: the attributes of its <testsuites> root element. */
 function junitCounts(path) {
   let xml
@@ -99,7 +89,9 @@ if (!buildAddon() || !(await buildClients())) {
 
 if (ensureNextest()) {
   // Settings of the `ci` profile (threads, JUnit path): .config/nextest.toml.
-  const junit = join(cargoTargetDir(), 'nextest', 'ci', 'junit.xml')
+  // nextest keeps its reports under the workspace's target/, even when CARGO_TARGET_DIR
+  // moves cargo's build output elsewhere.
+  const junit = join(root, 'target', 'nextest', 'ci', 'junit.xml')
   rmSync(junit, { force: true }) // never read the report of an earlier run
   const rust = run('cargo', ['nextest', 'run', '--workspace', '--profile', 'ci'])
   record('rust', rust.ok, junitCounts(junit))
