@@ -132,12 +132,15 @@ fn make_round(
           (0..entries)
             .map(|_| {
               group.seq += 1;
-              Arc::new(Envelope {
-                topic_arn: group.topic_arn.clone(),
-                group_id: group.group_id.clone(),
-                dedup_id: ids.id(group.seq),
-                message: message(g, group.seq),
-              })
+              // Through the envelope's stored form (the request's own names), which stays
+              // put while the envelope's fields change.
+              let stored = serde_json::json!({
+                "TopicArn": &*group.topic_arn,
+                "MessageGroupId": &*group.group_id,
+                "MessageDeduplicationId": ids.id(group.seq),
+                "Message": message(g, group.seq),
+              });
+              Arc::new(serde_json::from_value::<Envelope>(stored).expect("a stored envelope"))
             })
             .collect()
         })

@@ -117,15 +117,9 @@ impl SnsSink {
   }
 }
 
-/// Entry ids: each entry's index in its batch (at most `LIMITS.batch_entries`).
-const ENTRY_IDS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-
 fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchRequestEntry {
-  let id = ENTRY_IDS
-    .get(index)
-    .map_or_else(|| index.to_string(), |id| (*id).to_owned());
   let mut entry = PublishBatchRequestEntry::builder()
-    .id(id)
+    .id(index.to_string())
     .message(&envelope.message)
     .subject(SUBJECT);
   if fifo {
