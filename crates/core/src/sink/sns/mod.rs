@@ -6,6 +6,7 @@
 pub mod check;
 mod failures;
 mod rules;
+mod user_agent;
 
 pub use rules::{
   check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json, LIMITS,
@@ -91,9 +92,10 @@ impl SnsSink {
     self
       .client
       .get_or_init(|| async {
+        // One attempt per call, so the operation timeout is the attempt's: a second
+        // (attempt) timeout would only arm another timer per request.
         let timeouts = TimeoutConfig::builder()
           .connect_timeout(self.options.connect_timeout())
-          .operation_attempt_timeout(self.options.request_timeout())
           .operation_timeout(self.options.request_timeout())
           .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -108,7 +110,9 @@ impl SnsSink {
         if let Some(endpoint) = &self.options.endpoint {
           loader = loader.endpoint_url(endpoint);
         }
-        Client::new(&loader.load().await)
+        let mut config = aws_sdk_sns::config::Builder::from(&loader.load().await);
+        config.push_interceptor(user_agent::ReuseUserAgent::shared());
+        Client::from_conf(config.build())
       })
       .await
   }
@@ -131,28 +135,36 @@ fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchR
 /// (an empty or truncated result, `Failed` ids that match nothing sent) is unconfirmed and
 /// retried, never counted as sent; its dedup id makes a retry of one that landed harmless.
 fn settle_entries(output: &PublishBatchOutput, count: usize) -> BatchResult {
-  let unconfirmed = Failure {
-    kind: FailureKind::Unconfirmed,
-    code: "Unconfirmed".into(),
-    message: "SNS's reply did not say whether this entry was published".into(),
-  };
-  let mut results: BatchResult = vec![Err(unconfirmed); count];
+  // `None` until the reply accounts for the entry; the failure for the rest is only written
+  // for them (a reply normally accounts for every entry).
+  let mut results: Vec<Option<std::result::Result<(), Failure>>> = vec![None; count];
   let slot = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
   for done in output.successful() {
     if let Some(i) = done.id().and_then(slot) {
-      results[i] = Ok(());
+      results[i] = Some(Ok(()));
     }
   }
   for failed in output.failed() {
     if let Some(i) = slot(failed.id()) {
-      results[i] = Err(Failure {
+      results[i] = Some(Err(Failure {
         kind: failures::classify(failed.code(), None, failed.sender_fault()),
         code: failures::redact(failed.code()),
         message: failures::redact(failed.message().unwrap_or("")),
-      });
+      }));
     }
   }
   results
+    .into_iter()
+    .map(|result| {
+      result.unwrap_or_else(|| {
+        Err(Failure {
+          kind: FailureKind::Unconfirmed,
+          code: "Unconfirmed".into(),
+          message: "SNS's reply did not say whether this entry was published".into(),
+        })
+      })
+    })
+    .collect()
 }
 
 impl Sink for SnsSink {
