@@ -1,6 +1,7 @@
 //! The message for one event (its JSON, keys in the spec's order) and the envelope it
 //! travels in through delivery: topic, message group and deduplication id.
 
+use crate::error::{ErrorCode, LoggerError};
 use crate::plan::{EventType, ValidEvent};
 use crate::sink::sns;
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -24,19 +25,15 @@ pub struct Route {
 }
 
 impl Route {
-  pub fn new(
-    topic_arn: Arc<str>,
-    group_id: Arc<str>,
-    agent_id: &str,
-    dedup_ids: &DedupIds,
-  ) -> Route {
+  /// `dedup_prefix`: the logger's ([`DedupIds::prefix`]).
+  pub fn new(topic_arn: Arc<str>, group_id: Arc<str>, agent_id: &str, dedup_prefix: &str) -> Route {
     let mut head = b"{\"dialogflowAgentId\":".to_vec();
     push_json_str(&mut head, agent_id);
     Route {
       topic_arn,
       group_id,
       head: utf8(head).into(),
-      dedup_prefix: dedup_ids.prefix.as_str().into(),
+      dedup_prefix: dedup_prefix.into(),
     }
   }
 }
@@ -290,6 +287,10 @@ impl DedupIds {
     DedupIds::id_of(&self.prefix, seq)
   }
 
+  pub fn prefix(&self) -> &str {
+    &self.prefix
+  }
+
   fn id_of(prefix: &str, seq: u64) -> String {
     // By hand: `format!` costs several times more.
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -307,6 +308,17 @@ impl Default for DedupIds {
   fn default() -> Self {
     DedupIds::new()
   }
+}
+
+/// Refuses a message of `bytes` over a sink's `max_bytes` (`ERR_MESSAGE_TOO_LARGE`).
+pub fn check_message_size(bytes: usize, max_bytes: usize) -> Result<(), LoggerError> {
+  if bytes <= max_bytes {
+    return Ok(());
+  }
+  Err(LoggerError::new(
+    ErrorCode::MessageTooLarge,
+    format!("the message would be {bytes} bytes; SNS allows at most {max_bytes} bytes"),
+  ))
 }
 
 /// Every piece written is UTF-8: string slices, ASCII literals and serde_json's output.
@@ -328,7 +340,7 @@ pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// The `Message` string of an event, keys in the order of the spec.
 pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> String {
-  let route = Route::new("".into(), "".into(), dialogflow_agent_id, &DedupIds::new());
+  let route = Route::new("".into(), "".into(), dialogflow_agent_id, "");
   Envelope::new(Arc::new(route), event, None).message()
 }
 

@@ -6,6 +6,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
 use sns_logger_core::error::quote;
+use sns_logger_core::plan::event_fields;
 use sns_logger_core::{ErrorCode, EventInput, LoggerError};
 use std::cell::RefCell;
 use std::fmt;
@@ -159,21 +160,7 @@ pub struct WireEvent {
 /// Reads one event as the core's input; refuses what `logEvent` would refuse before the plan
 /// looks at it, with the same codes.
 pub fn read_event(raw: &RawValue) -> Result<WireEvent, LoggerError> {
-  let json: Json = serde_json::from_str(raw.get()).map_err(|e| {
-    LoggerError::new(
-      ErrorCode::InvalidEvent,
-      format!("the event is not valid JSON: {e}"),
-    )
-  })?;
-  let Json::Object(mut fields) = json else {
-    return Err(LoggerError::new(
-      ErrorCode::InvalidEvent,
-      format!(
-        "an event must be an object {{ roomId, category, action, properties? }}, got {}",
-        describe(&json)
-      ),
-    ));
-  };
+  let mut fields = event_fields(raw.get(), "the event")?;
   let input = EventInput::take_from_json(&mut fields);
   let message_id = match fields.remove("messageId") {
     None => None,

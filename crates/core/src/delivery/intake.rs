@@ -7,7 +7,7 @@ use super::queue::Queued;
 use super::{Logger, NoticeCode};
 use crate::config::OverflowPolicy;
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::Envelope;
+use crate::message::{check_message_size, Envelope};
 use crate::plan::{EventInput, TrackingPlan, ValidEvent};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -102,15 +102,8 @@ impl Logger {
     let event = config.plan.validate(input)?;
     let admitted = admit(&config.plan, &event)?;
     let agent = config.df_config.resolve_index(event.agent.as_deref())?;
-    let max_bytes = shared.limits.message_bytes;
     let envelope = Envelope::new(shared.routes[agent].clone(), &event, dedup_id.as_deref());
-    let message_bytes = envelope.message_len();
-    if message_bytes > max_bytes {
-      return Err(LoggerError::new(
-        ErrorCode::MessageTooLarge,
-        format!("the message would be {message_bytes} bytes; SNS allows at most {max_bytes} bytes"),
-      ));
-    }
+    check_message_size(envelope.message_len(), shared.limits.message_bytes)?;
     // Taken only once the event is accepted, so a refused one leaves no gap.
     let seq = shared.next_seq.fetch_add(1, Relaxed);
     let envelope = Arc::new(envelope.with_seq(seq));

@@ -183,7 +183,7 @@ impl Logger {
           agent.topic_arn.clone(),
           config.site_url.clone(),
           &agent.agent_id,
-          &dedup_ids,
+          dedup_ids.prefix(),
         );
         Arc::new(route)
       })

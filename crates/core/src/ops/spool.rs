@@ -139,10 +139,9 @@ pub fn spool_status(dir: &Path) -> SpoolStatus {
         continue;
       }
     };
-    let mut after = None;
     let mut events = 0;
-    loop {
-      let records = match handle.read_after(after, CHUNK) {
+    for records in handle.chunks(CHUNK) {
+      let records = match records {
         Ok(records) => records,
         Err(error) => {
           file.state = "corrupt";
@@ -152,8 +151,6 @@ pub fn spool_status(dir: &Path) -> SpoolStatus {
           break;
         }
       };
-      let Some(last) = records.last() else { break };
-      after = Some(last.0);
       for (_, envelope) in records {
         let Some(envelope) = envelope else {
           file.unreadable_records += 1;
@@ -260,10 +257,9 @@ pub fn export_spool(
   let handles = open_all(dir, &mut report.problems)?;
   for handle in &handles {
     report.files.push(handle.name.clone());
-    let mut after = None;
     let mut unreadable = 0;
-    loop {
-      let records = match handle.read_after(after, CHUNK) {
+    for records in handle.chunks(CHUNK) {
+      let records = match records {
         Ok(records) => records,
         Err(error) => {
           report
@@ -272,8 +268,6 @@ pub fn export_spool(
           break;
         }
       };
-      let Some(last) = records.last() else { break };
-      after = Some(last.0);
       let mut lines = String::new();
       for (_, envelope) in records {
         match envelope {
@@ -399,10 +393,9 @@ pub async fn replay_spool(
   let mut done_before = 0;
   progress(0, total);
   for handle in &handles {
-    let mut after = None;
     let mut unreadable = 0;
-    loop {
-      let records = match handle.read_after(after, CHUNK) {
+    for records in handle.chunks(CHUNK) {
+      let records = match records {
         Ok(records) => records,
         Err(error) => {
           report
@@ -411,8 +404,6 @@ pub async fn replay_spool(
           break;
         }
       };
-      let Some(last) = records.last() else { break };
-      after = Some(last.0);
       let mut keys = Vec::new();
       let mut envelopes = Vec::new();
       for (key, envelope) in records {

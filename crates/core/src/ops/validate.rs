@@ -2,11 +2,10 @@
 //! as `logEvent` would check each one (without df_config.json: any agent name is taken).
 
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::build_message;
-use crate::plan::{describe_json, EventInput, TrackingPlan};
+use crate::message::{build_message, check_message_size};
+use crate::plan::{event_fields, EventInput, TrackingPlan};
 use crate::sink::sns;
 use serde::Serialize;
-use serde_json::Value as Json;
 use std::io::BufRead;
 
 /// Bad lines reported in full; the others are counted.
@@ -38,33 +37,12 @@ pub struct ValidateReport {
 
 /// Checks one line; `Ok` when `logEvent` would take it.
 fn check_line(plan: &TrackingPlan, line: &str) -> Result<()> {
-  let json: Json = serde_json::from_str(line).map_err(|e| {
-    LoggerError::new(
-      ErrorCode::InvalidEvent,
-      format!("the line is not valid JSON: {e}"),
-    )
-  })?;
-  let Json::Object(mut fields) = json else {
-    return Err(LoggerError::new(
-      ErrorCode::InvalidEvent,
-      format!(
-        "an event must be an object {{ roomId, category, action, properties? }}, got {}",
-        describe_json(&json)
-      ),
-    ));
-  };
+  let mut fields = event_fields(line, "the line")?;
   let event = plan.validate(EventInput::take_from_json(&mut fields))?;
-  let bytes = build_message(AGENT_ID_STAND_IN, &event).len();
-  if bytes > sns::LIMITS.message_bytes {
-    return Err(LoggerError::new(
-      ErrorCode::MessageTooLarge,
-      format!(
-        "the message would be {bytes} bytes; SNS allows at most {} bytes",
-        sns::LIMITS.message_bytes
-      ),
-    ));
-  }
-  Ok(())
+  check_message_size(
+    build_message(AGENT_ID_STAND_IN, &event).len(),
+    sns::LIMITS.message_bytes,
+  )
 }
 
 /// Checks every line of `reader` against `plan`.

@@ -2,7 +2,30 @@
 //! validator's input: strings and numbers as they are, anything else described for messages.
 
 use super::validate::{EventInput, PropertiesInput, Value};
+use crate::error::{ErrorCode, LoggerError, Result};
 use serde_json::{Map, Value as Json};
+
+/// Parses one event's JSON text into its fields; refuses what is not JSON or not an object, as
+/// `logEvent` refuses what is not an event object. `what` names the text in errors ("the
+/// event", "the line").
+pub fn event_fields(text: &str, what: &str) -> Result<Map<String, Json>> {
+  let json: Json = serde_json::from_str(text).map_err(|e| {
+    LoggerError::new(
+      ErrorCode::InvalidEvent,
+      format!("{what} is not valid JSON: {e}"),
+    )
+  })?;
+  match json {
+    Json::Object(fields) => Ok(fields),
+    other => Err(LoggerError::new(
+      ErrorCode::InvalidEvent,
+      format!(
+        "an event must be an object {{ roomId, category, action, properties? }}, got {}",
+        describe_json(&other)
+      ),
+    )),
+  }
+}
 
 impl EventInput {
   /// Takes the event's fields out of a JSON object (other fields stay in `fields`).

@@ -134,6 +134,26 @@ impl SpoolFileHandle {
     })
   }
 
+  /// Every record, oldest first, `size` at a time; ends after the first read that fails.
+  pub fn chunks(&self, size: usize) -> impl Iterator<Item = SpoolResult<Vec<SpoolRecord>>> + '_ {
+    let mut after = None;
+    let mut done = false;
+    std::iter::from_fn(move || {
+      if done {
+        return None;
+      }
+      let read = self.read_after(after, size);
+      match &read {
+        Ok(records) => match records.last() {
+          Some((key, _)) => after = Some(*key),
+          None => return None,
+        },
+        Err(_) => done = true,
+      }
+      Some(read)
+    })
+  }
+
   /// Removes records (those delivered), durably.
   pub fn remove(&self, keys: &[u64]) -> SpoolResult<()> {
     if keys.is_empty() {
