@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict'
 // The `sns-logger` command: `serve` runs the HTTP relay; `check`, `spool`, `dead-letters` and
-// `validate` are the operator's tools (one file each in cli/).
+// `validate` are the operator's tools; `generate-client` writes the client into an app (one
+// file each in cli/).
 // Exit codes: 0 done, 1 failed while running or a problem found, 2 bad flags or config.
 
 const { UsageError } = require('./cli/common.js')
@@ -18,6 +19,7 @@ Commands:
   dead-letters          list the dead letters by error code and topic
   dead-letters requeue  send them again once the cause is fixed
   validate FILE         check a JSON-lines file of events against the tracking plan, offline
+  generate-client       write the relay client into a Rocket.Chat app's source (--out DIR)
 
 Run "sns-logger <command> --help" for its flags. Every operator command takes --json.
 Exit codes: 0 done, 1 failed or a problem found, 2 bad flags, options or config.
@@ -31,6 +33,7 @@ const COMMANDS = {
   spool: () => require('./cli/spool.js').spoolCommand,
   'dead-letters': () => require('./cli/dead-letters.js').deadLettersCommand,
   validate: () => require('./cli/validate.js').validateCommand,
+  'generate-client': () => require('./cli/generate-client.js').generateClientCommand,
 }
 
 function main(argv) {
@@ -45,10 +48,8 @@ function main(argv) {
 }
 
 const argv = process.argv.slice(2)
-try {
-  const code = main(argv)
-  if (code !== null) process.exitCode = code
-} catch (error) {
+
+function fail(error) {
   if (error instanceof UsageError) {
     process.stderr.write(`sns-logger: ${error.message}\n\n${USAGE}`)
     process.exitCode = 2
@@ -60,4 +61,17 @@ try {
     }
     process.exitCode = CONFIG_ERRORS.has(error.code) ? 2 : 1
   }
+}
+
+/** A command returns its exit code, a promise of it, or null when it sets the code itself. */
+function exitWith(code) {
+  if (code !== null) process.exitCode = code
+}
+
+try {
+  const code = main(argv)
+  if (code instanceof Promise) code.then(exitWith, fail)
+  else exitWith(code)
+} catch (error) {
+  fail(error)
 }

@@ -162,6 +162,32 @@ test("the relay's per-event refusals are counted and reported once per code", as
   await client.close()
 })
 
+test('takeNotices() hands over what onError got since the last call, oldest first, at most 100 kept', async () => {
+  // Every request refused per event with a code of its own: one notice per request.
+  const server = await scriptedServer((request, i) => ({
+    json: { accepted: 0, rejected: request.json.batch.map((_, index) => ({ index, code: `ERR_TEST_${i}`, message: `refusal ${i}` })) },
+  }))
+  const notices = []
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, batchSize: 1, onError: (n) => notices.push(n) })
+  assert.deepEqual(client.takeNotices(), [])
+  events(client, 0, 3)
+  await client.flush()
+  const taken = client.takeNotices()
+  assert.deepEqual(taken, notices)
+  assert.deepEqual(taken.map((n) => n.code), ['ERR_TEST_0', 'ERR_TEST_1', 'ERR_TEST_2'])
+  assert.deepEqual(client.takeNotices(), [], 'taken notices are forgotten')
+
+  events(client, 3, 105)
+  await client.flush({ timeoutMs: 20_000 })
+  const many = client.takeNotices()
+  assert.equal(many.length, 101)
+  assert.deepEqual(many[0], { code: 'ERR_NOTICES_DROPPED', message: 'older notices about 5 event(s) were not kept (at most 100 are)', events: 5 })
+  assert.deepEqual(many.slice(1).map((n) => n.code), notices.slice(8).map((n) => n.code))
+  assert.equal(many.at(-1).code, 'ERR_TEST_107')
+  await client.close()
+  await server.close()
+})
+
 test('a full buffer drops new events, counts them and says so once; a throwing onError changes nothing', async () => {
   const server = await scriptedServer(() => 'hang')
   const notices = []

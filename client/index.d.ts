@@ -41,7 +41,8 @@ export interface RelayClientNotice {
   /**
    * A relay code (`ERR_UNAUTHORIZED`, `ERR_TOO_LARGE`, ...), a core code for an event the relay
    * refused (`ERR_UNKNOWN_AGENT`, ...), `ERR_BUFFER_FULL` for events dropped because the buffer
-   * was full, or `ERR_CLOSED` for events still buffered when `close()` gave up.
+   * was full, `ERR_CLOSED` for events still buffered when `close()` gave up, or (from
+   * `takeNotices()` only) `ERR_NOTICES_DROPPED` for notices not kept.
    */
   code: string
   message: string
@@ -109,6 +110,13 @@ export interface RelayClient {
   /** Stops taking events, flushes within `timeoutMs`, then stops every timer. Never rejects. */
   close(options?: { timeoutMs?: number }): Promise<FlushResult>
   stats(): RelayClientStats
+  /**
+   * The notices since the last call (those `onError` got too), oldest first, and forgets them;
+   * at most 100 are kept in between (then the first is `ERR_NOTICES_DROPPED`, counting the events
+   * of those not kept). For hosts where a background callback cannot report: an Apps-Engine app's
+   * logger records only while a handler runs, so an app writes these from its next handler.
+   */
+  takeNotices(): RelayClientNotice[]
 }
 
 /** A client for a relay (`sns-logger serve`). */

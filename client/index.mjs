@@ -13,6 +13,8 @@ export { RelayClientError, validateEvent }
 /** What the relay's /v1/batch takes (crates/relay/src/batch.rs, APP_LIMITS). */
 const RELAY_LIMITS = { events: 50, bodyBytes: 512 * 1024, eventBytes: 32 * 1024 }
 const FIRST_RETRY_DELAY_MS = 250
+/** Notices takeNotices() keeps between two calls; beyond, the oldest are counted, not kept. */
+const KEPT_NOTICES = 100
 /** Apps-Engine kills an app's handler after 30 s; a request must end well before. */
 const MAX_TIMEOUT_MS = 25_000
 
@@ -162,7 +164,15 @@ export function createRelayClient(options) {
   let finished = 0
   const waiters = []
 
+  /** Notices since the last takeNotices(), and how many did not fit. */
+  let kept = []
+  let notKept = 0
+
   const notify = (code, message, events) => {
+    if (kept.length === KEPT_NOTICES) {
+      notKept += kept.shift().events
+    }
+    kept.push({ code, message, events })
     try {
       if (config.onError) config.onError({ code, message, events })
       else if (typeof console !== 'undefined') console.warn(`sns-logger/client: ${code}: ${message} (${events} event(s))`)
@@ -325,6 +335,16 @@ export function createRelayClient(options) {
 
     stats() {
       return { ...counts, pending: pending() }
+    },
+
+    takeNotices() {
+      const notices = kept
+      if (notKept > 0) {
+        notices.unshift({ code: 'ERR_NOTICES_DROPPED', message: `older notices about ${notKept} event(s) were not kept (at most ${KEPT_NOTICES} are)`, events: notKept })
+      }
+      kept = []
+      notKept = 0
+      return notices
     },
   }
   return client

@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url'
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Runs a command in the project root; returns its status and, if asked, its output. */
-export function run(command, args, { capture = false, quiet = false } = {}) {
+export function run(command, args, { capture = false, quiet = false, cwd = root } = {}) {
   if (!quiet) console.log(`\n$ ${[command, ...args].join(' ')}`)
   const child = spawnSync(command, args, {
-    cwd: root,
+    cwd,
     stdio: capture || quiet ? ['inherit', 'pipe', 'pipe'] : 'inherit',
     encoding: 'utf8',
     maxBuffer: 256 << 20,
@@ -25,11 +25,16 @@ export function run(command, args, { capture = false, quiet = false } = {}) {
   return { ok: child.status === 0, output }
 }
 
-/** Runs `npm install` unless every dev dependency is already there. */
-export function ensureInstalled({ quiet = false } = {}) {
-  const { devDependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-  const installed = Object.keys(devDependencies).every((name) => existsSync(join(root, 'node_modules', name, 'package.json')))
-  return installed || run('npm', ['install', '--no-audit', '--no-fund'], { quiet }).ok
+/**
+ * Installs a package's dev dependencies unless every one is already there: the project's
+ * (`npm install`), or those of a folder with its own lockfile such as examples/ (`npm ci`).
+ */
+export function ensureInstalled({ quiet = false, dir = root } = {}) {
+  const { devDependencies } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  const installed = Object.keys(devDependencies).every((name) => existsSync(join(dir, 'node_modules', name, 'package.json')))
+  if (installed) return true
+  const args = dir === root ? ['install', '--no-audit', '--no-fund'] : ['ci', '--prefix', dir, '--no-audit', '--no-fund']
+  return run('npm', args, { quiet }).ok
 }
 
 let targetDirectory

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildClients } from './build-clients.mjs'
+import { ensureExamplesInstalled } from './package-examples.mjs'
 import { buildAddon, ensureInstalled, root, run } from './prepare.mjs'
 
 const results = []
@@ -81,7 +82,7 @@ function nodeCounts(path) {
   return null
 }
 
-if (!ensureInstalled()) process.exit(1)
+if (!ensureInstalled() || !ensureExamplesInstalled()) process.exit(1)
 if (!buildAddon() || !(await buildClients())) {
   console.log('\ntests: 0 passed, 1 failed (the addon or the JavaScript clients did not build)')
   process.exit(1)

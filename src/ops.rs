@@ -162,6 +162,14 @@ pub fn ops_requeue(
   to_object(&report)
 }
 
+/// `sns-logger generate-client --plan-extension FILE`: the extension checked by the rules the
+/// relay and `init()` apply (throws `ERR_INVALID_PLAN` with their message).
+#[napi(catch_unwind)]
+pub fn ops_check_plan(plan_extension: String) -> Result<(), &'static str> {
+  ops::plan_for(None, &env, Some(&plan_extension)).map_err(to_js)?;
+  Ok(())
+}
+
 /// `sns-logger validate FILE`.
 #[napi(
   catch_unwind,

@@ -18,9 +18,10 @@ import {
   LivechatTransferEventType,
 } from '@rocket.chat/apps-engine/definition/livechat';
 import type { ISetting } from '@rocket.chat/apps-engine/definition/settings';
-import { CloseMethod, agentTransferSuccessful, chatSessionClosed } from 'sns-logger/client';
+import { CloseMethod, agentTransferSuccessful, chatSessionClosed } from './src/sns-logger/index';
 import { Analytics } from './src/analytics';
 import { type LiveAgentFailure, type LiveAgentMessage, type LiveAgentSession, type Outcome, failureOutcome, messageOutcome } from './src/liveAgent';
+import { LiveAgentCommand } from './src/liveAgentCommand';
 import { forgetRoom, readRoom, updateRoom } from './src/rooms';
 import { RELAY_SETTINGS, SETTINGS, readSalesforceBot } from './src/settings';
 
@@ -38,6 +39,7 @@ export class SfAnalyticsApp extends App implements IPostLivechatAgentAssigned, I
 
   protected override async extendConfiguration(configuration: IConfigurationExtend, _environment: IEnvironmentRead): Promise<void> {
     await Promise.all(SETTINGS.map((setting) => configuration.settings.provideSetting(setting)));
+    await configuration.slashCommands.provideSlashCommand(new LiveAgentCommand(this));
   }
 
   override async onSettingUpdated(setting: ISetting, _configuration: IConfigurationModify, _read: IRead, _http: IHttp): Promise<void> {
@@ -124,6 +126,8 @@ export class SfAnalyticsApp extends App implements IPostLivechatAgentAssigned, I
   private async safely(what: string, run: () => Promise<void>): Promise<void> {
     try {
       await run();
+      // What the client reported since the last handler (it sends in the background).
+      await this.analytics.flushNotices();
     } catch (error) {
       this.getLogger().error(`analytics (${what}): ${error instanceof Error ? error.message : String(error)}`);
     }

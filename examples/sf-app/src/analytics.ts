@@ -1,5 +1,5 @@
 import type { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
-import { type LogEvent, type RelayClient, type RelayClientError, createRelayClient } from 'sns-logger/client';
+import { type LogEvent, type RelayClient, type RelayClientError, createRelayClient } from './sns-logger/index';
 import { readRelaySettings } from './settings';
 
 /**
@@ -32,6 +32,7 @@ export class Analytics {
     const current = (this.client ??= this.create(read));
     const client = await current;
     if (!client) return;
+    this.writeNotices(client);
     try {
       client.logEvent(event);
     } catch (error) {
@@ -43,6 +44,16 @@ export class Analytics {
   }
 
   /**
+   * Writes what the client reported since the last call (events the relay refused or that were
+   * lost). The client sends in the background, where the engine records nothing an app logs, so
+   * every handler calls this once it is done.
+   */
+  async flushNotices(): Promise<void> {
+    const client = await this.client;
+    if (client) this.writeNotices(client);
+  }
+
+  /**
    * Drops the client: the next event builds one from the current settings. The old client sends
    * what it holds within HANDLER_WAIT_MS; what it cannot send is reported through onError.
    */
@@ -50,7 +61,15 @@ export class Analytics {
     const previous = this.client;
     this.client = undefined;
     const client = await previous;
-    await client?.close({ timeoutMs: HANDLER_WAIT_MS });
+    if (!client) return;
+    await client.close({ timeoutMs: HANDLER_WAIT_MS });
+    this.writeNotices(client);
+  }
+
+  private writeNotices(client: RelayClient): void {
+    for (const notice of client.takeNotices()) {
+      this.app.getLogger().warn(`analytics: ${notice.events} event(s) not delivered: ${notice.code}: ${notice.message}`);
+    }
   }
 
   private async create(read: IRead): Promise<RelayClient | undefined> {
@@ -69,8 +88,9 @@ export class Analytics {
         http: this.app.getAccessors().http,
         // Per request; the client retries on timeouts, 429 and 5xx with backoff.
         timeoutMs: 5000,
-        onError: (notice) =>
-          this.app.getLogger().warn(`analytics: ${notice.events} event(s) not delivered: ${notice.code}: ${notice.message}`),
+        // No onError: it would run in the background, where the app's logger records nothing.
+        // The client keeps its notices and the next handler writes them (writeNotices).
+        onError: () => {},
       });
     } catch (error) {
       // ERR_INVALID_OPTIONS (a URL that does not parse, ...) or a settings read that failed.

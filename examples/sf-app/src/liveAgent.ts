@@ -12,7 +12,7 @@ import {
   agentTransferSuccessful,
   escalationFailed,
   escalationSuccessful,
-} from 'sns-logger/client';
+} from './sns-logger/index';
 
 /** A Live Agent chat as the job knows it. */
 export interface LiveAgentSession {

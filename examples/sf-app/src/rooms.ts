@@ -1,6 +1,6 @@
 import type { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
-import type { CloseMethod } from 'sns-logger/client';
+import type { CloseMethod } from './sns-logger/index';
 
 /**
  * What the app remembers about a livechat room between hooks: one record in the app's
