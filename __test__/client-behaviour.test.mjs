@@ -26,9 +26,9 @@ async function scriptedServer(reply) {
       const answer = reply(request, requests.length - 1)
       if (answer === 'hang') return // never answers: the client's timeout must end the wait
       if (answer === 'destroy') return req.socket.destroy()
-      const { status = 200, headers = {}, json } = answer
+      const { status = 200, headers = {}, json, body: raw } = answer
       res.writeHead(status, { 'content-type': 'application/json', ...headers })
-      res.end(JSON.stringify(json ?? { accepted: request.json.batch.length, rejected: [] }))
+      res.end(raw ?? JSON.stringify(json ?? { accepted: request.json.batch.length, rejected: [] }))
     })
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -298,4 +298,79 @@ test('the IHttp transport: post(url, { data, headers, timeout }) with the batch 
   assert.deepEqual(notices.map((n) => n.code), ['ERR_UNKNOWN_AGENT'])
   assert.deepEqual(client.stats(), { logged: 3, sent: 2, rejected: 1, failed: 0, dropped: 0, retries: 1, pending: 0 })
   await client.close()
+})
+
+test("a 2xx that does not account for every event is no confirmation: sent again with the same messageIds, reported once", async () => {
+  const wrong = [
+    { headers: { 'content-type': 'text/html' }, body: '<html><body>Welcome to the proxy</body></html>' },
+    { body: '' },
+    { json: { accepted: 1, rejected: [] } },
+    { json: { accepted: 4, rejected: [{ index: 7, code: 'ERR_UNKNOWN_AGENT', message: 'x' }] } },
+    { json: { accepted: 3, rejected: [0, 0].map((index) => ({ index, code: 'ERR_UNKNOWN_AGENT', message: 'x' })) } },
+    { status: 204, body: '' },
+  ]
+  const server = await scriptedServer((request, i) => wrong[i] ?? ok())
+  const notices = []
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, maxRetryDelayMs: 20, onError: (n) => notices.push(n) })
+  events(client, 0, 5)
+  assert.deepEqual(await client.flush({ timeoutMs: 20_000 }), { complete: true, pending: 0 })
+  await client.close()
+  await server.close()
+  assert.equal(server.requests.length, wrong.length + 1)
+  for (const request of server.requests) assert.deepEqual(request.json, server.requests[0].json, 'every attempt sends the same events and messageIds')
+  assert.deepEqual(client.stats(), { logged: 5, sent: 5, rejected: 0, failed: 0, dropped: 0, retries: wrong.length, pending: 0 })
+  assert.deepEqual(notices, [
+    {
+      code: 'ERR_UNCONFIRMED',
+      events: 5,
+      message: "the relay answered 200 without accounting for each of the 5 events (not the relay's answer, or cut short); the batch is sent again with the same messageIds",
+    },
+  ])
+})
+
+test('an IHttp accessor whose post() resolves nothing is a failed attempt: retried, reported once, the client keeps working', async () => {
+  const answers = [undefined, null, 'OK', { content: 'no status' }]
+  const calls = []
+  const http = {
+    async post(url, options) {
+      calls.push(options.data)
+      if (calls.length <= answers.length) return answers[calls.length - 1]
+      return { statusCode: 200, data: { accepted: options.data.batch.length, rejected: [] } }
+    },
+  }
+  const notices = []
+  const client = createRelayClient({ url: 'http://relay.internal:8787', token: TOKEN, http, lingerMs: 0, maxRetryDelayMs: 20, onError: (n) => notices.push(n) })
+  events(client, 0, 2)
+  assert.deepEqual(await client.flush({ timeoutMs: 20_000 }), { complete: true, pending: 0 })
+  events(client, 2, 1)
+  assert.deepEqual(await client.flush({ timeoutMs: 20_000 }), { complete: true, pending: 0 })
+  await client.close()
+  assert.equal(calls.length, answers.length + 2)
+  assert.deepEqual(client.stats(), { logged: 3, sent: 3, rejected: 0, failed: 0, dropped: 0, retries: answers.length, pending: 0 })
+  assert.deepEqual(notices.map((n) => [n.code, n.events]), [['ERR_TRANSPORT', 2]])
+  assert.match(notices[0].message, /^the IHttp accessor's post\(\) resolved undefined, not a response; the batch is sent again with the same messageIds$/)
+})
+
+test('flush() and close() check timeoutMs at the call (the range of the native close()); a bad close() leaves the client open', async () => {
+  const server = await scriptedServer(ok)
+  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0 })
+  for (const [options, shown] of [
+    [{ timeoutMs: 1e12 }, '1000000000000'],
+    [{ timeoutMs: -1 }, '-1'],
+    [{ timeoutMs: NaN }, 'NaN'],
+    [{ timeoutMs: 1.5 }, '1.5'],
+    [{ timeoutMs: '5' }, '"5"'],
+  ]) {
+    for (const call of ['flush', 'close']) {
+      assert.throws(() => client[call](options), {
+        code: 'ERR_INVALID_OPTIONS',
+        message: `${call}(): timeoutMs ${shown} is not allowed; allowed: a whole number from 0 to 86400000`,
+      })
+    }
+  }
+  assert.throws(() => client.flush(5000), { code: 'ERR_INVALID_OPTIONS', message: 'flush() takes an options object such as { timeoutMs: 2000 }' })
+  events(client, 0, 1)
+  assert.deepEqual(await client.close({ timeoutMs: 5000 }), { complete: true, pending: 0 })
+  await server.close()
+  assert.equal(client.stats().sent, 1)
 })

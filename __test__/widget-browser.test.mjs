@@ -32,7 +32,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 /** The minified script as `npm test` builds it; built here when missing or older than its sources. */
 async function ensureWidgetBuilt() {
   const mtime = (path) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0
-  const sources = ['widget/index.mjs', 'plan/index.mjs'].map((p) => mtime(join(ROOT, p)))
+  const sources = ['widget/index.mjs', 'client/answer.mjs', 'plan/index.mjs'].map((p) => mtime(join(ROOT, p)))
   if (mtime(IIFE) < Math.max(...sources)) assert.ok(await buildClients(), 'building widget/sns-logger-widget.min.js')
 }
 

@@ -8,6 +8,7 @@
 //   types.ts     declarations only: the plan's and the client's (plan/index.d.ts, client/index.d.ts)
 //   client.ts    client/index.mjs            (JavaScript: `// @ts-nocheck`, the types are index.ts's)
 //   validate.ts  client/validate.mjs
+//   answer.ts    client/answer.mjs
 //   plan.ts      plan/index.mjs, rendered from the plan with the extension when one is given
 //
 // __test__/generate-client.test.mjs fails when a generated folder and `sns-logger/client` drift.
@@ -20,12 +21,13 @@ const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path) => readFileSync(join(PACKAGE, path), 'utf8');
 
 /** The generated files' module names (without `.ts`: the apps compiler resolves them so). */
-export const CLIENT_FILES = ['index', 'types', 'client', 'validate', 'plan'];
+export const CLIENT_FILES = ['index', 'types', 'client', 'validate', 'answer', 'plan'];
 
 /** Each package module a generated file copies, and the import paths rewritten inside it. */
 const COPIES = {
-  client: { source: 'client/index.mjs', imports: { './validate.mjs': './validate', '../plan/index.mjs': './plan' } },
+  client: { source: 'client/index.mjs', imports: { './answer.mjs': './answer', './validate.mjs': './validate', '../plan/index.mjs': './plan' } },
   validate: { source: 'client/validate.mjs', imports: { '../plan/index.mjs': './plan' } },
+  answer: { source: 'client/answer.mjs', imports: {} },
 };
 
 /** Every `from '...'` / `import '...'` specifier of a module. */

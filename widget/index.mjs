@@ -11,6 +11,7 @@
 //
 // Which widget callback becomes which plan event, and why, is documented in index.d.ts.
 
+import { readRelayAnswer } from '../client/answer.mjs'
 import { CloseMethod, chatSessionClosed, surveyLinkClicked, transcriptDownloadSelected, windowClosed, windowOpened } from '../plan/index.mjs'
 
 /** The relay's widget route. */
@@ -190,6 +191,7 @@ export function createWidgetLogger(options) {
 
   async function deliver(batch) {
     const body = JSON.stringify({ batch: batch.map((r) => r.event) })
+    let unconfirmed = false
     for (let attempt = 1; ; attempt++) {
       let status = 0
       let text = ''
@@ -212,9 +214,23 @@ export function createWidgetLogger(options) {
         // on the relay's allow-list looks the same to a page).
         text = String(error?.message ?? error)
       }
-      if (status === 200) return accepted(batch, text)
-      const retryable = status === 0 || status === 408 || status === 429 || status >= 500
-      if (!retryable || attempt >= MAX_ATTEMPTS) return failed(batch, status, text)
+      if (status === 200) {
+        const answer = readRelayAnswer(text, batch.length)
+        if (answer) return accepted(answer)
+        // Not the relay's answer for this batch (a proxy's page, a body cut short): sent again,
+        // with the same messageIds; reported once.
+        if (!unconfirmed) {
+          unconfirmed = true
+          notify('ERR_UNCONFIRMED', `the relay answered 200 without accounting for each of the ${batch.length} events; the batch is sent again with the same messageIds`, batch.length)
+        }
+        if (attempt >= MAX_ATTEMPTS) {
+          counts.failed += batch.length
+          return
+        }
+      } else {
+        const retryable = status === 0 || status === 408 || status === 429 || status >= 500
+        if (!retryable || attempt >= MAX_ATTEMPTS) return failed(batch, status, text)
+      }
       counts.retries++
       const handedOff = await pause(retryDelay(attempt, retryAfter), batch)
       if (handedOff) return // the page was hidden: a beacon took the batch
@@ -239,14 +255,8 @@ export function createWidgetLogger(options) {
     })
   }
 
-  function accepted(batch, text) {
-    let rejected = []
-    try {
-      rejected = JSON.parse(text).rejected ?? []
-    } catch {
-      // a 200 without the relay's JSON: count everything as sent
-    }
-    counts.sent += batch.length - rejected.length
+  function accepted({ accepted: sent, rejected }) {
+    counts.sent += sent
     counts.rejected += rejected.length
     // One notice per code: the relay says why, and these must not be sent again.
     const byCode = new Map()

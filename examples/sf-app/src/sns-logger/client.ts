@@ -8,7 +8,9 @@
 //
 // logEvent() validates against the plan and buffers; one request at a time carries up to 50
 // events to `${url}/v1/batch`, so the relay sees them in order. Each event has a messageId, so a
-// retried batch is delivered once. Only timeouts, network errors, 408, 429 and 5xx are retried.
+// retried batch is delivered once. Retried: timeouts, network errors, 408, 429, 5xx, a 2xx that
+// does not account for every event, and a transport answer that is not a response.
+import { readRelayAnswer } from './answer'
 import { RelayClientError, utf8Length, validateEvent } from './validate'
 
 export * from './plan'
@@ -30,6 +32,9 @@ const RANGES = {
   maxBufferEvents: [1, 10_000_000],
   maxRetryDelayMs: [1, 3_600_000],
 }
+
+/** What flush() and close() take as timeoutMs: the native close()'s range. */
+const DEADLINE_MS = [0, 24 * 3600 * 1000]
 
 const invalidOptions = (message) => {
   throw new RelayClientError('ERR_INVALID_OPTIONS', message)
@@ -65,6 +70,17 @@ function readOptions(options) {
     resolved[name] = value
   }
   return resolved
+}
+
+/** `{ timeoutMs }` of flush() or close(), checked at the call site; `fallback` when not given. */
+function deadline(call, options, fallback) {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) invalidOptions(`${call} takes an options object such as { timeoutMs: 2000 }`)
+  const value = options?.timeoutMs ?? fallback
+  const [min, max] = DEADLINE_MS
+  if (!Number.isInteger(value) || value < min || value > max) {
+    invalidOptions(`${call}: timeoutMs ${shown(value)} is not allowed; allowed: a whole number from ${min} to ${max}`)
+  }
+  return value
 }
 
 /** A random prefix per client plus a counter: ids unique across apps and restarts. */
@@ -117,10 +133,13 @@ function transport({ endpoint, token, http, fetch, timeoutMs }) {
       withTimeout(
         Promise.resolve()
           .then(() => http.post(endpoint, { data, headers, timeout: timeoutMs }))
-          .then(
-            (res) => ({ status: res.statusCode, retryAfter: header(res.headers, 'retry-after'), text: res.content ?? res.data }),
-            networkError,
-          ),
+          .then((res) => {
+            // The accessor's contract is a response for every status; anything else is a failed attempt.
+            if (typeof res !== 'object' || res === null || !Number.isInteger(res.statusCode)) {
+              return { error: `the IHttp accessor's post() resolved ${res === null ? 'null' : typeof res}, not a response`, code: 'ERR_TRANSPORT' }
+            }
+            return { status: res.statusCode, retryAfter: header(res.headers, 'retry-after'), text: res.content ?? res.data }
+          }, networkError),
         timeoutMs,
         timedOut,
       )
@@ -225,9 +244,12 @@ export function createRelayClient(options) {
       attempt = 0
     }
     const batch = inFlight
-    post(batch).then((answer) => {
-      if (!stopped && inFlight === batch) settle(batch, answer)
-    })
+    post(batch)
+      // A transport that throws is a failed attempt like any other, never an unhandled rejection.
+      .catch((error) => ({ error: `the transport failed: ${String(error?.message ?? error).slice(0, 200)}`, code: 'ERR_TRANSPORT' }))
+      .then((answer) => {
+        if (!stopped && inFlight === batch) settle(batch, answer)
+      })
   }
 
   function done(batch) {
@@ -237,35 +259,68 @@ export function createRelayClient(options) {
     schedule()
   }
 
-  function settle(batch, { status, retryAfter, text, error }) {
+  /** Reports a failed attempt's cause once per batch (the attempts that follow repeat it). */
+  function reportOnce(batch, code, message) {
+    if (batch.reported) return
+    batch.reported = true
+    notify(code, `${message}; the batch is sent again with the same messageIds`, batch.events.length)
+  }
+
+  function retry(batch, retryAfter) {
+    counts.retries++
+    const backoff = Math.random() * Math.min(config.maxRetryDelayMs, FIRST_RETRY_DELAY_MS * 2 ** attempt)
+    attempt = Math.min(attempt + 1, 30)
+    timer = setTimeout(sendNext, Math.min(config.maxRetryDelayMs, Math.max(retryAfterMs(retryAfter), backoff)))
+  }
+
+  function settle(batch, { status, retryAfter, text, error, code }) {
     const events = batch.events.length
     if (error !== undefined || isRetryable(status)) {
-      counts.retries++
-      const backoff = Math.random() * Math.min(config.maxRetryDelayMs, FIRST_RETRY_DELAY_MS * 2 ** attempt)
-      attempt = Math.min(attempt + 1, 30)
-      timer = setTimeout(sendNext, Math.min(config.maxRetryDelayMs, Math.max(retryAfterMs(retryAfter), backoff)))
-      return
+      // Network errors and timeouts are the relay being away: retried quietly (stats().retries).
+      if (code) reportOnce(batch, code, error)
+      return retry(batch, retryAfter)
     }
-    const answer = parseJson(text)
     if (status >= 200 && status < 300) {
-      const rejected = Array.isArray(answer?.rejected) ? answer.rejected : []
-      counts.sent += events - rejected.length
-      counts.rejected += rejected.length
+      const answer = readRelayAnswer(text, events)
+      if (!answer) {
+        reportOnce(batch, 'ERR_UNCONFIRMED', `the relay answered ${status} without accounting for each of the ${events} events (not the relay's answer, or cut short)`)
+        return retry(batch, retryAfter)
+      }
+      counts.sent += answer.accepted
+      counts.rejected += answer.rejected.length
       // One notice per code, with the first message: a burst of bad events is one line.
       const byCode = new Map()
-      for (const r of rejected) {
+      for (const r of answer.rejected) {
         const entry = byCode.get(r.code) ?? { message: r.message, events: 0 }
         entry.events++
         byCode.set(r.code, entry)
       }
-      for (const [code, { message, events: n }] of byCode) notify(code, `the relay refused an event: ${message}`, n)
+      for (const [refusal, { message, events: n }] of byCode) notify(refusal, `the relay refused an event: ${message}`, n)
     } else {
+      const answer = parseJson(text)
       counts.failed += events
-      const code = typeof answer?.code === 'string' ? answer.code : `HTTP_${status}`
+      const refusal = typeof answer?.code === 'string' ? answer.code : `HTTP_${status}`
       const reason = typeof answer?.message === 'string' ? answer.message : `the relay answered ${status}`
-      notify(code, `a batch was refused and will not be retried: ${reason}`, events)
+      notify(refusal, `a batch was refused and will not be retried: ${reason}`, events)
     }
     done(batch)
+  }
+
+  /** The end of close(): every timer stopped; what is left is counted as dropped and reported. */
+  function stop(timeoutMs, result) {
+    if (!stopped) {
+      stopped = true
+      clearTimeout(timer)
+      timer = null
+      const left = pending()
+      if (left > 0) {
+        counts.dropped += left
+        notify('ERR_CLOSED', `close() gave up after ${timeoutMs} ms with events not yet acknowledged by the relay`, left)
+      }
+      buffer = []
+      inFlight = null
+    }
+    return result
   }
 
   const client = {
@@ -296,7 +351,8 @@ export function createRelayClient(options) {
       schedule()
     },
 
-    flush({ timeoutMs = config.timeoutMs } = {}) {
+    flush(options) {
+      const timeoutMs = deadline('flush()', options, config.timeoutMs)
       const target = enqueued
       if (finished >= target || stopped) return Promise.resolve({ complete: finished >= target, pending: pending() })
       return new Promise((resolve) => {
@@ -319,22 +375,11 @@ export function createRelayClient(options) {
       })
     },
 
-    async close({ timeoutMs = config.timeoutMs } = {}) {
+    close(options) {
+      // Checked before anything happens: bad options leave the client open.
+      const timeoutMs = deadline('close()', options, config.timeoutMs)
       closed = true
-      const result = await client.flush({ timeoutMs })
-      if (!stopped) {
-        stopped = true
-        clearTimeout(timer)
-        timer = null
-        const left = pending()
-        if (left > 0) {
-          counts.dropped += left
-          notify('ERR_CLOSED', `close() gave up after ${timeoutMs} ms with events not yet acknowledged by the relay`, left)
-        }
-        buffer = []
-        inFlight = null
-      }
-      return result
+      return client.flush({ timeoutMs }).then((result) => stop(timeoutMs, result))
     },
 
     stats() {

@@ -489,8 +489,11 @@ export interface RelayClientNotice {
   /**
    * A relay code (`ERR_UNAUTHORIZED`, `ERR_TOO_LARGE`, ...), a core code for an event the relay
    * refused (`ERR_UNKNOWN_AGENT`, ...), `ERR_BUFFER_FULL` for events dropped because the buffer
-   * was full, `ERR_CLOSED` for events still buffered when `close()` gave up, or (from
-   * `takeNotices()` only) `ERR_NOTICES_DROPPED` for notices not kept.
+   * was full, `ERR_CLOSED` for events still buffered when `close()` gave up, `ERR_UNCONFIRMED`
+   * for a batch whose 2xx answer did not account for each of its events (not the relay's answer:
+   * sent again), `ERR_TRANSPORT` for a transport that answered something other than a response
+   * (sent again), or (from `takeNotices()` only) `ERR_NOTICES_DROPPED` for notices not kept.
+   * `ERR_UNCONFIRMED` and `ERR_TRANSPORT` come once per batch, however often it is sent again.
    */
   code: string
   message: string
@@ -553,9 +556,16 @@ export interface RelayClient {
    * on bad input, exactly as the native `logEvent` does. Never waits on the network.
    */
   logEvent(event: LogEvent): void
-  /** Sends what is buffered; resolves once the relay answered for it, or after `timeoutMs` (default the client's `timeoutMs`). Never rejects. */
+  /**
+   * Sends what is buffered; resolves once the relay answered for it, or after `timeoutMs` (a whole
+   * number of ms from 0 to 86400000; default the client's `timeoutMs`). Never rejects; throws
+   * `ERR_INVALID_OPTIONS` at the call for a bad `timeoutMs`.
+   */
   flush(options?: { timeoutMs?: number }): Promise<FlushResult>
-  /** Stops taking events, flushes within `timeoutMs`, then stops every timer. Never rejects. */
+  /**
+   * Stops taking events, flushes within `timeoutMs` (as `flush`), then stops every timer. Never
+   * rejects; throws `ERR_INVALID_OPTIONS` at the call for a bad `timeoutMs`, leaving the client open.
+   */
   close(options?: { timeoutMs?: number }): Promise<FlushResult>
   stats(): RelayClientStats
   /**
