@@ -5,7 +5,7 @@
 //
 //   const sns = await startFakeSns([(entries) => batchReply({ successful: [entries[0].id] })])
 //   ... sink: { kind: 'sns', endpoint: sns.endpoint, region: 'us-east-1' } ...
-//   sns.accepted   // every entry a reply marked successful, in order
+//   sns.accepted   // every entry a reply marked successful, in order, once per dedup id (as a FIFO topic stores them)
 //   await sns.stop()
 
 import { createServer } from 'node:http'
@@ -51,6 +51,7 @@ export async function startFakeSns(script = []) {
   const replies = [...script]
   const requests = []
   const accepted = []
+  const dedupIds = new Set()
   const server = createServer((req, res) => {
     let body = ''
     req.setEncoding('utf8')
@@ -59,9 +60,14 @@ export async function startFakeSns(script = []) {
       const entries = entriesOf(body)
       requests.push(entries)
       const reply = (replies.shift() ?? acceptAll)(entries)
-      // What a real SNS would have stored: the entries this reply says were published.
+      // What a real SNS would have stored: the entries this reply says were published, each
+      // dedup id once (a FIFO topic takes a repeat within 5 minutes and delivers it no more).
       const published = new Set([...(reply.body ?? '').matchAll(/<Successful>(.*?)<\/Successful>/gs)].flatMap((m) => [...m[1].matchAll(/<Id>(.*?)<\/Id>/g)].map((i) => i[1])))
-      for (const entry of entries) if (published.has(entry.id)) accepted.push(entry)
+      for (const entry of entries) {
+        if (!published.has(entry.id) || (entry.dedupId !== undefined && dedupIds.has(entry.dedupId))) continue
+        if (entry.dedupId !== undefined) dedupIds.add(entry.dedupId)
+        accepted.push(entry)
+      }
       res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/xml' })
       res.end(reply.body ?? '')
     })

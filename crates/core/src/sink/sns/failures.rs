@@ -92,6 +92,18 @@ fn unreadable(status: Option<u16>) -> (FailureKind, String, String) {
   )
 }
 
+/// A PublishBatch reply that lists `listed` results for `count` entries (or ids that match
+/// none, or one twice): unreadable as a whole, every entry retried.
+pub(super) fn unaccounted(listed: usize, count: usize) -> Failure {
+  Failure {
+    kind: FailureKind::Unconfirmed,
+    code: UNREADABLE_RESPONSE.into(),
+    message: format!(
+      "SNS's reply lists {listed} results for the {count} entries sent, not one for each: it is read as no reply (cut short?), and every entry is sent again"
+    ),
+  }
+}
+
 /// The code of a failure whose reply was not an SNS response.
 pub(super) const UNREADABLE_RESPONSE: &str = "UnreadableResponse";
 

@@ -13,7 +13,7 @@ pub use rules::{
   SUBJECT,
 };
 
-use super::{BatchResult, BoxFuture, Failure, FailureKind, Sink, SinkLimits, SinkOptions};
+use super::{BatchResult, BoxFuture, Failure, Sink, SinkLimits, SinkOptions};
 use crate::config::parse::WholeNumber;
 use crate::error::Result;
 use crate::message::Envelope;
@@ -131,39 +131,44 @@ fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchR
   entry.build().expect("id and message are set")
 }
 
-/// Each entry's result from a PublishBatch reply. An entry the reply does not account for
-/// (an empty or truncated result, `Failed` ids that match nothing sent) is unconfirmed and
-/// retried, never counted as sent; its dedup id makes a retry of one that landed harmless.
+/// Each entry's result from a PublishBatch reply. A reply that does not account for every
+/// entry sent exactly once (Successful + Failed = entries, each id one of them) is unreadable
+/// as a whole: a body cut short still parses (the SDK's XML reader is lenient), so what it
+/// does say cannot be trusted either. Every entry is then unconfirmed and retried, never
+/// counted as sent; their dedup ids make a retry of one that landed harmless.
 fn settle_entries(output: &PublishBatchOutput, count: usize) -> BatchResult {
-  // `None` until the reply accounts for the entry; the failure for the rest is only written
-  // for them (a reply normally accounts for every entry).
   let mut results: Vec<Option<std::result::Result<(), Failure>>> = vec![None; count];
-  let slot = |id: &str| id.parse::<usize>().ok().filter(|&i| i < count);
-  for done in output.successful() {
-    if let Some(i) = done.id().and_then(slot) {
-      results[i] = Some(Ok(()));
+  let mut place = |id: Option<&str>, result: std::result::Result<(), Failure>| {
+    let slot = id
+      .and_then(|id| id.parse::<usize>().ok())
+      .filter(|&i| i < count);
+    match slot.map(|i| &mut results[i]) {
+      Some(free @ None) => {
+        *free = Some(result);
+        true
+      }
+      _ => false,
     }
+  };
+  let mut accounted = 0;
+  for done in output.successful() {
+    accounted += usize::from(place(done.id(), Ok(())));
   }
   for failed in output.failed() {
-    if let Some(i) = slot(failed.id()) {
-      results[i] = Some(Err(Failure {
-        kind: failures::classify(failed.code(), None, failed.sender_fault()),
-        code: failures::redact(failed.code()),
-        message: failures::redact(failed.message().unwrap_or("")),
-      }));
-    }
+    let failure = Failure {
+      kind: failures::classify(failed.code(), None, failed.sender_fault()),
+      code: failures::redact(failed.code()),
+      message: failures::redact(failed.message().unwrap_or("")),
+    };
+    accounted += usize::from(place(Some(failed.id()), Err(failure)));
+  }
+  let listed = output.successful().len() + output.failed().len();
+  if accounted != count || listed != count {
+    return vec![Err(failures::unaccounted(listed, count)); count];
   }
   results
     .into_iter()
-    .map(|result| {
-      result.unwrap_or_else(|| {
-        Err(Failure {
-          kind: FailureKind::Unconfirmed,
-          code: "Unconfirmed".into(),
-          message: "SNS's reply did not say whether this entry was published".into(),
-        })
-      })
-    })
+    .map(|result| result.expect("every entry is accounted for"))
     .collect()
 }
 
