@@ -2,7 +2,7 @@
 // topic; no secret in the output), spool replay and dead-letters requeue.
 
 import assert from 'node:assert/strict'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -19,6 +19,7 @@ import {
   useMotoCredentials,
 } from './support/moto.mjs'
 import { cli, event, spoolWhileSnsIsDown } from './support/ops.mjs'
+import { SF_TOKEN, TOKENS, post, startRelay } from './support/relay.mjs'
 
 const { SnsLogger } = createRequire(import.meta.url)('../index.js')
 const root = tempDir('sns-logger-ops-moto-')
@@ -163,5 +164,43 @@ describe('dead-letters requeue', () => {
     assert.deepEqual(received.map((m) => JSON.parse(m.message).roomId), ['room-1', 'room-2', 'room-3'])
     assert.ok(!existsSync(join(spoolDir, 'dead-letter.jsonl')))
     assert.equal(cli(['dead-letters', '--spool-dir', spoolDir, '--json']).json.entries, 0)
+  })
+
+  test('next to a running relay that spooled nothing: requeue refuses (ERR_SPOOL_BUSY) and every dead letter stays on disk', async () => {
+    const spoolDir = join(root, 'relay-dead')
+    const dfConfigPath = writeDfConfig('relay-dead.json', [bot('support.bot', arn('never-created.fifo'))])
+    const relay = await startRelay({
+      dir: root,
+      config: { tokens: TOKENS, logger: { siteUrl: SITE_URL, dfConfig: dfConfigPath, spoolDir, sink: { kind: 'sns', region: REGION, endpoint: moto.endpoint } } },
+      env: motoSnsEnv(moto.endpoint),
+    })
+    const deadLetters = () => (existsSync(join(spoolDir, 'dead-letter.jsonl')) ? readFileSync(join(spoolDir, 'dead-letter.jsonl'), 'utf8').split('\n').filter(Boolean).length : 0)
+    const deadLettered = async (count) => {
+      const deadline = Date.now() + 20_000
+      while (deadLetters() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+      assert.equal(deadLetters(), count)
+    }
+    const send = async (from) => {
+      const batch = Array.from({ length: 10 }, (_, i) => event('support.bot', from + i))
+      const answer = await post(`${relay.url}/v1/batch`, { batch }, { authorization: `Bearer ${SF_TOKEN}` })
+      assert.equal(answer.status, 200, answer.text)
+    }
+    try {
+      await send(0)
+      await deadLettered(10)
+      const busy = cli(['dead-letters', 'requeue', '--spool-dir', spoolDir, '--json'], motoSnsEnv(moto.endpoint))
+      assert.equal(busy.status, 1)
+      assert.equal(busy.json.error.code, 'ERR_SPOOL_BUSY')
+      assert.match(busy.stderr, /a running logger or relay uses .*relay-dead \(it holds the directory's lock\) and may be writing dead letters/)
+      await send(10)
+      await deadLettered(20)
+    } finally {
+      assert.equal(await relay.stop(), 0)
+    }
+    assert.equal(deadLetters(), 20, 'every dead letter the relay wrote is on disk')
+    // Stopped: requeue runs (the topic still does not exist, so all 20 stay).
+    const run = cli(['dead-letters', 'requeue', '--spool-dir', spoolDir, '--json'], motoSnsEnv(moto.endpoint))
+    assert.deepEqual([run.status, run.json.sent, run.json.left], [1, 0, 20])
+    assert.equal(deadLetters(), 20)
   })
 })

@@ -130,6 +130,8 @@ impl Logger {
         writer.unspool(spool, writer.queue.lock().take_unspooled());
         spool.release();
       }
+      // Nothing more is written to the directory.
+      writer.dir_lock.lock().take();
     })
     .await;
     runtime::forget(&self);

@@ -32,7 +32,7 @@ use crate::error::Result;
 use crate::message::{DedupIds, Route};
 use crate::runtime;
 use crate::sink::{Sink, SinkLimits};
-use crate::storage::{DeadLetterFile, Spool};
+use crate::storage::{DeadLetterFile, DirLock, Spool};
 use backon::ExponentialBuilder;
 use handoff::HandOff;
 use parking_lot::Mutex;
@@ -80,6 +80,10 @@ struct Shared {
   limits: SinkLimits,
   spool: Option<Spool>,
   dead_letters: Option<DeadLetterFile>,
+  /// Held shared until close() has written everything, so that `dead-letters requeue` knows
+  /// the directory is in use (storage::DirLock). None when the directory cannot be used yet
+  /// (the spool then reports why when it first writes) or an operator's command holds it.
+  dir_lock: Mutex<Option<DirLock>>,
   observer: Option<Observer>,
   /// How `log()` hands events to the delivery tasks without taking `queue`'s mutex.
   hand_off: Arc<HandOff>,
@@ -163,6 +167,7 @@ impl Logger {
     let spool_dir = config.delivery.spool_dir.as_deref();
     let spool = spool_dir.map(Spool::new);
     let dead_letters = spool_dir.map(DeadLetterFile::new);
+    let dir_lock = spool_dir.and_then(|dir| DirLock::share(dir).ok());
     let limits = sink.limits();
     let hand_off = Arc::new(HandOff::default());
     let mut queue = Queue::new(config.delivery.linger, limits, hand_off.clone());
@@ -194,6 +199,7 @@ impl Logger {
       limits,
       spool,
       dead_letters,
+      dir_lock: Mutex::new(dir_lock),
       observer,
       hand_off,
       queue: Mutex::new(queue),

@@ -8,7 +8,9 @@ use crate::error::{ErrorCode, LoggerError, Result};
 use crate::message::Envelope;
 use crate::sink::sns::check::redact;
 use crate::sink::Sink;
-use crate::storage::{spool_dir_files, DeadLetterFile, OpenFailure, SpoolFileHandle};
+use crate::storage::{
+  spool_dir_files, DeadLetterFile, DirLock, DirLockError, OpenFailure, SpoolFileHandle,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -162,28 +164,43 @@ pub struct RequeueReport {
   pub problems: Vec<Problem>,
 }
 
-/// Refuses while a running logger holds a spool file of `dir`: it may be writing dead
-/// letters. Returns the spool files' handles, held (so no logger takes them) until dropped.
-fn claim_dir(dir: &Path) -> Result<Vec<SpoolFileHandle>> {
+/// Refuses while a running logger holds `dir` (its lock, or a spool file): it may be writing
+/// dead letters. Returns the lock and the spool files' handles, held (so no logger starts
+/// writing there or takes them) until dropped.
+fn claim_dir(dir: &Path) -> Result<(Option<DirLock>, Vec<SpoolFileHandle>)> {
+  let busy = |holding: &str| {
+    LoggerError::new(
+      ErrorCode::SpoolBusy,
+      format!(
+        "a running logger or relay uses {} ({holding}) and may be writing dead letters; stop it first, then run this again",
+        dir.display()
+      ),
+    )
+  };
+  if !dir.is_dir() {
+    return Ok((None, Vec::new()));
+  }
+  // Every logger holds the directory while it runs, spooled or not.
+  let lock = match DirLock::claim(dir) {
+    Ok(lock) => lock,
+    Err(DirLockError::Busy) => return Err(busy("it holds the directory's lock")),
+    Err(DirLockError::Io(error)) => {
+      return Err(LoggerError::new(
+        ErrorCode::Io,
+        format!("cannot lock {}: {error}", dir.display()),
+      ))
+    }
+  };
   let mut held = Vec::new();
   for entry in spool_dir_files(dir).into_iter().filter(|e| !e.moved_aside) {
     match SpoolFileHandle::open(dir, &entry.name) {
       Ok(handle) => held.push(handle),
-      Err(OpenFailure::Locked) => {
-        return Err(LoggerError::new(
-          ErrorCode::SpoolBusy,
-          format!(
-            "a running logger or relay uses {} (it holds {}) and may be writing dead letters; stop it first, then run this again",
-            dir.display(),
-            entry.name
-          ),
-        ))
-      }
+      Err(OpenFailure::Locked) => return Err(busy(&format!("it holds {}", entry.name))),
       // A damaged spool file does not stop a requeue.
       Err(_) => {}
     }
   }
-  Ok(held)
+  Ok((Some(lock), held))
 }
 
 /// Sends the matching dead letters again through `sink` (their own dedup ids, in file order

@@ -5,6 +5,7 @@ use chrono::{SecondsFormat, Utc};
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// `dead-letter.jsonl`: events SNS refused for good, one JSON object per line:
@@ -41,6 +42,13 @@ impl DeadLetterFile {
       ));
     }
     let mut file = self.file.lock();
+    // Moved or removed by someone else (by hand, log rotation): write where the path says now.
+    if file
+      .as_ref()
+      .is_some_and(|open| !still_at(open, &self.path))
+    {
+      *file = None;
+    }
     if file.is_none() {
       let dir = self.path.parent().unwrap_or(Path::new("."));
       *file = Some(private_file(
@@ -53,5 +61,38 @@ impl DeadLetterFile {
       .as_mut()
       .expect("opened above")
       .write_all(lines.as_bytes())
+  }
+}
+
+/// Whether `path` still names the file `open` writes to.
+fn still_at(open: &File, path: &Path) -> bool {
+  match (open.metadata(), std::fs::metadata(path)) {
+    (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+    _ => false,
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_dead_letter_file_moved_away_is_written_anew_where_the_path_says() {
+    let dir = std::env::temp_dir().join(format!(
+      "sns-logger-dead-letter-moved-{}",
+      std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = DeadLetterFile::new(&dir);
+    let envelope = Envelope::whole("arn:aws:sns:us-east-1:1:t.fifo", "g", "d-1", "{}");
+    file.append(&[(&envelope, "NotFound", "first")]).unwrap();
+    std::fs::rename(file.path(), dir.join("moved.jsonl")).unwrap();
+    file.append(&[(&envelope, "NotFound", "second")]).unwrap();
+    let now = std::fs::read_to_string(file.path()).unwrap();
+    assert_eq!(now.lines().count(), 1);
+    assert!(now.contains("\"second\""));
+    let moved = std::fs::read_to_string(dir.join("moved.jsonl")).unwrap();
+    assert!(moved.contains("\"first\"") && !moved.contains("\"second\""));
+    std::fs::remove_dir_all(&dir).unwrap();
   }
 }

@@ -1,9 +1,12 @@
-//! Durable storage: the spool of unsent events (redb) and the dead-letter file.
+//! Durable storage: the spool of unsent events (redb), the dead-letter file, and the lock on
+//! their directory.
 
 mod dead_letter;
+mod dir_lock;
 mod spool;
 
 pub use dead_letter::DeadLetterFile;
+pub use dir_lock::{DirLock, DirLockError};
 pub use spool::{
   spool_dir_files, OpenFailure, Spool, SpoolError, SpoolFileEntry, SpoolFileHandle, SpoolRead,
   SpoolRecord,
