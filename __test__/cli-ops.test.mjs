@@ -63,6 +63,33 @@ describe('validate', () => {
     assert.match(run.stdout, /1 events: 1 valid, 0 invalid/)
   })
 
+  test('a line that is not UTF-8, and one over the size bound, are reported by number and the rest still checked', () => {
+    const hostile = join(root, 'hostile.jsonl')
+    const good = JSON.stringify(event('support.bot', 1))
+    writeFileSync(
+      hostile,
+      Buffer.concat([
+        Buffer.from(`${good}\n{"roomId":"`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(`"}\n${' '.repeat(2 << 20)}\n${good}\n`),
+      ]),
+    )
+    const run = cli(['validate', hostile, '--json'])
+    assert.equal(run.status, 1, run.stderr)
+    assert.deepEqual([run.json.events, run.json.valid, run.json.invalid], [4, 2, 2])
+    assert.deepEqual(run.json.errors, [
+      { line: 2, code: 'ERR_INVALID_EVENT', message: 'the line is not UTF-8 (from byte 11)' },
+      { line: 3, code: 'ERR_MESSAGE_TOO_LARGE', message: 'the line is 2097152 bytes; no event over 1048576 bytes fits a message, so it is skipped unread' },
+    ])
+  })
+
+  test('an endless line (/dev/zero) stops the run with exit 2 instead of filling memory', { skip: !existsSync('/dev/zero') && 'no /dev/zero here' }, () => {
+    const run = cli(['validate', '/dev/zero', '--json'])
+    assert.equal(run.status, 2, run.stderr)
+    assert.equal(run.json.error.code, 'ERR_INVALID_OPTIONS')
+    assert.match(run.json.error.message, /^line 1 runs past 1073741824 bytes without a newline: this is no JSON-lines file$/)
+  })
+
   test('a missing file or no file is a bad argument (exit 2)', () => {
     const missing = cli(['validate', join(root, 'nope.jsonl'), '--json'])
     assert.equal(missing.status, 2)
@@ -83,6 +110,17 @@ describe('spool status and export', () => {
       event('sales.bot', 3, timestamps[2]),
     ])
     assert.equal(report.leftInSpool, 3, JSON.stringify(report))
+  })
+
+  test('--spool-dir naming a file is a bad option (exit 2, the path named) for every spool and dead-letter command', () => {
+    const notADirectory = join(root, 'not-a-directory')
+    writeFileSync(notADirectory, 'x')
+    for (const args of [['spool', 'status'], ['spool', 'export'], ['spool', 'replay'], ['dead-letters'], ['dead-letters', 'requeue']]) {
+      const run = cli([...args, '--spool-dir', notADirectory, '--json'])
+      assert.equal(run.status, 2, `${args.join(' ')}: ${run.stdout}${run.stderr}`)
+      assert.equal(run.json.error.code, 'ERR_INVALID_OPTIONS')
+      assert.equal(run.json.error.message, `spool directory ${JSON.stringify(notADirectory)} is not a directory`)
+    }
   })
 
   test('an empty spool (no directory) is reported as such, exit 0', () => {

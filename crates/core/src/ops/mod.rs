@@ -135,6 +135,14 @@ impl StorageSettings {
       .or(from_options)
       .or_else(|| env("SNS_LOGGER_SPOOL_DIR"))
       .unwrap_or_else(|| crate::config::DEFAULT_SPOOL_DIR.to_string());
+    // A directory that does not exist holds nothing; anything else in its place is a mistake
+    // to name, not an empty spool.
+    if std::fs::metadata(&spool_dir).is_ok_and(|m| !m.is_dir()) {
+      return Err(invalid(format!(
+        "spool directory {} is not a directory",
+        crate::error::quote(&spool_dir)
+      )));
+    }
     Ok(StorageSettings {
       spool_dir: spool_dir.into(),
       sink,
