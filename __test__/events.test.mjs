@@ -6,10 +6,11 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
 import { AGENTS, NO_OUTCOMES, SALES, SITE_URL, SUPPORT, clearSnsLoggerEnv, dfConfig, j } from './support/fixtures.mjs';
+import { SPEC_EVENTS } from './support/spec.mjs';
 
 const require = createRequire(import.meta.url);
 const lib = require('../index.js');
-const { SnsLogger, TRACKING_PLAN, CloseMethod, FailureReason } = lib;
+const { SnsLogger, TRACKING_PLAN, CloseMethod } = lib;
 
 clearSnsLoggerEnv();
 
@@ -122,8 +123,10 @@ test('the cases cover the 11 events and every close_method and failure_reason', 
   assert.equal(new Set(cases.map((c) => `${c.category}/${c.action}`)).size, 11);
   for (const c of cases) assert.equal(typeof c.build, 'function', `builder for ${c.label}`);
   const used = (name) => new Set(cases.flatMap((c) => c.properties.filter(([p]) => p === name).map(([, v]) => v)));
-  assert.deepEqual(used('close_method'), new Set(Object.values(CloseMethod)));
-  assert.deepEqual(used('failure_reason'), new Set(Object.values(FailureReason)));
+  // Against the spec's own text, not the plan the cases were built from.
+  assert.deepEqual(used('close_method'), new Set(SPEC_EVENTS['Chat Session'].closed.close_method));
+  assert.deepEqual(used('failure_reason'), new Set(SPEC_EVENTS.Escalation.failed.failure_reason));
+  assert.deepEqual(new Set(cases.map((c) => `${c.category}/${c.action}`)), new Set(Object.entries(SPEC_EVENTS).flatMap(([category, actions]) => Object.keys(actions).map((a) => `${category}/${a}`))));
   assert.equal(used('close_method').size, 8);
   assert.equal(used('failure_reason').size, 14);
   for (const c of cases) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
+import { SPEC_EVENTS } from './support/spec.mjs'
 import { AGENTS as BOTS, SITE_URL, SUPPORT, dfConfig as dfConfigOf } from './support/fixtures.mjs'
 import {
   createFifoTopicWithQueue,
@@ -29,58 +30,56 @@ const SITES = [SITE_URL, 'https://support.example.org/rc']
 
 const lowerFirst = (s) => s[0].toLowerCase() + s.slice(1)
 
+/** The spec's eventType: the visitor's own actions are customerAction, all else session. */
+const CUSTOMER_ACTIONS = new Set(['Transcript Download/selected', 'Survey/link_clicked', 'Window/opened', 'Window/closed', 'Chat Session/closed/chat window'])
+const specEventType = (...path) => (CUSTOMER_ACTIONS.has(path.join('/')) ? 'customerAction' : 'session')
+
 /**
- * Every event kind of the plan, each enum value once: [{ builder, args(i), eventType }].
- * The builder is looked up by name (`chatSessionClosed` for ChatSession / Closed).
+ * Every event kind of the spec (support/spec.mjs, not the plan under test), each enum value
+ * once: [{ builder, args(i), eventType }]. The builder is the plan's helper for it, looked up
+ * by name (`chatSessionClosed` for ChatSession / Closed).
  */
 function eventKinds() {
   const kinds = []
-  for (const category of TRACKING_PLAN.categories) {
-    for (const action of category.actions) {
+  for (const [categoryName, actions] of Object.entries(SPEC_EVENTS)) {
+    const category = TRACKING_PLAN.categories.find((c) => c.category === categoryName)
+    assert.ok(category, `the plan has the spec's category ${categoryName}`)
+    for (const [actionName, properties] of Object.entries(actions)) {
+      const action = category.actions.find((a) => a.action === actionName)
+      assert.ok(action, `the plan has the spec's ${categoryName} / ${actionName}`)
       const builderName = lowerFirst(category.name) + action.name
       const builder = lib[builderName]
       assert.equal(typeof builder, 'function', `builder ${builderName}`)
-      const enumProp = action.properties.find((p) => p.type === 'enum')
-      if (enumProp) {
-        for (const v of enumProp.values) {
+      const base = { builder, category: categoryName, action: actionName }
+      const enumProperty = Object.entries(properties).find(([, kind]) => Array.isArray(kind))
+      if (enumProperty) {
+        const [property, values] = enumProperty
+        for (const value of values) {
           kinds.push({
-            builder,
-            category: category.category,
-            action: action.action,
-            eventType: v.eventType ?? action.eventType,
-            extraArgs: () => [v.value],
-            properties: () => ({ [enumProp.property]: v.value }),
+            ...base,
+            eventType: specEventType(categoryName, actionName, value),
+            extraArgs: () => [value],
+            properties: () => ({ [property]: value }),
           })
         }
       } else if (builderName === 'escalationSuccessful') {
         kinds.push({
-          builder,
-          category: category.category,
-          action: action.action,
-          eventType: action.eventType,
+          ...base,
+          eventType: specEventType(categoryName, actionName),
           // Given in reverse plan order: the message must list them in plan order.
           extraArgs: (i) => [{ sf_chat_key: `key-${i} "quoted" é`, queue_time: i % 2 ? i : i + 0.5 }],
           properties: (i) => ({ queue_time: i % 2 ? i : i + 0.5, sf_chat_key: `key-${i} "quoted" é` }),
         })
       } else if (builderName === 'windowOpened') {
         kinds.push({
-          builder,
-          category: category.category,
-          action: action.action,
-          eventType: action.eventType,
+          ...base,
+          eventType: specEventType(categoryName, actionName),
           extraArgs: (i) => [`session-${i}`],
           properties: (i) => ({ session_id: `session-${i}` }),
         })
       } else {
-        assert.deepEqual(action.properties, [], `unhandled properties of ${builderName}`)
-        kinds.push({
-          builder,
-          category: category.category,
-          action: action.action,
-          eventType: action.eventType,
-          extraArgs: () => [],
-          properties: () => ({}),
-        })
+        assert.deepEqual(properties, {}, `unhandled properties of ${builderName}`)
+        kinds.push({ ...base, eventType: specEventType(categoryName, actionName), extraArgs: () => [], properties: () => ({}) })
       }
     }
   }

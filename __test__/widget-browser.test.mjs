@@ -96,6 +96,7 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
       '/widget/sns-logger-widget.min.js': IIFE,
       '/widget/index.mjs': join(ROOT, 'widget', 'index.mjs'),
       '/plan/index.mjs': join(ROOT, 'plan', 'index.mjs'),
+      '/client/answer.mjs': join(ROOT, 'client', 'answer.mjs'),
       // The site's server: the visitor's open room, as Rocket.Chat's REST API would answer it.
       '/api/livechat-room': (req, url, res) => {
         const token = url.searchParams.get('token')

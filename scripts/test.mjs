@@ -4,7 +4,10 @@
 //
 // The totals come from machine-readable reports, not from the human output: nextest's JUnit
 // file for Rust, scripts/count-reporter.mjs for Node. A runner that exits non-zero always
-// counts at least one failure, and one whose report is missing counts as one failure.
+// counts at least one failure, and one whose report is missing counts as one failure. Each
+// Node test file and Rust test binary must run at least its committed number of tests
+// (__test__/minimum-tests.json), and as root (CI) no test may be skipped. The last line:
+// "tests: N passed, M failed, K skipped".
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,10 +21,32 @@ const results = []
 /** Records a suite's totals; a runner that failed without reporting a failure counts one. */
 function record(suite, ok, counts) {
   if (!counts) {
-    results.push({ suite, passed: 0, failed: 1 })
+    results.push({ suite, passed: 0, failed: 1, skipped: 0, todo: 0 })
     return
   }
-  results.push({ suite, passed: counts.passed, failed: counts.failed || (ok ? 0 : 1) })
+  const { passed, failed, skipped = 0, todo = 0 } = counts
+  results.push({ suite, passed, failed: failed || (ok ? 0 : 1), skipped, todo })
+}
+
+/**
+ * The committed least number of tests each Node test file and each Rust test binary runs
+ * (__test__/minimum-tests.json): a file that silently stops running its cases, or a new file
+ * without an entry, is a failure. Returns the problems, one line each.
+ */
+function belowMinimum(ran) {
+  const minimums = JSON.parse(readFileSync(join(root, '__test__', 'minimum-tests.json'), 'utf8'))
+  const problems = []
+  for (const [runner, counts] of Object.entries(ran)) {
+    const expected = minimums[runner] ?? {}
+    for (const [name, count] of Object.entries(counts)) {
+      if (expected[name] === undefined) problems.push(`${runner} ${name}: ran ${count} tests and has no entry in __test__/minimum-tests.json`)
+      else if (count < expected[name]) problems.push(`${runner} ${name}: ran ${count} tests, fewer than its minimum of ${expected[name]}`)
+    }
+    for (const name of Object.keys(expected)) {
+      if (counts[name] === undefined) problems.push(`${runner} ${name}: ran no test (its minimum is ${expected[name]})`)
+    }
+  }
+  return problems
 }
 
 function warn(message) {
@@ -59,7 +84,11 @@ function junitCounts(path) {
   const tests = attribute('tests')
   const failed = attribute('failures') + attribute('errors')
   const skipped = attribute('skipped')
-  return { passed: Math.max(0, tests - failed - skipped), failed }
+  // Tests run per binary (<testsuite name="crate">), for the minimums.
+  const suites = Object.fromEntries(
+    [...xml.matchAll(/<testsuite\b[^>]*\bname="([^"]+)"[^>]*\btests="(\d+)"[^>]*\bskipped="(\d+)"/g)].map(([, name, count, skip]) => [name, Number(count) - Number(skip)]),
+  )
+  return { passed: Math.max(0, tests - failed - skipped), failed, skipped, suites }
 }
 
 /** examples/<name>/ directories that have a tsconfig.json. */
@@ -88,6 +117,7 @@ if (!buildAddon() || !(await buildClients())) {
   process.exit(1)
 }
 
+let rustSuites = {}
 if (ensureNextest()) {
   // Settings of the `ci` profile (threads, JUnit path): .config/nextest.toml.
   // nextest keeps its reports under the workspace's target/, even when CARGO_TARGET_DIR
@@ -95,7 +125,9 @@ if (ensureNextest()) {
   const junit = join(root, 'target', 'nextest', 'ci', 'junit.xml')
   rmSync(junit, { force: true }) // never read the report of an earlier run
   const rust = run('cargo', ['nextest', 'run', '--workspace', '--profile', 'ci'])
-  record('rust', rust.ok, junitCounts(junit))
+  const rustTotals = junitCounts(junit)
+  rustSuites = rustTotals?.suites ?? {}
+  record('rust', rust.ok, rustTotals)
 } else {
   record('rust', false, null)
 }
@@ -122,11 +154,29 @@ const node = run(process.execPath, [
   `--test-reporter-destination=${countsFile}`,
   ...testFiles,
 ])
-record('node', node.ok, nodeCounts(countsFile))
+const nodeTotals = nodeCounts(countsFile)
+const nodeFiles = nodeTotals?.files ?? {}
+record('node', node.ok, nodeTotals)
 rmSync(reports, { recursive: true, force: true })
 
-const passed = results.reduce((n, r) => n + r.passed, 0)
-const failed = results.reduce((n, r) => n + r.failed, 0)
-const detail = results.map((r) => `${r.suite} ${r.passed}/${r.passed + r.failed}`).join(', ')
-console.log(`\ntests: ${passed} passed, ${failed} failed (${detail})`)
-process.exit(failed === 0 ? 0 : 1)
+// The tests each file and binary ran (passed or failed), against the committed minimums.
+const ran = {
+  rust: rustSuites,
+  node: Object.fromEntries(Object.entries(nodeFiles).map(([file, c]) => [file, c.passed + c.failed])),
+}
+const problems = belowMinimum(ran)
+for (const problem of problems) warn(problem)
+record('minimums', problems.length === 0, { passed: 0, failed: problems.length })
+
+const sum = (key) => results.reduce((n, r) => n + r[key], 0)
+const [passed, failed, skipped, todo] = ['passed', 'failed', 'skipped', 'todo'].map(sum)
+// As root (CI) every test must run: a skip there hides what it was meant to show.
+const asRoot = process.getuid?.() === 0
+if (asRoot && skipped > 0) warn(`${skipped} tests were skipped although this runs as root, where every test can run`)
+const detail = results
+  .filter((r) => r.suite !== 'minimums' || r.failed > 0)
+  .map((r) => `${r.suite} ${r.passed}/${r.passed + r.failed}${r.skipped ? ` (${r.skipped} skipped)` : ''}${r.todo ? ` (${r.todo} todo)` : ''}`)
+  .join(', ')
+console.log(`\n${detail}${todo ? `; ${todo} todo` : ''}`)
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
+process.exit(failed === 0 && !(asRoot && skipped > 0) ? 0 : 1)
