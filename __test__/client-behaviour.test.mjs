@@ -71,16 +71,61 @@ test('batches of at most 50, in order, with a bearer token, JSON and a unique va
   await client.close()
 })
 
-test('a few events wait for the linger, then go in one request', async () => {
-  const server = await scriptedServer(ok)
-  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 300 })
+/**
+ * The client on mocked timers (node:test's MockTimers) with an IHttp accessor answering
+ * `reply(index, options)`: time moves only when the test says, so waits are checked exactly,
+ * not against the clock. `advance(ms)` moves it a millisecond at a time, letting the client
+ * run in between; `posts` records each request with the mocked time it was made at.
+ */
+function onMockedTime(t, reply, options = {}) {
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  let now = 0
+  const posts = []
+  const http = {
+    async post(url, request) {
+      posts.push({ at: now, batch: request.data.batch })
+      return reply(posts.length - 1, request)
+    },
+  }
+  const client = createRelayClient({ url: 'http://relay.test', token: TOKEN, http, ...options })
+  const turn = () => new Promise((resolve) => setImmediate(resolve))
+  return {
+    client,
+    posts,
+    async advance(ms) {
+      await turn()
+      for (let i = 0; i < ms; i++) {
+        now++
+        t.mock.timers.tick(1)
+        await turn()
+      }
+    },
+  }
+}
+const answered = (index, { data }) => ({ statusCode: 200, data: { accepted: data.batch.length, rejected: [] } })
+
+test('a few events wait for the linger, then go in one request', async (t) => {
+  const { client, posts, advance } = onMockedTime(t, answered, { lingerMs: 300 })
   events(client, 0, 3)
-  await new Promise((r) => setTimeout(r, 100))
-  assert.equal(server.requests.length, 0, 'nothing sent before the linger')
-  await new Promise((r) => setTimeout(r, 600))
-  assert.deepEqual(server.requests.map(rooms), [['room-0', 'room-1', 'room-2']])
-  await client.close()
-  await server.close()
+  await advance(299)
+  assert.equal(posts.length, 0, 'nothing sent before the linger ends')
+  await advance(1)
+  assert.deepEqual(posts.map((p) => [p.at, p.batch.map((e) => e.roomId)]), [[300, ['room-0', 'room-1', 'room-2']]])
+})
+
+test('Retry-After is honoured to the millisecond: the retry goes 1000 ms after a 503 that asks for 1 s', async (t) => {
+  const { client, posts, advance } = onMockedTime(t, (i, request) =>
+    i === 0 ? { statusCode: 503, headers: { 'Retry-After': '1' }, content: '{"code":"ERR_UNAVAILABLE","message":"draining"}' } : answered(i, request),
+  )
+  t.mock.method(Math, 'random', () => 0) // the jittered backoff alone would retry at once
+  events(client, 0, 2)
+  const flushed = client.flush({ timeoutMs: 5000 })
+  await advance(999)
+  assert.equal(posts.length, 1, 'no retry before Retry-After')
+  await advance(1)
+  assert.deepEqual(posts.map((p) => p.at), [0, 1000])
+  assert.deepEqual(posts[1].batch, posts[0].batch)
+  assert.deepEqual((await flushed).complete, true)
 })
 
 for (const [name, first] of [
@@ -101,24 +146,22 @@ for (const [name, first] of [
     assert.equal(server.requests.length, 2)
     const [a, b] = server.requests
     assert.equal(b.body, a.body, 'the retry is the same request')
-    if (first.headers?.['retry-after']) assert.ok(b.at - a.at >= 950, `Retry-After honoured (${b.at - a.at} ms)`)
     assert.deepEqual(notices, [])
     assert.deepEqual(client.stats(), { logged: 5, sent: 5, rejected: 0, failed: 0, dropped: 0, retries: 1, pending: 0 })
     await client.close()
   })
 }
 
-test('retries back off with jitter, capped by maxRetryDelayMs', async () => {
-  const server = await scriptedServer((_, i) => (i < 6 ? { status: 502 } : ok()))
-  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, maxRetryDelayMs: 400 })
+test('retries back off exponentially from 250 ms with full jitter, capped by maxRetryDelayMs', async (t) => {
+  // The jitter draws from Math.random: at 0.5 each wait is half its ceiling, min(cap, 250 * 2^n).
+  const { client, posts, advance } = onMockedTime(t, (i, request) => (i < 6 ? { statusCode: 502 } : answered(i, request)), { lingerMs: 0, maxRetryDelayMs: 400 })
+  t.mock.method(Math, 'random', () => 0.5)
   events(client, 0, 1)
-  assert.equal((await client.flush({ timeoutMs: 10_000 })).complete, true)
-  await server.close()
-  const gaps = server.requests.slice(1).map((r, i) => r.at - server.requests[i].at)
-  assert.equal(gaps.length, 6)
-  assert.ok(gaps.every((gap) => gap <= 400 + 250), `every wait within the cap: ${gaps}`)
+  await advance(2000)
+  const gaps = posts.slice(1).map((p, i) => p.at - posts[i].at)
+  assert.deepEqual(gaps, [125, 200, 200, 200, 200, 200])
   assert.equal(client.stats().retries, 6)
-  await client.close()
+  assert.equal(client.stats().sent, 1)
 })
 
 for (const [status, code] of [
@@ -208,9 +251,8 @@ test('a full buffer drops new events, counts them and says so once; a throwing o
     notices.map((n) => n.code),
     ['ERR_BUFFER_FULL'],
   )
-  const started = Date.now()
+  // (That close() keeps to its deadline: the mocked-time test below.)
   const result = await client.close({ timeoutMs: 300 })
-  assert.ok(Date.now() - started < 2000, 'close() keeps to its deadline')
   assert.deepEqual(result, { complete: false, pending: 5 })
   assert.equal(client.stats().dropped, 12, 'what close() gave up on is counted')
   assert.deepEqual(
@@ -220,17 +262,22 @@ test('a full buffer drops new events, counts them and says so once; a throwing o
   await server.close()
 })
 
-test('flush() keeps to its deadline while the relay does not answer; logEvent() never waits', async () => {
-  const server = await scriptedServer(() => 'hang')
-  const client = createRelayClient({ url: server.url, token: TOKEN, lingerMs: 0, timeoutMs: 10_000, onError: () => {} })
-  const before = performance.now()
+test('flush() and close() keep to their deadlines while the relay does not answer; logEvent() never waits', async (t) => {
+  const { client, posts, advance } = onMockedTime(t, () => new Promise(() => {}), { lingerMs: 0, timeoutMs: 10_000, onError: () => {} })
+  // Synchronous: the events are queued before any time passes or any request settles.
   events(client, 0, 200)
-  assert.ok(performance.now() - before < 500, 'logEvent only queues')
-  const started = Date.now()
-  assert.deepEqual(await client.flush({ timeoutMs: 200 }), { complete: false, pending: 200 })
-  assert.ok(Date.now() - started < 1500)
-  await client.close({ timeoutMs: 100 })
-  await server.close()
+  assert.equal(client.stats().pending, 200)
+  let flushed
+  client.flush({ timeoutMs: 200 }).then((result) => (flushed = result))
+  await advance(199)
+  assert.equal(flushed, undefined, 'not before its deadline')
+  await advance(1)
+  assert.deepEqual(flushed, { complete: false, pending: 200 })
+  let closed
+  client.close({ timeoutMs: 100 }).then((result) => (closed = result))
+  await advance(100)
+  assert.deepEqual(closed, { complete: false, pending: 200 })
+  assert.equal(posts.length, 1, 'one request, still unanswered')
 })
 
 test('logEvent refuses at the call site: bad events (the core codes), an event over the relay limit, after close()', async () => {

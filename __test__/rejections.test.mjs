@@ -596,7 +596,7 @@ test('close() stops accepting events synchronously', async () => {
 
 // ---- robustness ----
 
-test('a 50 MB string is rejected quickly, in every field, without crashing', () =>
+test('a 50 MB string is rejected in every field with a message that does not echo it, without crashing', () =>
   withLogger((logger) => {
     const huge = 'x'.repeat(50 * 1024 * 1024);
     const cases = [
@@ -611,10 +611,8 @@ test('a 50 MB string is rejected quickly, in every field, without crashing', () 
       [ev({ timestamp: huge }), 'ERR_INVALID_TIMESTAMP', 'timestamp'],
     ];
     for (const [event, code, field] of cases) {
-      const started = performance.now();
+      // (How fast is no verdict for a shared machine: the per-call cost lives in npm run bench.)
       const error = rejects(() => logger.logEvent(event), code, [field]);
-      const elapsed = performance.now() - started;
-      assert.ok(elapsed < 1000, `${field}: rejected in ${elapsed.toFixed(0)} ms`);
       assert.ok(error.message.length < 1000, `${field}: the error does not echo the string (${error.message.length} chars)`);
     }
   }));
