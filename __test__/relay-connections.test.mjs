@@ -1,6 +1,7 @@
 // The relay's connections, over raw sockets to `sns-logger serve` in a child process: a head
 // that never ends (--header-timeout-ms), a kept-alive connection that goes quiet
-// (--idle-timeout-ms), the connection cap (--max-connections), and SIGTERM with kept-alive, idle and slow
+// (--idle-timeout-ms), the connection cap (--max-connections), a refused body the client writes
+// whole before reading (the bounded discard), and SIGTERM with kept-alive, idle and slow
 // connections (Connection: close while draining, a head that had partly arrived is answered, the
 // logger keeps its time to send). Every wait is for an outcome, bounded; no verdict on a duration.
 
@@ -196,6 +197,67 @@ describe('relay connections: slow, idle and too many', () => {
     const help = await runCli(['serve', '--help'])
     for (const text of ['--header-timeout-ms', '--idle-timeout-ms', '--max-connections', 'SNS_LOGGER_MAX_CONNECTIONS']) {
       assert.ok(help.stdout.includes(text), `serve --help explains ${text}`)
+    }
+  })
+})
+
+describe('relay connections: a refused body', () => {
+  /** Writes the whole request before reading anything, as Python's urllib does. */
+  async function writeAllThenRead(url, head, body) {
+    const conn = await open(url)
+    conn.socket.pause()
+    conn.write(head)
+    const writeError = await new Promise((resolve) => conn.socket.write(body, resolve))
+    conn.socket.resume()
+    await until(() => conn.closed || conn.answers().length > 0, 'an answer or the end of the connection')
+    return { conn, writeError }
+  }
+
+  test('a client that writes its whole 2 MB body before reading gets the 413 (and a 401)', async () => {
+    const relay = await relayWith()
+    try {
+      const body = Buffer.alloc(2 << 20, 'x')
+      const request = (auth) =>
+        `POST /v1/batch HTTP/1.1\r\nHost: relay\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
+      const tooLarge = [`Authorization: Bearer ${SF_TOKEN}\r\n`, 413, 'ERR_TOO_LARGE']
+      for (const [auth, status, code] of [tooLarge, tooLarge, tooLarge, ['', 401, 'ERR_UNAUTHORIZED']]) {
+        const { conn, writeError } = await writeAllThenRead(relay.url, request(auth), body)
+        assert.equal(writeError ?? null, null, `the body was written whole (${status})`)
+        const answer = await conn.answer(1)
+        assert.equal(answer.status, status)
+        assert.equal(JSON.parse(answer.body).code, code)
+        conn.socket.destroy()
+      }
+    } finally {
+      assert.equal(await relay.stop(), 0)
+    }
+  })
+
+  test('the discard is bounded: a refused body that keeps trickling is cut off, a huge one is not read', async () => {
+    const relay = await relayWith(['--body-timeout-ms', '300'])
+    try {
+      const head = (length) =>
+        `POST /v1/batch HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer ${SF_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
+      // 1 MB declared (over the 512 KiB limit), sent 1 KB at a time: 413 at once, and the relay
+      // stops reading once the discard's time is up.
+      const trickle = await open(relay.url)
+      trickle.write(head(1 << 20))
+      const chunk = 'x'.repeat(1024)
+      let sent = 0
+      while (!trickle.closed && sent < 1 << 20) {
+        trickle.write(chunk)
+        sent += chunk.length
+        await sleep(20)
+      }
+      assert.equal(trickle.answers()[0]?.status, 413)
+      assert.ok(trickle.closed, 'the relay closed the trickling connection before its body ended')
+      // 64 MiB declared: over what the relay discards; 413, then closed.
+      const huge = await open(relay.url)
+      huge.write(head(64 << 20))
+      assert.equal((await huge.answer(1)).status, 413)
+      await until(() => huge.closed, 'the relay closes a connection whose body it will not read')
+    } finally {
+      assert.equal(await relay.stop(), 0)
     }
   })
 })

@@ -1,16 +1,19 @@
 //! The relay's connections: an accept loop that serves at most `max_connections` at once per
 //! listener, and for each connection hyper's HTTP/1.1 with a watchdog that closes it when a
 //! request head takes longer than the header timeout, when it stays quiet past the idle
-//! timeout, and when the relay drains.
+//! timeout, and when the relay drains; plus the bounded discard of a request body the relay
+//! answered without reading it.
 //!
 //! hyper's own `header_read_timeout` is not used: it runs from the moment a connection waits
 //! for a head, so it also bounds the quiet time between kept-alive requests, and a header
 //! timeout shorter than the idle timeout would cut every quiet connection short.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request};
 use axum::Router;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -32,6 +35,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+/// The most of a refused request body the relay still reads (and throws away) so that a client
+/// that writes its whole body before reading gets the answer; a body declared longer is not
+/// read, and its connection closes after the answer.
+pub const DISCARD_BYTES: u64 = 8 << 20;
+
 /// After a failed accept (out of file descriptors), the pause before the next.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
@@ -44,6 +52,8 @@ pub struct ConnectionLimits {
   pub idle_timeout: Duration,
   /// At once, per listener.
   pub max_connections: usize,
+  /// How long a refused body may still be read: the body timeout.
+  pub discard_time: Duration,
 }
 
 /// Where the relay is in its life, as its connections see it. While the relay drains but still
@@ -139,7 +149,13 @@ impl Connection {
       let activity = activity.clone();
       move |request: Request<Incoming>| {
         let handling = activity.request_began();
-        let mut request = request.map(Body::new);
+        let mut request = request.map(|body| {
+          Body::new(Discarding {
+            body: Some(body),
+            reading: Some(activity.busy()),
+            time: limits.discard_time,
+          })
+        });
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
         let draining = draining.clone();
@@ -217,7 +233,7 @@ struct Activity {
 }
 
 struct ActivityState {
-  /// Requests being answered.
+  /// Requests being answered, and bodies still being read or discarded.
   busy: usize,
   requests: u64,
   /// When the first byte of a request head came, until the head is whole.
@@ -289,7 +305,7 @@ impl Activity {
   }
 }
 
-/// A request being answered.
+/// A request being answered, or its body being read.
 struct Busy(Arc<Activity>);
 
 impl Drop for Busy {
@@ -352,6 +368,73 @@ impl AsyncWrite for Watched {
   }
 }
 
+/// A request body that, dropped before its end (the relay answered without reading it all),
+/// reads the rest and throws it away, at most [`DISCARD_BYTES`] for at most the body timeout:
+/// a client that writes its whole body before reading would otherwise have its connection
+/// reset under it and never read the answer.
+struct Discarding {
+  body: Option<Incoming>,
+  reading: Option<Busy>,
+  time: Duration,
+}
+
+impl HttpBody for Discarding {
+  type Data = Bytes;
+  type Error = hyper::Error;
+
+  fn poll_frame(
+    self: Pin<&mut Self>,
+    cx: &mut Context<'_>,
+  ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    match self.get_mut().body.as_mut() {
+      Some(body) => Pin::new(body).poll_frame(cx),
+      None => Poll::Ready(None),
+    }
+  }
+
+  fn is_end_stream(&self) -> bool {
+    self.body.as_ref().is_none_or(HttpBody::is_end_stream)
+  }
+
+  fn size_hint(&self) -> SizeHint {
+    self
+      .body
+      .as_ref()
+      .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+  }
+}
+
+impl Drop for Discarding {
+  fn drop(&mut self) {
+    let (Some(body), reading) = (self.body.take(), self.reading.take()) else {
+      return;
+    };
+    if body.is_end_stream() || body.size_hint().lower() > DISCARD_BYTES {
+      return;
+    }
+    let Ok(runtime) = Handle::try_current() else {
+      return;
+    };
+    runtime.spawn(discard(body, reading, self.time));
+  }
+}
+
+async fn discard(mut body: Incoming, reading: Option<Busy>, time: Duration) {
+  let mut left = DISCARD_BYTES;
+  let _ = tokio::time::timeout(time, async {
+    while let Some(Ok(frame)) = body.frame().await {
+      let length = frame.data_ref().map_or(0, |data| data.len() as u64);
+      if length > left {
+        return; // Past what is discarded: the connection closes.
+      }
+      left -= length;
+    }
+  })
+  .await;
+  drop(body);
+  drop(reading);
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -360,6 +443,7 @@ mod tests {
     header_timeout: Duration::from_secs(10),
     idle_timeout: Duration::from_secs(60),
     max_connections: 1,
+    discard_time: Duration::from_secs(10),
   };
 
   fn waits_until(verdict: Verdict) -> Option<Option<Instant>> {

@@ -5,7 +5,7 @@
 //! queued on the core's runtime without touching JavaScript.
 //!
 //! The path of a request: [`server`] (listeners, draining) -> [`connections`] (the cap,
-//! header and idle timeouts, the drain per connection) -> [`routes`] (answer a request:
+//! header and idle timeouts, the drain per connection, the discard of refused bodies) -> [`routes`] (answer a request:
 //! auth or origin, content type, limits, body) -> [`batch`] (the body, as events) ->
 //! `sns_logger_core::Logger::prepare` / `enqueue_all`. [`tokens`] knows the apps' secrets,
 //! [`widget`] the browser's rules (origins, CORS, rate limit, which events), [`metrics`] what

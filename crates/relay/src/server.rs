@@ -95,6 +95,7 @@ impl Relay {
       header_timeout: config.header_timeout,
       idle_timeout: config.idle_timeout,
       max_connections: config.max_connections,
+      discard_time: config.body_timeout,
     };
     let serve = |listener, router| {
       connections::serve(
