@@ -233,6 +233,19 @@ describe('relay connections: a refused body', () => {
     }
   })
 
+  test('a client that waits for 100 Continue is refused without being asked for its body', async () => {
+    const relay = await relayWith()
+    try {
+      const conn = await open(relay.url)
+      conn.write(`POST /v1/batch HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: ${2 << 20}\r\nExpect: 100-continue\r\n\r\n`)
+      const answer = await conn.answer(1)
+      assert.equal(answer.status, 401, 'the answer, not 100 Continue')
+      conn.socket.destroy()
+    } finally {
+      assert.equal(await relay.stop(), 0)
+    }
+  })
+
   test('the discard is bounded: a refused body that keeps trickling is cut off, a huge one is not read', async () => {
     const relay = await relayWith(['--body-timeout-ms', '300'])
     try {

@@ -149,11 +149,17 @@ impl Connection {
       let activity = activity.clone();
       move |request: Request<Incoming>| {
         let handling = activity.request_began();
+        let expects_continue = request
+          .headers()
+          .get(header::EXPECT)
+          .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let mut request = request.map(|body| {
           Body::new(Discarding {
             body: Some(body),
             reading: Some(activity.busy()),
             time: limits.discard_time,
+            // Reading it would ask for the body the client was about to be spared.
+            discard: !expects_continue,
           })
         });
         request.extensions_mut().insert(ConnectInfo(peer));
@@ -376,6 +382,8 @@ struct Discarding {
   body: Option<Incoming>,
   reading: Option<Busy>,
   time: Duration,
+  /// False while a client that sent `Expect: 100-continue` has not been asked for its body.
+  discard: bool,
 }
 
 impl HttpBody for Discarding {
@@ -386,7 +394,9 @@ impl HttpBody for Discarding {
     self: Pin<&mut Self>,
     cx: &mut Context<'_>,
   ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-    match self.get_mut().body.as_mut() {
+    let this = self.get_mut();
+    this.discard = true;
+    match this.body.as_mut() {
       Some(body) => Pin::new(body).poll_frame(cx),
       None => Poll::Ready(None),
     }
@@ -409,7 +419,7 @@ impl Drop for Discarding {
     let (Some(body), reading) = (self.body.take(), self.reading.take()) else {
       return;
     };
-    if body.is_end_stream() || body.size_hint().lower() > DISCARD_BYTES {
+    if !self.discard || body.is_end_stream() || body.size_hint().lower() > DISCARD_BYTES {
       return;
     }
     let Ok(runtime) = Handle::try_current() else {
