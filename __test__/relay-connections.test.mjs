@@ -276,7 +276,7 @@ describe('relay connections: a refused body', () => {
 })
 
 describe('relay connections: SIGTERM', () => {
-  test('while draining every answer says Connection: close, and a head that had partly arrived is answered', async () => {
+  test('while draining every answer says Connection: close; a head that had partly arrived, or a connection opened during the notice, is answered', async () => {
     const relay = await relayWith(['--shutdown-timeout-ms', '8000'])
     const exited = relay.exited
     try {
@@ -310,15 +310,54 @@ describe('relay connections: SIGTERM', () => {
       assert.equal(during.status, 503)
       assert.equal(during.headers.connection, 'close', 'a 503 while draining closes its connection')
       await until(() => reused.closed, 'the relay closes the connection after its Connection: close answer')
+      // A client that connected during the notice and sends its request once the notice is over.
+      const opened = await open(relay.url)
 
       // The notice is over (the relay stopped listening); the head ends now and is answered.
       await untilRefused(relay.url)
       partial.write(rest)
-      const late = await partial.answer(2)
-      assert.equal(late.status, 503)
-      assert.equal(JSON.parse(late.body).code, 'ERR_UNAVAILABLE')
-      assert.equal(late.headers.connection, 'close')
+      opened.write(`POST /v1/batch HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer ${SF_TOKEN}\r\n${rest}`)
+      for (const late of [await partial.answer(2), await opened.answer(1)]) {
+        assert.equal(late.status, 503)
+        assert.equal(JSON.parse(late.body).code, 'ERR_UNAVAILABLE')
+        assert.equal(late.headers.connection, 'close')
+      }
       assert.equal(await exited, 0)
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  test('fetch clients looping through a SIGTERM: every request that reached the relay is answered (bounded)', async () => {
+    const relay = await relayWith(['--shutdown-timeout-ms', '4000'])
+    const body = JSON.stringify({ batch: [appEvent('loop')] })
+    const statuses = new Map()
+    const lost = []
+    let refused = 0
+    const client = async (c) => {
+      for (let i = 0; i < 400; i++) {
+        if (c === 0 && i === 20) relay.stop('SIGTERM')
+        try {
+          const response = await fetch(`${relay.url}/v1/batch`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${SF_TOKEN}`, 'content-type': 'application/json' },
+            body,
+          })
+          await response.text()
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+        } catch (error) {
+          // Refused: the relay stopped listening, the request never reached it. This client is done.
+          if (error.cause?.code === 'ECONNREFUSED') return void refused++
+          lost.push(`${error.cause?.code ?? ''} ${error.cause?.message ?? error.message}`)
+        }
+      }
+    }
+    try {
+      await Promise.all([0, 1, 2, 3].map(client))
+      assert.deepEqual(lost, [], `answered: ${JSON.stringify([...statuses])}`)
+      assert.ok(statuses.get(200) >= 20 && statuses.get(503) > 0, `answered: ${JSON.stringify([...statuses])}`)
+      assert.equal(refused, 4, 'each client ended on a refused connection')
+      assert.equal(await relay.exited, 0)
     } finally {
       await relay.stop()
     }

@@ -19,7 +19,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use std::convert::Infallible;
-use std::future::pending;
+use std::future::{pending, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -61,9 +61,11 @@ pub struct ConnectionLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
   Serving,
-  /// The listeners are closed: a connection with nothing in flight closes, one whose next
-  /// request head has begun to arrive may finish it (and gets its 503) until `heads_until`.
+  /// The listeners are closed: a connection quiet since before the drain began closes; one
+  /// whose request head has begun to arrive, or that was opened or answered during the drain
+  /// notice, may send its request until `heads_until` (and gets its 503).
   Closing {
+    drain_began: Instant,
     heads_until: Instant,
   },
 }
@@ -103,6 +105,24 @@ pub fn serve(
             continue;
           }
         },
+      };
+      let connection = Connection {
+        router: router.clone(),
+        draining: draining.clone(),
+        phase: phase.clone(),
+        limits,
+        peer,
+      };
+      tokio::spawn(async move {
+        connection.serve(stream).await;
+        drop(slot);
+      });
+    }
+    // Connections the kernel completed before the listener closes are served, not reset.
+    while let Ok(slot) = slots.clone().try_acquire_owned() {
+      let accepted = poll_fn(|cx| Poll::Ready(listener.poll_accept(cx))).await;
+      let Poll::Ready(Ok((stream, peer))) = accepted else {
+        break;
       };
       let connection = Connection {
         router: router.clone(),
@@ -291,7 +311,7 @@ impl Activity {
     }
     if let Some(since) = state.head_since {
       let mut until = since + limits.header_timeout;
-      if let Phase::Closing { heads_until } = phase {
+      if let Phase::Closing { heads_until, .. } = phase {
         until = until.min(heads_until);
       }
       return if now >= until {
@@ -300,8 +320,20 @@ impl Activity {
         Verdict::Wait(Some(until))
       };
     }
-    let until = state.quiet_since + limits.idle_timeout;
-    let quiet_enough = now >= until || matches!(phase, Phase::Closing { .. });
+    let mut until = state.quiet_since + limits.idle_timeout;
+    if let Phase::Closing {
+      drain_began,
+      heads_until,
+    } = phase
+    {
+      // A client that connected, or was answered, during the notice may be about to send.
+      until = if state.quiet_since < drain_began {
+        now
+      } else {
+        until.min(heads_until)
+      };
+    }
+    let quiet_enough = now >= until;
     match (quiet_enough, state.requests) {
       (false, _) => Verdict::Wait(Some(until)),
       // hyper would wait for the first head even once told to shut down.
@@ -497,10 +529,12 @@ mod tests {
   #[tokio::test]
   async fn a_drain_closes_what_is_quiet_and_gives_a_begun_head_until_its_end() {
     let activity = Arc::new(Activity::new());
-    let now = Instant::now();
+    let now = Instant::now() + Duration::from_secs(1);
     let closing = Phase::Closing {
+      drain_began: now - Duration::from_millis(500),
       heads_until: now + Duration::from_secs(1),
     };
+    // Quiet since before the drain: never used, dropped; used, closed between requests.
     assert!(matches!(
       activity.verdict(closing, &LIMITS, now),
       Verdict::Drop
@@ -519,11 +553,22 @@ mod tests {
       activity.verdict(closing, &LIMITS, now + Duration::from_secs(1)),
       Verdict::Drop
     ));
-    let _answering = activity.request_began();
+    let answering = activity.request_began();
     assert_eq!(
       waits_until(activity.verdict(closing, &LIMITS, now + LIMITS.idle_timeout)),
       Some(None),
       "a request in flight finishes"
     );
+    drop(answering);
+    // Answered (or opened) during the notice: its client may be about to send.
+    activity.state.lock().quiet_since = now - Duration::from_millis(100);
+    assert_eq!(
+      waits_until(activity.verdict(closing, &LIMITS, now)),
+      Some(Some(now + Duration::from_secs(1)))
+    );
+    assert!(matches!(
+      activity.verdict(closing, &LIMITS, now + Duration::from_secs(1)),
+      Verdict::Close
+    ));
   }
 }

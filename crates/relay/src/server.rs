@@ -19,8 +19,9 @@ use tokio::task::JoinHandle;
 const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
 /// Before it stops listening, a closing relay answers 503 (and `/readyz` 503), each answer with
 /// `Connection: close`, this long at most, so that a load balancer sees it leave instead of
-/// refused connections. Then connections with nothing in flight close, and a request head that
-/// had begun to arrive gets as long again to end (and its 503).
+/// refused connections. Then connections quiet since before the drain close, and a request
+/// head that had begun to arrive, or a connection opened during the notice, gets as long
+/// again to send its request (and its 503).
 const MAX_DRAIN_NOTICE: Duration = Duration::from_secs(1);
 
 /// What `stats()` reports.
@@ -159,9 +160,11 @@ impl Relay {
   pub async fn close(&self) -> CloseReport {
     let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
     if !self.state.draining.swap(true, Relaxed) {
+      let drain_began = tokio::time::Instant::now();
       let notice = MAX_DRAIN_NOTICE.min(self.shutdown_timeout / 4);
       tokio::time::sleep(notice).await;
       self.phase.send_replace(Phase::Closing {
+        drain_began,
         heads_until: tokio::time::Instant::now() + notice,
       });
     }
