@@ -213,6 +213,12 @@ export interface RelayOptions {
   shutdownTimeoutMs?: number
   /** How long a request body may take to arrive before 408. Env `SNS_LOGGER_BODY_TIMEOUT_MS`; default 10000. */
   bodyTimeoutMs?: number
+  /** How long a request head may take from its first byte to its end; a slower one has its connection closed. Env `SNS_LOGGER_HEADER_TIMEOUT_MS`; default 10000. */
+  headerTimeoutMs?: number
+  /** How long a connection may stay quiet between requests (or before its first) before it is closed. Env `SNS_LOGGER_IDLE_TIMEOUT_MS`; default 60000. */
+  idleTimeoutMs?: number
+  /** Connections served at once on each listener; past it a new one waits to be accepted until another closes. Env `SNS_LOGGER_MAX_CONNECTIONS`; default 4096. */
+  maxConnections?: number
   /** Behind a proxy: rate-limit by the address it appends to `X-Forwarded-For`. Env `SNS_LOGGER_TRUST_FORWARDED_FOR`. */
   trustForwardedFor?: boolean
   /** The relay's logger, configured as init() is (the same environment fallbacks). */

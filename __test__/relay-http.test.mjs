@@ -193,6 +193,41 @@ describe('relay: the apps route, /v1/batch', () => {
     assert.equal(wrongMethod.status, 405)
   })
 
+  test('415 for a Content-Encoding or a charset the relay does not read; a lone surrogate is named', async () => {
+    const body = JSON.stringify({ batch: [appEvent('r')] })
+    for (const [headers, message] of [
+      [{ 'content-encoding': 'gzip' }, /^Content-Encoding "gzip" is not taken here; the relay reads bodies as sent \(identity\)/],
+      [{ 'content-encoding': 'identity, br' }, /^Content-Encoding "br" is not taken here/],
+      [{ 'content-type': 'application/json; charset=latin1' }, /^charset "latin1" is not taken here; allowed: utf-8/],
+      [{ 'content-type': 'application/json;charset="ISO-8859-1"' }, /^charset "iso-8859-1" is not taken here/],
+    ]) {
+      const answer = await post(`${relay.url}/v1/batch`, body, { ...bearer(SF_TOKEN), ...headers })
+      assert.equal(answer.status, 415, JSON.stringify(headers))
+      assert.equal(answer.json.code, 'ERR_UNSUPPORTED_MEDIA_TYPE')
+      assert.match(answer.json.message, message)
+    }
+    for (const headers of [{ 'content-encoding': 'identity' }, { 'content-type': 'application/json; charset="UTF-8"' }]) {
+      const answer = await post(`${relay.url}/v1/batch`, body, { ...bearer(SF_TOKEN), ...headers })
+      assert.equal(answer.status, 200, JSON.stringify(headers))
+    }
+
+    // JSON.stringify writes a lone surrogate as its escape; a pair is one character.
+    const lone = JSON.stringify({ batch: [appEvent('\ud800'), appEvent('x', { properties: { p: 'a\udc00' } }), appEvent('\ud83d\ude00')] })
+    assert.ok(lone.includes('"\\ud800"') && lone.includes('a\\udc00'))
+    const answer = await post(`${relay.url}/v1/batch`, lone, bearer(SF_TOKEN))
+    assert.equal(answer.status, 200, answer.text)
+    assert.equal(answer.json.accepted, 1, 'the pair is a character like any other')
+    assert.deepEqual(
+      answer.json.rejected.map((r) => [r.index, r.code]),
+      [
+        [0, 'ERR_INVALID_EVENT'],
+        [1, 'ERR_INVALID_EVENT'],
+      ],
+    )
+    assert.match(answer.json.rejected[0].message, /^the event is not valid JSON: the escape \\ud800 at line 1 column \d+ is a lone surrogate/)
+    assert.match(answer.json.rejected[1].message, /^the event is not valid JSON: the escape \\udc00 at line 1 column \d+ is a lone surrogate/)
+  })
+
   test('413 for a body, an event count or an event over the limits', async () => {
     const event = appEvent('r')
     const many = await post(`${relay.url}/v1/batch`, { batch: Array(501).fill(event) }, bearer(SF_TOKEN))

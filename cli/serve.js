@@ -5,9 +5,10 @@ const { parse, whole, readConfig } = require('./common.js')
 
 const SERVE_USAGE = `Usage: sns-logger serve [flags]
 
-Runs the relay until SIGTERM or SIGINT, then drains: /readyz and new requests get 503,
-requests in flight finish, and the logger flushes for --shutdown-timeout-ms (what it cannot
-send goes to the spool). A second signal exits at once (events in memory are spooled).
+Runs the relay until SIGTERM or SIGINT, then drains: /readyz and new requests get 503 (with
+Connection: close), requests in flight finish, idle and slow connections close, and the logger
+flushes for what is left of --shutdown-timeout-ms (what it cannot send goes to the spool).
+A second signal exits at once (events in memory are spooled).
 
 Flags (each also read from its environment variable; a flag wins):
   --config FILE             a JSON file of serve() options: the flags below in camelCase
@@ -29,6 +30,15 @@ Flags (each also read from its environment variable; a flag wins):
                             (SNS_LOGGER_SHUTDOWN_TIMEOUT_MS; default 10000)
   --body-timeout-ms N       how long a request body may take to arrive before 408
                             (SNS_LOGGER_BODY_TIMEOUT_MS; default 10000)
+  --header-timeout-ms N     how long a request head may take from its first byte to its end;
+                            a slower one has its connection closed
+                            (SNS_LOGGER_HEADER_TIMEOUT_MS; default 10000)
+  --idle-timeout-ms N       how long a connection may stay quiet between requests (or before
+                            its first) before it is closed (SNS_LOGGER_IDLE_TIMEOUT_MS;
+                            default 60000)
+  --max-connections N       connections served at once on each listener; past it a new one
+                            waits to be accepted until another closes
+                            (SNS_LOGGER_MAX_CONNECTIONS; default 4096)
   --trust-forwarded-for     behind a proxy: rate-limit by the address the proxy appends to
                             X-Forwarded-For (SNS_LOGGER_TRUST_FORWARDED_FOR=true)
   -h, --help                this text
@@ -57,6 +67,9 @@ function serveCommand(argv) {
     'widget-rate': { type: 'string' },
     'shutdown-timeout-ms': { type: 'string' },
     'body-timeout-ms': { type: 'string' },
+    'header-timeout-ms': { type: 'string' },
+    'idle-timeout-ms': { type: 'string' },
+    'max-connections': { type: 'string' },
     'trust-forwarded-for': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   })
@@ -74,6 +87,9 @@ function serveCommand(argv) {
     widgetRate: whole(values, 'widget-rate'),
     shutdownTimeoutMs: whole(values, 'shutdown-timeout-ms'),
     bodyTimeoutMs: whole(values, 'body-timeout-ms'),
+    headerTimeoutMs: whole(values, 'header-timeout-ms'),
+    idleTimeoutMs: whole(values, 'idle-timeout-ms'),
+    maxConnections: whole(values, 'max-connections'),
     trustForwardedFor: values['trust-forwarded-for'],
   }
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key]

@@ -18,6 +18,12 @@ pub const DEFAULT_ADMIN_PORT: u16 = 8788;
 const DEFAULT_WIDGET_RATE: u32 = 10;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// The most of `maxConnections`, and of the timeouts in milliseconds.
+const MAX_CONNECTIONS: u64 = 1_000_000;
+const MAX_MILLIS: u64 = 3_600_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -32,6 +38,9 @@ struct RelayOptions {
   widget_rate: Option<WholeNumber<1, 1_000_000>>,
   shutdown_timeout_ms: Option<WholeNumber<0, 3_600_000>>,
   body_timeout_ms: Option<WholeNumber<1, 600_000>>,
+  header_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
+  idle_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
+  max_connections: Option<WholeNumber<1, MAX_CONNECTIONS>>,
   trust_forwarded_for: Option<bool>,
   logger: Option<Json>,
 }
@@ -55,6 +64,14 @@ pub struct RelayConfig {
   pub shutdown_timeout: Duration,
   /// How long a request body may take to arrive (else 408).
   pub body_timeout: Duration,
+  /// How long a request head may take from its first byte to its end (else the connection is
+  /// closed).
+  pub header_timeout: Duration,
+  /// How long a connection may stay quiet between requests (or before its first) before it is
+  /// closed.
+  pub idle_timeout: Duration,
+  /// Connections served at once on each listener; past it, new ones wait to be accepted.
+  pub max_connections: usize,
   /// Behind a proxy: the client is the last address of `X-Forwarded-For`.
   pub trust_forwarded_for: bool,
   pub logger: LoggerConfig,
@@ -149,6 +166,38 @@ impl RelayConfig {
           .into(),
       ));
     }
+    // From an option, the range is checked by its type; from the environment, here.
+    let at_least_one = |given: Option<u64>, var: &str, max: u64| -> Result<Option<u64>> {
+      match (given, env(var)) {
+        (Some(n), _) => Ok(Some(n)),
+        (None, None) => Ok(None),
+        (None, Some(text)) => match text.trim().parse::<u64>() {
+          Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+          _ => Err(invalid(format!(
+            "{var} {} is not allowed; allowed: a whole number from 1 to {max}",
+            quote(&text)
+          ))),
+        },
+      }
+    };
+    let header_timeout = at_least_one(
+      options.header_timeout_ms.map(|n| n.0),
+      "SNS_LOGGER_HEADER_TIMEOUT_MS",
+      MAX_MILLIS,
+    )?
+    .map_or(DEFAULT_HEADER_TIMEOUT, Duration::from_millis);
+    let idle_timeout = at_least_one(
+      options.idle_timeout_ms.map(|n| n.0),
+      "SNS_LOGGER_IDLE_TIMEOUT_MS",
+      MAX_MILLIS,
+    )?
+    .map_or(DEFAULT_IDLE_TIMEOUT, Duration::from_millis);
+    let max_connections = at_least_one(
+      options.max_connections.map(|n| n.0),
+      "SNS_LOGGER_MAX_CONNECTIONS",
+      MAX_CONNECTIONS,
+    )?
+    .map_or(DEFAULT_MAX_CONNECTIONS, |n| n as usize);
     let trust_forwarded_for = match options.trust_forwarded_for {
       Some(flag) => flag,
       None => match env("SNS_LOGGER_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
@@ -193,6 +242,9 @@ impl RelayConfig {
       widget_rate,
       shutdown_timeout,
       body_timeout,
+      header_timeout,
+      idle_timeout,
+      max_connections,
       trust_forwarded_for,
       logger,
     })

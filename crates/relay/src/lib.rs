@@ -4,7 +4,8 @@
 //! widget posts from an allowed origin (`/v1/w`); both are parsed, validated by the plan and
 //! queued on the core's runtime without touching JavaScript.
 //!
-//! The path of a request: [`server`] (listeners, draining) -> [`routes`] (answer a request:
+//! The path of a request: [`server`] (listeners, draining) -> [`connections`] (the cap,
+//! header and idle timeouts, the drain per connection, the discard of refused bodies) -> [`routes`] (answer a request:
 //! auth or origin, content type, limits, body) -> [`batch`] (the body, as events) ->
 //! `sns_logger_core::Logger::prepare` / `enqueue_all`. [`tokens`] knows the apps' secrets,
 //! [`widget`] the browser's rules (origins, CORS, rate limit, which events), [`metrics`] what
@@ -13,6 +14,7 @@
 mod answer;
 mod batch;
 mod config;
+mod connections;
 mod metrics;
 mod routes;
 mod server;

@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::{Digest, Sha256};
 use sns_logger_core::delivery::Refused;
+use sns_logger_core::error::quote;
 use sns_logger_core::plan::Value;
 use sns_logger_core::Logger;
 use std::net::{IpAddr, SocketAddr};
@@ -244,31 +245,54 @@ fn authenticate<'t>(tokens: &'t Tokens, headers: &HeaderMap) -> Result<&'t Arc<s
   })
 }
 
+/// The body must be one of `allowed` media types, in UTF-8 (no other `charset`), and sent as
+/// is: the relay decodes no `Content-Encoding`, and reading a compressed or otherwise encoded
+/// body as UTF-8 JSON would misread it.
 fn require_content_type(headers: &HeaderMap, allowed: &[&str]) -> Result<(), Refusal> {
+  let unsupported = |message: String| Refusal::new(RelayErrorCode::UnsupportedMediaType, message);
   let given = headers
     .get(header::CONTENT_TYPE)
-    .and_then(|v| v.to_str().ok())
-    .map(|v| {
-      v.split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-    });
-  match given {
-    Some(media) if allowed.contains(&media.as_str()) => Ok(()),
-    given => Err(Refusal::new(
-      RelayErrorCode::UnsupportedMediaType,
-      format!(
-        "Content-Type {} is not taken here; allowed: {}",
-        given.map_or("(none)".to_string(), |g| format!(
-          "\"{}\"",
-          g.escape_debug()
-        )),
-        allowed.join(" or ")
-      ),
-    )),
+    .and_then(|v| v.to_str().ok());
+  let mut parts = given.unwrap_or("").split(';');
+  let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+  if given.is_none() || !allowed.contains(&media.as_str()) {
+    return Err(unsupported(format!(
+      "Content-Type {} is not taken here; allowed: {}",
+      given.map_or("(none)".to_string(), |_| format!(
+        "\"{}\"",
+        media.escape_debug()
+      )),
+      allowed.join(" or ")
+    )));
   }
+  for parameter in parts {
+    let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+    if !name.trim().eq_ignore_ascii_case("charset") {
+      continue;
+    }
+    let charset = value.trim().trim_matches('"').to_ascii_lowercase();
+    if charset != "utf-8" && charset != "utf8" {
+      return Err(unsupported(format!(
+        "charset {} is not taken here; allowed: utf-8 (or no charset)",
+        quote(&charset)
+      )));
+    }
+  }
+  let encodings = headers
+    .get_all(header::CONTENT_ENCODING)
+    .iter()
+    .map(|v| v.to_str().unwrap_or("(not text)"))
+    .flat_map(|v| v.split(','))
+    .map(str::trim);
+  for encoding in encodings {
+    if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+      return Err(unsupported(format!(
+        "Content-Encoding {} is not taken here; the relay reads bodies as sent (identity)",
+        quote(encoding)
+      )));
+    }
+  }
+  Ok(())
 }
 
 async fn read_body(

@@ -2,6 +2,7 @@
 //! on close drain (503s, requests in flight finish) before the logger closes.
 
 use crate::config::RelayConfig;
+use crate::connections::{self, ConnectionLimits, Phase};
 use crate::metrics::Metrics;
 use crate::routes::{self, Counters, RelayState};
 use crate::widget::RateLimit;
@@ -11,14 +12,16 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::runtime::Handle;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How often the rate limiter forgets clients that went quiet.
 const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
-/// Before it stops listening, a closing relay answers 503 (and `/readyz` 503) this long at
-/// most, so that a load balancer sees it leave instead of refused connections.
+/// Before it stops listening, a closing relay answers 503 (and `/readyz` 503), each answer with
+/// `Connection: close`, this long at most, so that a load balancer sees it leave instead of
+/// refused connections. Then connections quiet since before the drain close, and a request
+/// head that had begun to arrive, or a connection opened during the notice, gets as long
+/// again to send its request (and its 503).
 const MAX_DRAIN_NOTICE: Duration = Duration::from_secs(1);
 
 /// What `stats()` reports.
@@ -40,7 +43,7 @@ pub struct Relay {
   admin_address: SocketAddr,
   state: Arc<RelayState>,
   shutdown_timeout: Duration,
-  stop: Arc<Notify>,
+  phase: watch::Sender<Phase>,
   servers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
   forget_idle: JoinHandle<()>,
 }
@@ -85,13 +88,29 @@ impl Relay {
       body_timeout: config.body_timeout,
       trust_forwarded_for: config.trust_forwarded_for,
       draining: draining.clone(),
-      metrics: Metrics::new(logger, draining),
+      metrics: Metrics::new(logger, draining.clone()),
       counters: Counters::default(),
     });
-    let stop = Arc::new(Notify::new());
+    let (phase, phase_seen) = watch::channel(Phase::Serving);
+    let limits = ConnectionLimits {
+      header_timeout: config.header_timeout,
+      idle_timeout: config.idle_timeout,
+      max_connections: config.max_connections,
+      discard_time: config.body_timeout,
+    };
+    let serve = |listener, router| {
+      connections::serve(
+        runtime,
+        listener,
+        router,
+        draining.clone(),
+        phase_seen.clone(),
+        limits,
+      )
+    };
     let servers = vec![
-      serve(runtime, public, routes::public(state.clone()), stop.clone()),
-      serve(runtime, admin, routes::admin(state.clone()), stop.clone()),
+      serve(public, routes::public(state.clone())),
+      serve(admin, routes::admin(state.clone())),
     ];
     let forget_idle = runtime.spawn({
       let state = state.clone();
@@ -108,7 +127,7 @@ impl Relay {
       admin_address,
       state,
       shutdown_timeout: config.shutdown_timeout,
-      stop,
+      phase,
       servers: parking_lot::Mutex::new(servers),
       forget_idle,
     })
@@ -141,9 +160,14 @@ impl Relay {
   pub async fn close(&self) -> CloseReport {
     let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
     if !self.state.draining.swap(true, Relaxed) {
-      tokio::time::sleep(MAX_DRAIN_NOTICE.min(self.shutdown_timeout / 4)).await;
+      let drain_began = tokio::time::Instant::now();
+      let notice = MAX_DRAIN_NOTICE.min(self.shutdown_timeout / 4);
+      tokio::time::sleep(notice).await;
+      self.phase.send_replace(Phase::Closing {
+        drain_began,
+        heads_until: tokio::time::Instant::now() + notice,
+      });
     }
-    self.stop.notify_waiters();
     let servers = std::mem::take(&mut *self.servers.lock());
     for server in servers {
       if tokio::time::timeout_at(deadline, server).await.is_err() {
@@ -157,21 +181,4 @@ impl Relay {
     runtime::forget(logger);
     report
   }
-}
-
-fn serve(
-  runtime: &Handle,
-  listener: tokio::net::TcpListener,
-  router: axum::Router,
-  stop: Arc<Notify>,
-) -> JoinHandle<()> {
-  let service = router.into_make_service_with_connect_info::<SocketAddr>();
-  runtime.spawn(async move {
-    let stopped = async move { stop.notified().await };
-    // Accept errors (out of file descriptors) are retried by axum; serve only returns once
-    // stopped.
-    let _ = axum::serve(listener, service)
-      .with_graceful_shutdown(stopped)
-      .await;
-  })
 }
