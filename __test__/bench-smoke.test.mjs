@@ -42,36 +42,37 @@ const FIGURES = [
   'relay_rss_mb_load',
 ]
 
-// Every row of the table: figure, baseline (null: none), target.
+// Every row of the table: figure, baseline (null: none). Their targets are the benchmark's own
+// (benchmark/run.mjs): a smoke run judges none, so this test does not repeat them.
 const ROWS = [
-  ['log_event_ns', '(c) segment track()', '>= 4x'],
-  ['log_event_ns_delivering', '(c) segment track()', 'report'],
-  ['js_thread_us_per_event', '(a) per event', '>= 20x'],
-  ['js_thread_us_per_event', '(b) batched', '>= 5x'],
-  ['event_loop_p99_ms', 'no logging (floor)', '<= +0.5 ms'],
-  ['event_loop_p99_ms', '(b) batched', 'report'],
-  ['cpu_us_per_event', '(a) per event', '>= 10x'],
-  ['cpu_us_per_event', '(b) batched', '>= 10x'],
-  ['throughput_eps_0ms', '(a) per event', 'report'],
-  ['throughput_eps_0ms', '(b) batched', '>= 12x'],
-  ['throughput_eps_20ms', '(a) per event', '>= 25x'],
-  ['throughput_eps_20ms', '(b) batched', 'report'],
-  ['single_group_eps_20ms', '(b) batched', 'report'],
-  ['requests_per_1000_events', '(a) per event', '<= 101'],
-  ['queued_event_bytes', null, '<= 300'],
-  ['queued_message_bytes', null, 'report (the message, of queued_event_bytes)'],
-  ['outage_added_rss_mb', null, '<= 64 + 48 (maxQueueBytes + 48 MiB)'],
-  ['outage_peak_rss_mb', null, 'report (whole process)'],
-  ['outage_delivered', null, /^= \d+$/],
-  ['load_init_ms', '(a) client-sns', '<= 50'],
-  ['idle_rss_mb', '(a) client-sns', 'report'],
-  ['relay_eps', '(r1) http+client-sns', '>= 3x'],
-  ['relay_eps', '(r2) http+logEvent', '>= 1x'],
-  ['relay_cpu_us_per_event', '(r1) http+client-sns', 'report'],
-  ['relay_cpu_us_per_event', '(r2) http+logEvent', '> 1x'],
-  ['relay_p99_ms', null, '<= 5 (at 50% of relay_eps)'],
-  ['relay_rss_mb_idle', '(r2) http+logEvent', 'report'],
-  ['relay_rss_mb_load', null, 'report (peak, at 50% of relay_eps)'],
+  ['log_event_ns', '(c) segment track()'],
+  ['log_event_ns_delivering', '(c) segment track()'],
+  ['js_thread_us_per_event', '(a) per event'],
+  ['js_thread_us_per_event', '(b) batched'],
+  ['event_loop_p99_ms', 'no logging (floor)'],
+  ['event_loop_p99_ms', '(b) batched'],
+  ['cpu_us_per_event', '(a) per event'],
+  ['cpu_us_per_event', '(b) batched'],
+  ['throughput_eps_0ms', '(a) per event'],
+  ['throughput_eps_0ms', '(b) batched'],
+  ['throughput_eps_20ms', '(a) per event'],
+  ['throughput_eps_20ms', '(b) batched'],
+  ['single_group_eps_20ms', '(b) batched'],
+  ['requests_per_1000_events', '(a) per event'],
+  ['queued_event_bytes', null],
+  ['queued_message_bytes', null],
+  ['outage_added_rss_mb', null],
+  ['outage_peak_rss_mb', null],
+  ['outage_delivered', null],
+  ['load_init_ms', '(a) client-sns'],
+  ['idle_rss_mb', '(a) client-sns'],
+  ['relay_eps', '(r1) http+client-sns'],
+  ['relay_eps', '(r2) http+logEvent'],
+  ['relay_cpu_us_per_event', '(r1) http+client-sns'],
+  ['relay_cpu_us_per_event', '(r2) http+logEvent'],
+  ['relay_p99_ms', null],
+  ['relay_rss_mb_idle', '(r2) http+logEvent'],
+  ['relay_rss_mb_load', null],
 ]
 
 const finite = (x, what) => assert.ok(typeof x === 'number' && Number.isFinite(x), `${what} is ${x}, not a finite number`)
@@ -140,10 +141,9 @@ test('npm run bench -- --smoke: every scenario runs, every figure and row is a n
     ROWS.map(([figure, baseline]) => [figure, baseline]),
   )
   results.comparisons.forEach((c, i) => {
-    const [figure, , target] = ROWS[i]
+    const [figure] = ROWS[i]
     const what = `row ${i} (${figure} vs ${c.baseline ?? '-'})`
-    if (target instanceof RegExp) assert.match(c.target, target, what)
-    else assert.equal(c.target, target, what)
+    assert.ok(typeof c.target === 'string' && c.target.length > 0, `${what} has a target`)
     finite(c.value, `${what}: sns-logger`)
     if (c.baseline !== null) {
       finite(c.base, `${what}: the baseline`)

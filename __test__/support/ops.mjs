@@ -2,11 +2,11 @@
 // directory the way a logger does during an outage.
 
 import { spawnSync } from 'node:child_process'
+import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 import { childEnv, SITE_URL } from './fixtures.mjs'
-import { freePort } from './moto.mjs'
 
 const CLI = fileURLToPath(new URL('../../cli.js', import.meta.url))
 const { SnsLogger } = createRequire(import.meta.url)('../../index.js')
@@ -33,11 +33,14 @@ export function event(agent, n, timestamp = new Date().toISOString()) {
 }
 
 /**
- * Logs `events` with SNS unreachable (a closed loopback port): with no retry budget they go
- * to the spool of `spoolDir`, as during an outage. Returns the close() report.
+ * Logs `events` with SNS unreachable (a loopback port held by this process that drops every
+ * connection, so nothing else can take it meanwhile): with no retry budget they go to the spool
+ * of `spoolDir`, as during an outage. Returns the close() report.
  */
 export async function spoolWhileSnsIsDown(spoolDir, dfConfig, events) {
-  const port = await freePort()
+  const down = createServer((socket) => socket.destroy())
+  await new Promise((resolve) => down.listen(0, '127.0.0.1', resolve))
+  const { port } = down.address()
   const logger = new SnsLogger({
     siteUrl: SITE_URL,
     dfConfig,
@@ -46,5 +49,9 @@ export async function spoolWhileSnsIsDown(spoolDir, dfConfig, events) {
     sink: { kind: 'sns', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, connectTimeoutMs: 500 },
   })
   for (const e of events) logger.logEvent(e)
-  return logger.close({ timeoutMs: 10_000 })
+  try {
+    return await logger.close({ timeoutMs: 10_000 })
+  } finally {
+    await new Promise((resolve) => down.close(resolve))
+  }
 }
