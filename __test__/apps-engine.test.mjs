@@ -14,6 +14,7 @@ import { packageExamples } from '../scripts/package-examples.mjs'
 import { bot, livechatEventContext, message, startAppsEngine, transferEventContext, user } from './support/apps-engine.mjs'
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, startMoto } from './support/moto.mjs'
+import { startGate } from './support/gate.mjs'
 import { DF_NEXT_TOKEN, DF_TOKEN, SF_TOKEN, TOKENS, startRelay } from './support/relay.mjs'
 
 const dir = tempDir('sns-logger-apps-engine-')
@@ -55,7 +56,7 @@ async function startDialogflow() {
 }
 
 describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS FIFO', () => {
-  let moto, queueUrl, relay, dialogflow, engine, sf, df
+  let moto, queueUrl, relay, gate, dialogflow, engine, sf, df
   const spoolDir = mkdtempSync(join(dir, 'spool-'))
   /** Every event the test expects, per room, in order: [category, action, properties]. */
   const expected = new Map()
@@ -66,10 +67,9 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     expectedOf.set(appId, (expectedOf.get(appId) ?? 0) + events.length)
   }
 
-  const startTheRelay = (args = []) =>
+  const startTheRelay = () =>
     startRelay({
       dir,
-      args,
       config: { tokens: TOKENS, logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, spoolDir, sink: { kind: 'sns', connectTimeoutMs: 300, requestTimeoutMs: 2000 } } },
       env: motoSnsEnv(moto.endpoint),
     })
@@ -106,6 +106,8 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     moto = await startMoto()
     ;({ queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'rc-support-events'))
     relay = await startTheRelay()
+    // The apps' address for the relay, held for the whole test (support/gate.mjs).
+    gate = await startGate(relay.url)
     dialogflow = await startDialogflow()
     engine = await startAppsEngine()
     engine.livechat.addDepartment({ id: 'dep-support', name: 'Support' })
@@ -117,8 +119,8 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     sf = (await engine.install(sf)).appId
     df = (await engine.install(df)).appId
     const settings = {
-      [sf]: { relay_url: relay.url, relay_token: SF_TOKEN, salesforce_bot_username: SF_BOT },
-      [df]: { relay_url: relay.url, relay_token: DF_TOKEN, bot_usernames: `other.bot, ${DF_BOT}`, dialogflow_url: dialogflow.url, salesforce_bot_username: SF_BOT },
+      [sf]: { relay_url: gate.url, relay_token: SF_TOKEN, salesforce_bot_username: SF_BOT },
+      [df]: { relay_url: gate.url, relay_token: DF_TOKEN, bot_usernames: `other.bot, ${DF_BOT}`, dialogflow_url: dialogflow.url, salesforce_bot_username: SF_BOT },
     }
     for (const [appId, values] of Object.entries(settings)) {
       for (const [id, value] of Object.entries(values)) await engine.setSetting(appId, id, value)
@@ -129,6 +131,7 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     await engine?.close()
     await dialogflow?.close()
     await relay?.stop()
+    await gate?.stop()
     await moto?.stop()
     assert.deepEqual(unhandled, [], 'no unhandled rejection')
   })
@@ -246,8 +249,8 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     assert.equal(await engine.enable(df), 'manually_enabled')
   })
 
-  test('the relay down for a while, then back on the same port: nothing lost, nothing twice', async () => {
-    const port = new URL(relay.url).port
+  test('the relay down for a while, then back at the same address: nothing lost, nothing twice', async () => {
+    gate.shut()
     assert.equal(await relay.stop(), 0)
     const j = room('room-j')
     await engine.hook('IPostLivechatAgentAssigned', livechatEventContext({ room: j, agent: bot(DF_BOT) }))
@@ -255,7 +258,8 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     await visitorSays('room-j', 'handover Nowhere')
     expect(df, 'room-j', ['Chat Session', 'started', {}], ['Escalation', 'attempted', {}], ['Escalation', 'failed', { failure_reason: 'invalid target department' }])
     await until(() => engine.httpRequests.some((r) => r.appId === df && r.error !== undefined), 'a request of DF.app to fail while the relay is down')
-    relay = await startTheRelay(['--port', port])
+    relay = await startTheRelay()
+    gate.open(relay.url)
     const before = acceptedFrom(df)
     await until(() => acceptedFrom(df) > before, 'DF.app to deliver its held events once the relay is back')
     await engine.hook('IPostLivechatAgentAssigned', livechatEventContext({ room: j, agent: bot(SF_BOT) }))
