@@ -1,6 +1,15 @@
-// The widget script in a real browser. Headless Chromium (Debian's chromium, driven by
-// puppeteer-core) opens a site page on one loopback origin; the page has the livechat embed (a
-// stand-in with the widget's JavaScript API) and widget/sns-logger-widget.min.js. The relay
+// The widget script in a real browser, with a STAND-IN of the livechat embed. The real embed
+// and widget app (@rocket.chat/livechat 1.13.3) are tested in widget-livechat.test.mjs: window
+// open/close from real clicks, chat start and finish, the page API, reloads, beacons on a hidden
+// page, duplicated tabs. What stays here is what does not depend on the embed: the page's own
+// controls (transcript, survey, end chat) with the last events carried by the pagehide beacon
+// of a closed tab, the ESM build, and a page on a foreign origin refused by the relay. (The
+// case of a visitor moving to another page of the site was removed: it relied on the stand-in
+// re-opening the window on each page load, which the real embed does not do.)
+//
+// Headless Chromium (Debian's chromium, driven by puppeteer-core) opens a site page on one
+// loopback origin; the page has the stand-in embed (livechat-stub.js) and
+// widget/sns-logger-widget.min.js. The relay
 // (`sns-logger serve`, a child process) listens on another origin, allows only the site's, and
 // publishes to moto's SNS; every event is read back from the SQS FIFO queue.
 //
@@ -61,6 +70,13 @@ async function eventually(ms, what, probe) {
 }
 
 const stats = (page) => page.evaluate(() => window.analytics.stats())
+
+/**
+ * Once the page has run every timer it had queued (the embed's callbacks that a widget call
+ * schedules with setTimeout 0): what it was going to report, it has. A turn of the page's
+ * event loop, not a guess of how long that takes.
+ */
+const settled = (page) => page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)))
 
 /** A new tab at `url`, with the errors its scripts throw collected in `errors`. */
 async function openTab(browser, url) {
@@ -147,10 +163,10 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
     const visitorToken = await page.evaluate(() => window.visitorToken)
     assert.equal(await page.evaluate(() => window.__livechatStub.guestToken()), visitorToken)
 
-    // The visitor opens the window; the page API's maximizeWidget() reports it twice more.
+    // The visitor opens the window; the page API's maximizeWidget() on the open window adds nothing.
     await page.click('#livechat-bubble')
     await page.evaluate(() => window.RocketChat.livechat.maximizeWidget())
-    await sleep(100)
+    await settled(page)
     assert.deepEqual(
       { logged: (await stats(page)).logged, waiting: (await stats(page)).waitingForRoomId },
       { logged: 1, waiting: 1 },
@@ -174,8 +190,7 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
     await page.click('#survey')
     await page.click('#end-chat')
     await page.click('#livechat-minimize')
-    await page.evaluate(() => window.RocketChat.livechat.minimizeWidget()) // one more chat-minimized: no second Window/closed
-    await sleep(50)
+    await settled(page)
     const beforeClose = await stats(page)
     assert.deepEqual(
       { logged: beforeClose.logged, sent: beforeClose.sent, pending: beforeClose.pending, failed: beforeClose.failed },
@@ -228,38 +243,6 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
     assert.equal(events.length, 6, 'nothing else')
     // Accepted once each: no event was sent twice (SQS FIFO dedup would hide a resent copy).
     assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), 6)
-  })
-
-  test('a visitor moving to another page of the site: same tab id, the window stays open, the event waiting for a room id follows', async () => {
-    const relayParam = encodeURIComponent(relay.url)
-    const accepted = await metric(relay, 'sns_logger_relay_events_accepted_total')
-    const url = `${site.origin}/index.html?relay=${relayParam}&batchMs=200`
-    const { page, errors } = await openTab(browser, url)
-    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
-    const tabId = await page.evaluate(() => window.analytics.tabId)
-    await page.click('#livechat-bubble') // Window/opened, no chat yet: it waits for a room id
-    assert.equal((await stats(page)).waitingForRoomId, 1)
-
-    // The next page of the site, in the same tab: the widget opens its window again on load.
-    await page.goto(`${url}&page=2`, { waitUntil: 'load' })
-    await page.waitForFunction(() => window.RocketChat && window.RocketChat.livechat && window.analytics)
-    assert.equal(await page.evaluate(() => window.analytics.tabId), tabId, 'one tab, one id')
-    assert.equal((await stats(page)).waitingForRoomId, 1, 'the waiting event came along')
-    await page.evaluate(() => window.RocketChat.livechat.maximizeWidget())
-    await page.evaluate(() => window.__livechatStub.startChat())
-    await page.waitForFunction(() => window.analytics.stats().sent === 1)
-    const s = await stats(page)
-    assert.deepEqual({ logged: s.logged, waiting: s.waitingForRoomId, pending: s.pending }, { logged: 0, waiting: 0, pending: 0 }, 'no second Window/opened')
-    const visitorToken = await page.evaluate(() => window.visitorToken)
-    assert.deepEqual(errors, [])
-    await closeTab(page)
-
-    const received = await receiveAll(moto.endpoint, queueUrl, { expected: 1, timeoutMs: 20_000, settleSeconds: 2 })
-    assert.deepEqual(
-      received.map((r) => JSON.parse(r.message)).map((e) => [e.tabId, e.category, e.action, e.roomId]),
-      [[tabId, 'Window', 'opened', rooms.get(visitorToken)]],
-    )
-    assert.equal(await metric(relay, 'sns_logger_relay_events_accepted_total'), accepted + 1)
   })
 
   test('the same page on a foreign origin: its fetches and its beacon get 403, nothing reaches SQS', async () => {

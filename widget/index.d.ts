@@ -15,9 +15,10 @@
 // | `Survey` / `link_clicked`                   | the page calls `surveyLinkClicked()`                             |
 // | `Chat Session` / `closed` (`chat window`)   | the page calls `chatClosedFromWindow()`                          |
 //
-// - `Window` events are logged on a change of state only, remembered per tab across the tab's
-//   pages: the widget reports `onChatMaximized` twice for one `maximizeWidget()` call, and
-//   again on every page load while the window stays open.
+// - `Window` events are logged on a change of state only, on each page: the livechat widget
+//   (checked with @rocket.chat/livechat 1.13.3) reports one `onChatMaximized` per opening (and
+//   none for `maximizeWidget()` while the window is open), and comes back closed, without a
+//   callback, after a reload; the visitor's next opening is then logged again.
 // - `onWidgetHidden` is not mapped: it follows the page's own `hideWidget()`, not something the
 //   visitor did, and leaves the window's state as it was (`showWidget()` brings it back open).
 //   A page that hides the widget to close the window calls `windowClosed()` itself.

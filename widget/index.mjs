@@ -33,7 +33,6 @@ const RETRY_MAX_MS = 30_000
 const KEY = {
   tabId: 'sns-logger.widget.tabId',
   roomId: 'sns-logger.widget.roomId',
-  open: 'sns-logger.widget.open',
   carry: 'sns-logger.widget.carry',
 }
 const ID = /^[A-Za-z0-9_-]{1,64}$/
@@ -77,9 +76,10 @@ export function createWidgetLogger(options) {
 
   let roomId = nonEmpty(opts.roomId) ? opts.roomId : nonEmpty(store.get(KEY.roomId)) ? store.get(KEY.roomId) : null
   if (nonEmpty(opts.roomId)) store.set(KEY.roomId, opts.roomId)
-  // Whether the chat window is open in this tab: kept across the tab's pages, because the
-  // widget re-opens itself on each page load (and calls onChatMaximized again).
-  let open = store.get(KEY.open) === '1'
+  // Whether the chat window is open on this page. Not carried to the tab's next page: the
+  // livechat widget (checked with @rocket.chat/livechat 1.13.3) comes back closed on every page
+  // load, without a callback, and the visitor's next click reports onChatMaximized again.
+  let open = false
   let disabled = Boolean(problem)
 
   /** Records `{ event, seq }`: `waiting` have no room id yet, `queue` are ready to send. */
@@ -460,13 +460,11 @@ export function createWidgetLogger(options) {
     windowOpened(sessionId) {
       if (open || disabled) return
       open = true
-      store.set(KEY.open, '1')
       log((ctx) => windowOpened(ctx, sessionIdFor(sessionId)))
     },
     windowClosed() {
       if (!open || disabled) return
       open = false
-      store.set(KEY.open, '0')
       log((ctx) => windowClosed(ctx))
     },
     transcriptDownloadSelected() {

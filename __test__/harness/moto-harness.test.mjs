@@ -1,3 +1,6 @@
+// Not part of npm test's count (it asserts the test harness, not the product): run it with
+// `npm run test:harness` after changing __test__/support/moto.mjs.
+//
 // Proves the moto end-to-end harness in __test__/support/moto.mjs works:
 // moto starts, FIFO SNS -> FIFO SQS fan-out delivers SNS envelopes in order,
 // and moto processes never outlive their owner.
@@ -17,7 +20,7 @@ import {
   resetMoto,
   snsClient,
   startMoto,
-} from './support/moto.mjs'
+} from '../support/moto.mjs'
 
 /**
  * PublishBatch through client-sns. Returns the HTTP status and the entries; a request moto
@@ -219,7 +222,7 @@ describe('moto harness', () => {
   })
 
   test('moto dies with its owner even when the owner is SIGKILLed', async () => {
-    const supportUrl = new URL('./support/moto.mjs', import.meta.url).href
+    const supportUrl = new URL('../support/moto.mjs', import.meta.url).href
     const owner = spawn(
       process.execPath,
       [
@@ -230,7 +233,7 @@ describe('moto harness', () => {
          console.log(m.pid);
          setInterval(() => {}, 1000);`,
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) },
+      { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('../..', import.meta.url)) },
     )
     let out = ''
     owner.stdout.setEncoding('utf8').on('data', (d) => (out += d))

@@ -2,8 +2,10 @@
 // logger can tell: the snippet's `RocketChat(fn)` queue, then (once "loaded") `RocketChat.livechat`
 // with the callback registrations, the queue run with the API as `this`, and `RocketChat(fn)`
 // running fn at once. The window's open/close emit chat-maximized / chat-minimized on a change
-// of state; the page API's maximizeWidget() / minimizeWidget() emit once more themselves, as
-// the real ones do. What the widget's iframe would do is driven through window.__livechatStub.
+// of state. As in the real embed (1.13.3, see widget-livechat.test.mjs), the page API's
+// maximizeWidget() opens the window (one chat-maximized, none when already open) and
+// minimizeWidget() does nothing the page can see. What the widget's iframe would do is driven
+// through window.__livechatStub.
 
 // The embed snippet.
 (function (w) {
@@ -39,15 +41,12 @@ setTimeout(function () {
     setGuestToken(token) {
       guestToken = token
     },
-    // The real ones post to the iframe (which opens or closes the window later) and emit at once.
+    // The real ones post to the iframe: it asks the embed to open the window, or to
+    // `closeWidget`, which the embed does not handle.
     maximizeWidget() {
       setTimeout(openWidget, 0)
-      emit('chat-maximized')
     },
-    minimizeWidget() {
-      setTimeout(closeWidget, 0)
-      emit('chat-minimized')
-    },
+    minimizeWidget() {},
     showWidget() {
       box.style.display = ''
       emit('show-widget')
