@@ -1,11 +1,9 @@
 //! `sns-logger check`'s questions to SNS: which credentials the AWS chain finds (their source,
 //! never their keys), the region, and each topic's attributes (GetTopicAttributes). The client
-//! is built as the sink's is, with the same options.
+//! is built from the sink's own configuration (`load_config`), with the same options.
 
-use super::{failures, SnsOptions};
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use super::failures;
+use aws_config::SdkConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::Client;
@@ -42,24 +40,7 @@ pub struct TopicAttributes {
   pub error: Option<(String, String)>,
 }
 
-/// The AWS configuration the sink would load with `options`.
-pub async fn load_config(options: &SnsOptions) -> SdkConfig {
-  let timeouts = TimeoutConfig::builder()
-    .connect_timeout(options.connect_timeout())
-    .operation_attempt_timeout(options.request_timeout())
-    .operation_timeout(options.request_timeout())
-    .build();
-  let mut loader = aws_config::defaults(BehaviorVersion::latest())
-    .retry_config(RetryConfig::disabled())
-    .timeout_config(timeouts);
-  if let Some(region) = &options.region {
-    loader = loader.region(Region::new(region.clone()));
-  }
-  if let Some(endpoint) = &options.endpoint {
-    loader = loader.endpoint_url(endpoint);
-  }
-  loader.load().await
-}
+pub use super::load_config;
 
 /// Resolves the credentials of `config` and says where they come from.
 pub async fn credentials(

@@ -92,30 +92,36 @@ impl SnsSink {
     self
       .client
       .get_or_init(|| async {
-        // One attempt per call, so the operation timeout is the attempt's: a second
-        // (attempt) timeout would only arm another timer per request.
-        let timeouts = TimeoutConfig::builder()
-          .connect_timeout(self.options.connect_timeout())
-          .operation_timeout(self.options.request_timeout())
-          .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-          .retry_config(RetryConfig::disabled())
-          // The operation timeout already bounds a stalled request; the SDK's own stall
-          // detector watches every body byte, measurably costly per request.
-          .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-          .timeout_config(timeouts);
-        if let Some(region) = &self.options.region {
-          loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &self.options.endpoint {
-          loader = loader.endpoint_url(endpoint);
-        }
-        let mut config = aws_sdk_sns::config::Builder::from(&loader.load().await);
+        let mut config = aws_sdk_sns::config::Builder::from(&load_config(&self.options).await);
         config.push_interceptor(user_agent::ReuseUserAgent::shared());
         Client::from_conf(config.build())
       })
       .await
   }
+}
+
+/// The AWS configuration of every SNS client this crate builds (the sink's, and `check`'s,
+/// which must ask SNS as the sink will): region, endpoint and credentials from `options` and
+/// the standard chains; one attempt per call (retries are the delivery's), so the operation
+/// timeout is the attempt's (a second, attempt timeout would only arm another timer per
+/// request); the SDK's stall detector off, since the operation timeout already bounds a stalled
+/// request and the detector watches every body byte, measurably costly per request.
+pub async fn load_config(options: &SnsOptions) -> aws_config::SdkConfig {
+  let timeouts = TimeoutConfig::builder()
+    .connect_timeout(options.connect_timeout())
+    .operation_timeout(options.request_timeout())
+    .build();
+  let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    .retry_config(RetryConfig::disabled())
+    .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+    .timeout_config(timeouts);
+  if let Some(region) = &options.region {
+    loader = loader.region(Region::new(region.clone()));
+  }
+  if let Some(endpoint) = &options.endpoint {
+    loader = loader.endpoint_url(endpoint);
+  }
+  loader.load().await
 }
 
 fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchRequestEntry {
