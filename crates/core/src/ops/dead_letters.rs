@@ -9,34 +9,18 @@ use crate::message::Envelope;
 use crate::sink::sns::check::redact;
 use crate::sink::Sink;
 use crate::storage::{
-  spool_dir_files, DeadLetterFile, DirLock, DirLockError, OpenFailure, SpoolFileHandle,
+  spool_dir_files, DeadLetterFile, DeadLetterLine, DirLock, DirLockError, OpenFailure,
+  SpoolFileHandle,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A line of `dead-letter.jsonl`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Line {
-  dead_lettered_at: String,
-  error_code: String,
-  #[serde(default)]
-  error_message: String,
-  request: Request,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Request {
-  topic_arn: String,
-  message_group_id: Option<String>,
-  message_deduplication_id: Option<String>,
-  message: String,
-}
+/// A line of `dead-letter.jsonl` (storage's own type: written and read the same way).
+type Line<'a> = DeadLetterLine<'a>;
 
 /// Which dead letters a command acts on (`--code`, `--topic`); empty matches all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,7 +78,7 @@ fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// Splits the file into lines (without their newline), each parsed when it is a dead letter.
-fn parse(bytes: &[u8]) -> Vec<(&[u8], Option<Line>)> {
+fn parse(bytes: &[u8]) -> Vec<(&[u8], Option<Line<'_>>)> {
   bytes
     .split(|&b| b == b'\n')
     .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
@@ -124,21 +108,21 @@ pub fn list_dead_letters(dir: &Path, filter: &DeadLetterFilter) -> Result<DeadLe
       continue;
     }
     list.entries += 1;
-    let key = (line.error_code.clone(), line.request.topic_arn.clone());
+    let key = (line.error_code.to_string(), line.request.topic_arn.to_string());
     let group = groups.entry(key).or_insert_with(|| DeadLetterGroup {
       error_code: redact(&line.error_code),
-      topic_arn: line.request.topic_arn.clone(),
+      topic_arn: line.request.topic_arn.to_string(),
       entries: 0,
-      first: line.dead_lettered_at.clone(),
-      last: line.dead_lettered_at.clone(),
+      first: line.dead_lettered_at.to_string(),
+      last: line.dead_lettered_at.to_string(),
       message: String::new(),
     });
     group.entries += 1;
-    if line.dead_lettered_at < group.first {
-      group.first = line.dead_lettered_at.clone();
+    if *line.dead_lettered_at < *group.first {
+      group.first = line.dead_lettered_at.to_string();
     }
-    if line.dead_lettered_at >= group.last {
-      group.last = line.dead_lettered_at.clone();
+    if *line.dead_lettered_at >= *group.last {
+      group.last = line.dead_lettered_at.to_string();
       group.message = redact(&line.error_message);
     }
     if group.message.is_empty() {

@@ -1,15 +1,30 @@
 use super::private_file;
 use crate::message::Envelope;
-use crate::sink::sns;
+use crate::sink::sns::SnsRequest;
 use chrono::{SecondsFormat, Utc};
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// `dead-letter.jsonl`: events SNS refused for good, one JSON object per line:
-/// `{"deadLetteredAt","errorCode","errorMessage","request":{TopicArn, Subject, ...}}`.
+/// A line of `dead-letter.jsonl`, as the logger writes it and the operator's commands read it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterLine<'a> {
+  #[serde(borrow)]
+  pub dead_lettered_at: Cow<'a, str>,
+  #[serde(borrow)]
+  pub error_code: Cow<'a, str>,
+  #[serde(borrow, default)]
+  pub error_message: Cow<'a, str>,
+  #[serde(borrow)]
+  pub request: SnsRequest<'a>,
+}
+
+/// `dead-letter.jsonl`: events SNS refused for good, one [`DeadLetterLine`] per line.
 pub struct DeadLetterFile {
   path: PathBuf,
   file: Mutex<Option<File>>,
@@ -34,12 +49,14 @@ impl DeadLetterFile {
     let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     let mut lines = String::new();
     for (envelope, code, message) in entries {
-      lines.push_str(&format!(
-        "{{\"deadLetteredAt\":\"{at}\",\"errorCode\":{},\"errorMessage\":{},\"request\":{}}}\n",
-        serde_json::Value::from(*code),
-        serde_json::Value::from(*message),
-        sns::request_json(envelope)
-      ));
+      let line = DeadLetterLine {
+        dead_lettered_at: Cow::Borrowed(&at),
+        error_code: Cow::Borrowed(code),
+        error_message: Cow::Borrowed(message),
+        request: SnsRequest::of(envelope),
+      };
+      lines.push_str(&serde_json::to_string(&line).expect("a line of strings always serializes"));
+      lines.push('\n');
     }
     let mut file = self.file.lock();
     // Moved or removed by someone else (by hand, log rotation): write where the path says now.

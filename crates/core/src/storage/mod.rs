@@ -5,7 +5,7 @@ mod dead_letter;
 mod dir_lock;
 mod spool;
 
-pub use dead_letter::DeadLetterFile;
+pub use dead_letter::{DeadLetterFile, DeadLetterLine};
 pub use dir_lock::{DirLock, DirLockError};
 pub use spool::{
   spool_dir_files, OpenFailure, Spool, SpoolError, SpoolFileEntry, SpoolFileHandle, SpoolRead,

@@ -9,8 +9,8 @@ mod rules;
 mod user_agent;
 
 pub use rules::{
-  check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json, LIMITS,
-  SUBJECT,
+  check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json,
+  SnsRequest, LIMITS, SUBJECT,
 };
 
 use super::{BatchResult, BoxFuture, Failure, Sink, SinkLimits, SinkOptions};

@@ -3,7 +3,8 @@
 
 use crate::message::Envelope;
 use crate::sink::SinkLimits;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// `Subject` of every request.
 pub const SUBJECT: &str = "RC";
@@ -60,31 +61,44 @@ pub fn check_topic_arn(arn: &str) -> Result<(), &'static str> {
   Ok(())
 }
 
-/// The request for one envelope as a JSON object with SNS's parameter names: the file
-/// sink's line format, and what the dead-letter file keeps.
-pub fn request_json(envelope: &Envelope) -> String {
-  #[derive(Serialize)]
-  #[serde(rename_all = "PascalCase")]
-  struct Request<'a> {
-    topic_arn: &'a str,
-    subject: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message_group_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message_deduplication_id: Option<&'a str>,
-    message: &'a str,
+/// One Publish request with SNS's parameter names: the line format of the file sink, of
+/// `spool export` and of the dead-letter file's `request`, written and read with this one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnsRequest<'a> {
+  #[serde(borrow)]
+  pub topic_arn: Cow<'a, str>,
+  #[serde(borrow, default = "subject")]
+  pub subject: Cow<'a, str>,
+  #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+  pub message_group_id: Option<Cow<'a, str>>,
+  #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+  pub message_deduplication_id: Option<Cow<'a, str>>,
+  #[serde(borrow)]
+  pub message: Cow<'a, str>,
+}
+
+fn subject() -> Cow<'static, str> {
+  Cow::Borrowed(SUBJECT)
+}
+
+impl<'a> SnsRequest<'a> {
+  /// The request for `envelope` (FIFO fields only for a FIFO topic).
+  pub fn of(envelope: &'a Envelope) -> SnsRequest<'a> {
+    let fifo = is_fifo_topic(envelope.topic_arn());
+    SnsRequest {
+      topic_arn: Cow::Borrowed(envelope.topic_arn()),
+      subject: Cow::Borrowed(SUBJECT),
+      message_group_id: fifo.then(|| Cow::Borrowed(&**envelope.group_id())),
+      message_deduplication_id: fifo.then(|| envelope.dedup_id()),
+      message: Cow::Owned(envelope.message()),
+    }
   }
-  let fifo = is_fifo_topic(envelope.topic_arn());
-  let dedup_id = envelope.dedup_id();
-  let message = envelope.message();
-  let request = Request {
-    topic_arn: envelope.topic_arn(),
-    subject: SUBJECT,
-    message_group_id: fifo.then_some(&**envelope.group_id()),
-    message_deduplication_id: fifo.then_some(&*dedup_id),
-    message: &message,
-  };
-  serde_json::to_string(&request).expect("a request of strings always serializes")
+}
+
+/// The request for one envelope as a JSON object with SNS's parameter names ([`SnsRequest`]).
+pub fn request_json(envelope: &Envelope) -> String {
+  serde_json::to_string(&SnsRequest::of(envelope)).expect("a request of strings always serializes")
 }
 
 #[cfg(test)]
