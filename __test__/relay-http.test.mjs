@@ -283,28 +283,72 @@ describe('relay: the apps route, /v1/batch', () => {
     assert.deepEqual(await ready.json(), { status: 'ready' })
   })
 
-  test('/metrics: Prometheus text on the admin listener, no token, room id, address or origin', async () => {
-    assert.equal((await fetch(`${relay.url}/metrics`)).status, 404, 'not on the public listener')
-    const response = await fetch(`${relay.adminUrl}/metrics`)
-    assert.equal(response.status, 200)
-    assert.match(response.headers.get('content-type'), /^application\/openmetrics-text/)
-    const text = await response.text()
-    for (const line of [
-      'sns_logger_http_requests_total{route="batch",status="200"}',
-      'sns_logger_http_requests_total{route="batch",status="401"} 5',
-      'sns_logger_http_request_duration_seconds_bucket{le="0.0001",route="batch"}',
-      'sns_logger_relay_events_accepted_total{source="SF.app",category="Escalation",action="attempted"}',
-      'sns_logger_relay_events_accepted_total{source="DF.app",category="Escalation",action="attempted"} 2',
-      'sns_logger_relay_events_rejected_total{code="ERR_UNKNOWN_CATEGORY"} 1',
-      'sns_logger_events_sent_total ',
-      'sns_logger_queue_events ',
-      'sns_logger_sns_requests_total ',
-      'sns_logger_relay_ready 1',
-    ]) {
-      assert.ok(text.includes(line), `/metrics has ${line}`)
+  test('/metrics: Prometheus text on the admin listener, exact counts of its own relay, no token, room id, address or origin', async () => {
+    // Its own relay: the counts are those of the requests below, whatever ran before.
+    const out = join(dir, 'metrics.jsonl')
+    const own = await startRelay({
+      dir,
+      config: { tokens: TOKENS_FILE, widgetOrigins: [ORIGIN], logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, sink: { kind: 'file', path: out } } },
+    })
+    try {
+      for (const headers of [{}, { authorization: SF_TOKEN }, bearer('not-a-token-0123456789'), bearer(`${SF_TOKEN}x`), { authorization: `Basic ${SF_TOKEN}` }]) {
+        assert.equal((await post(`${own.url}/v1/batch`, { batch: [appEvent('metrics-401')] }, headers)).status, 401)
+      }
+      const sf = await post(`${own.url}/v1/batch`, { batch: [appEvent('metrics-sf-1'), appEvent('metrics-bad', { category: 'Nope' }), appEvent('metrics-sf-2')] }, bearer(SF_TOKEN))
+      assert.equal(sf.json.accepted, 2)
+      const df = await post(`${own.url}/v1/batch`, { batch: [appEvent('metrics-df-1'), appEvent('metrics-df-2')] }, bearer(DF_NEXT_TOKEN))
+      assert.equal(df.json.accepted, 2)
+      const widget = await post(`${own.url}/v1/w`, JSON.stringify({ batch: [widgetEvent('metrics-w-1')] }), widgetHeaders())
+      assert.equal(widget.json.accepted, 1)
+      const foreign = await post(`${own.url}/v1/w`, JSON.stringify({ batch: [widgetEvent('metrics-w-2')] }), widgetHeaders({ origin: 'https://evil.example.com' }))
+      assert.equal(foreign.status, 403)
+      assert.equal((await waitForPublished(out, 5)).length, 5)
+
+      const response = await fetch(`${own.adminUrl}/metrics`)
+      assert.equal(response.status, 200)
+      assert.match(response.headers.get('content-type'), /^application\/openmetrics-text/)
+      const text = await response.text()
+      const series = new Map(
+        text
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+      )
+      const family = (prefix) => Object.fromEntries([...series].filter(([k]) => k.startsWith(prefix)))
+      assert.deepEqual(family('sns_logger_http_requests_total'), {
+        'sns_logger_http_requests_total{route="batch",status="200"}': 2,
+        'sns_logger_http_requests_total{route="batch",status="401"}': 5,
+        'sns_logger_http_requests_total{route="widget",status="200"}': 1,
+        'sns_logger_http_requests_total{route="widget",status="403"}': 1,
+      })
+      assert.deepEqual(family('sns_logger_http_request_duration_seconds_count'), {
+        'sns_logger_http_request_duration_seconds_count{route="batch"}': 7,
+        'sns_logger_http_request_duration_seconds_count{route="widget"}': 2,
+      })
+      assert.ok(series.has('sns_logger_http_request_duration_seconds_bucket{le="0.0001",route="batch"}'))
+      assert.equal(series.get('sns_logger_http_request_duration_seconds_bucket{le="+Inf",route="batch"}'), 7)
+      assert.deepEqual(family('sns_logger_relay_events_accepted_total'), {
+        'sns_logger_relay_events_accepted_total{source="SF.app",category="Escalation",action="attempted"}': 2,
+        'sns_logger_relay_events_accepted_total{source="DF.app",category="Escalation",action="attempted"}': 2,
+        'sns_logger_relay_events_accepted_total{source="Widget",category="Transcript Download",action="selected"}': 1,
+      })
+      assert.deepEqual(family('sns_logger_relay_events_rejected_total'), { 'sns_logger_relay_events_rejected_total{code="ERR_UNKNOWN_CATEGORY"}': 1 })
+      for (const [name, value] of [
+        ['sns_logger_events_logged_total', 5],
+        ['sns_logger_events_sent_total', 5],
+        ['sns_logger_events_spooled_total', 0],
+        ['sns_logger_events_dropped_total', 0],
+        ['sns_logger_queue_events', 0],
+        ['sns_logger_relay_ready', 1],
+      ]) {
+        assert.equal(series.get(name), value, name)
+      }
+      assertNoSecret(text, '/metrics')
+      for (const leak of ['metrics-', '127.0.0.1', 'localhost', 'evil.example.com', SITE_URL]) assert.ok(!text.includes(leak), `/metrics shows ${leak}`)
+      assert.equal((await fetch(`${own.url}/metrics`)).status, 404, 'not on the public listener')
+    } finally {
+      assert.equal(await own.stop(), 0)
     }
-    assertNoSecret(text, '/metrics')
-    for (const leak of ['room-a', 'retry-1', '127.0.0.1', 'localhost', SITE_URL]) assert.ok(!text.includes(leak), `/metrics shows ${leak}`)
   })
 })
 

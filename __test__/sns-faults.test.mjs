@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 
 import { SITE_URL as SITE, SUPPORT, dfConfig } from './support/fixtures.mjs'
 import { createFifoTopicWithQueue, receiveAll, startMoto, useMotoCredentials } from './support/moto.mjs'
+import { runCli } from './support/relay.mjs'
 import { startProxy } from './support/sns-proxy.mjs'
 
 const require = createRequire(import.meta.url)
@@ -23,6 +24,15 @@ const { SnsLogger, windowOpened } = require('../index.js')
 useMotoCredentials()
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** Resolves with `promise`, or fails after `ms`: a bound that catches a hang, never a verdict on speed. */
+function withinHangBound(promise, ms, what) {
+  let timer
+  const hang = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no end after ${ms} ms (hung)`)), ms)
+  })
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer))
+}
 
 async function waitUntil(predicate, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs
@@ -223,26 +233,27 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     proxy.setMode('pass')
     const { queueUrl, logger } = await setup('stall')
     proxy.setMode('stall')
+    const stalledBefore = proxy.state.counts.stall ?? 0
     const rooms = logMany(logger, 'stall', 25)
+    const flushed = logger.flush()
+    // Stalled until two requests have timed out and been retried (a condition, not a duration).
     const codes = new Set()
-    const back = (async () => {
-      const until = Date.now() + 1500
-      while (Date.now() < until) {
-        const c = logger.stats().lastErrorCode
-        if (c) codes.add(c)
-        await sleep(20)
-      }
-      proxy.setMode('pass')
-    })()
-    const started = Date.now()
-    const report = await logger.flush()
-    await back
+    await waitUntil(
+      () => {
+        const { lastErrorCode, retried } = logger.stats()
+        if (lastErrorCode) codes.add(lastErrorCode)
+        return (proxy.state.counts.stall ?? 0) - stalledBefore >= 2 && retried > 0
+      },
+      30_000,
+      'two stalled requests, the first one timed out',
+    )
+    proxy.setMode('pass')
+    const report = await withinHangBound(flushed, 60_000, 'flush() once the endpoint is back')
     assert.deepEqual(report, { sent: 25, deadLettered: 0, spooled: 0, dropped: 0 })
-    assert.ok(Date.now() - started < 15_000)
     const stats = logger.stats()
     assert.ok(stats.retried > 0)
+    assert.equal(stats.lastErrorCode, 'Timeout')
     assert.deepEqual([...codes], ['Timeout'], 'error codes seen while stalled')
-    assert.ok(proxy.state.counts.stall >= 2, `stalled requests: ${proxy.state.counts.stall}`)
     await assertDelivered(queueUrl, rooms, 20_000, { fault: 'stalled endpoint (timeouts)', accepted: 25, spooled: report.spooled, deadLettered: 0 })
   })
 
@@ -271,10 +282,9 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     proxy.setMode('down')
     const { queueUrl, topicArn, logger, spoolDir } = await setup('close')
     const rooms = logMany(logger, 'close', 40)
-    const started = Date.now()
-    const report = await logger.close({ timeoutMs: 500 })
-    const elapsed = Date.now() - started
-    assert.ok(elapsed < 2000, `close took ${elapsed} ms`)
+    // close() resolving at all (whatever the queue holds) is the promise; how soon is a
+    // measurement (README, Delivery), not something a loaded test machine can judge.
+    const report = await withinHangBound(logger.close({ timeoutMs: 500 }), 30_000, 'close({ timeoutMs: 500 }) in an outage')
     assert.equal(report.timedOut, true)
     assert.equal(report.spooled, 40)
     assert.equal(report.sent, 0)
@@ -286,6 +296,95 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     await waitUntil(() => second.stats().replayed === 40 && second.stats().sent === 40, 5000, 'replay stats')
     const closed = await second.close({ timeoutMs: 2000 })
     assert.equal(closed.timedOut, false)
+  })
+
+  // README, Delivery: "throttling also pauses the whole topic" (completion.rs: a throttled
+  // batch puts its group back until its backoff ends, and holds every group of the topic until
+  // then). One logger holds two groups of one topic when it replays events logged under two
+  // site URLs (one spool directory shared by two loggers). SNS throttles group A only; group B
+  // is never refused, yet may only send when A's retry does: each time the pause ends both go
+  // at once, so B sends about one batch per A attempt (two when B's answer is read before A's
+  // throttling sets the next pause): at most 2 * (5 + 1) before A gets through. Without the
+  // pause B would send its 20 batches back to back while A backs off (at least 50 + 100 + 200
+  // + 400 + 800 ms). The same run with B on another topic (not paused, as a topic without the
+  // pause would be) sent 18 and 19 of its 20 batches before A got through.
+  test('throttling one group pauses the whole topic: the other group waits for its retries; nothing lost, order kept', async () => {
+    proxy.setMode('pass')
+    const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, `faults-pause-${topicCounter++}`)
+    const spoolDir = tmp()
+    const SITE_A = 'https://a.example.com'
+    const SITE_B = 'https://b.example.com'
+    const THROTTLED = 5
+    // One logger after the other on one directory, SNS unreachable: close() at once spools it
+    // all; the second starts on the first one's spool file and spools behind it.
+    const offline = (siteUrl) =>
+      new SnsLogger({
+        siteUrl,
+        dfConfig: dfConfig([{ ...SUPPORT, topic: topicArn }]),
+        sink: { kind: 'sns', endpoint: 'http://127.0.0.1:1', region: 'us-east-1', connectTimeoutMs: 100 },
+        retryBudgetMs: 600_000,
+        spoolDir,
+      })
+    // close() writes and releases its file just after it resolves: wait until it is free.
+    const spooled = (events) =>
+      waitUntil(
+        async () => {
+          const { code, stdout } = await runCli(['spool', 'status', '--json', '--spool-dir', spoolDir])
+          const status = code === 0 ? JSON.parse(stdout) : null
+          return status?.events === events && status.files.every((f) => f.state === 'ok')
+        },
+        30_000,
+        `${events} events in a released spool`,
+      )
+    const a = offline(SITE_A)
+    const roomsA = logMany(a, 'pause-a', 30)
+    assert.equal((await a.close({ timeoutMs: 0 })).spooled, 30)
+    await spooled(30)
+    const b = offline(SITE_B)
+    const roomsB = logMany(b, 'pause-b', 200)
+    assert.equal((await b.close({ timeoutMs: 0 })).spooled, 200)
+    await spooled(230)
+
+    // SNS throttles group A's first THROTTLED requests; everything else goes through.
+    let aRequests = 0
+    proxy.state.route = (r) => (r.action === 'PublishBatch' && r.groups.includes(SITE_A) && ++aRequests <= THROTTLED ? 'throttle400' : 'pass')
+    const logStart = proxy.state.log.length
+    try {
+      // The next logger replays both groups at once (one chunk).
+      const logger = makeLogger(topicArn, spoolDir, [], { logger: { retryBudgetMs: 60_000 } })
+      await waitUntil(() => logger.stats().sent === 230, 60_000, 'both groups to be sent')
+      const requests = proxy.state.log.slice(logStart).filter((r) => r.action === 'PublishBatch')
+      for (const r of requests) assert.equal(r.groups.length, 1, 'a batch holds one group')
+      const ofA = requests.filter((r) => r.groups[0] === SITE_A)
+      const ofB = requests.filter((r) => r.groups[0] === SITE_B)
+      assert.deepEqual(
+        ofA.map((r) => r.mode),
+        [...Array(THROTTLED).fill('throttle400'), ...Array(ofA.length - THROTTLED).fill('pass')],
+      )
+      assert.ok(ofB.every((r) => r.mode === 'pass'), 'group B is never refused')
+      assert.equal(ofB.length, 20, 'group B: 20 batches of 10, each sent once')
+      assert.equal(logger.stats().lastErrorCode, 'Throttling')
+      // Requests of B that reached SNS before A's first one SNS took.
+      const firstTaken = requests.indexOf(ofA[THROTTLED])
+      const bWhileThrottled = requests.slice(0, firstTaken).filter((r) => r.groups[0] === SITE_B).length
+      assert.ok(
+        bWhileThrottled <= 2 * (THROTTLED + 1),
+        `group B sent ${bWhileThrottled} batches while A was throttled ${THROTTLED} times: it did not wait for A's retries (order: ${requests
+          .map((r) => (r.groups[0] === SITE_A ? (r.mode === 'pass' ? 'A' : 'a') : 'B'))
+          .join('')})`,
+      )
+
+      // Nothing lost or doubled, order kept per group.
+      const received = await receiveAll(moto.endpoint, queueUrl, { expected: 230, timeoutMs: 30_000 })
+      const inGroup = (site) => received.filter((m) => m.messageGroupId === site).map((m) => JSON.parse(m.message).roomId)
+      assert.deepEqual(inGroup(SITE_A), roomsA)
+      assert.deepEqual(inGroup(SITE_B), roomsB)
+      assert.equal(received.length, 230)
+      const closed = await logger.close({ timeoutMs: 5000 })
+      assert.equal(closed.leftInSpool, 0)
+    } finally {
+      proxy.state.route = null
+    }
   })
 
   test('process.exit(0) without close: the exit hook spools, a new logger replays', async () => {

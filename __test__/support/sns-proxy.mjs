@@ -4,6 +4,11 @@
 //   proxy.setMode('down')                            // ... the outage ...
 //   proxy.setMode('pass')
 //   await proxy.close()
+//
+// Per request, `proxy.state.route` (when set) may pick the mode from what the request carries:
+//   proxy.state.route = ({ action, topicArn, groups, n }) => (groups.includes(A) ? 'throttle400' : 'pass')
+// and `proxy.state.log` lists every request that reached a handler, in arrival order, as
+// { n, action, topicArn, groups, entries, mode }.
 
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
@@ -20,6 +25,18 @@ function errorXml(type, code, message) {
   return `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`
 }
 
+/** What a request carries: its action, topic, message groups and entries (MessageGroupId, MessageDeduplicationId, Message), in order; n counts requests from 1. */
+function describe(body, n) {
+  const form = new URLSearchParams(body)
+  const entries = []
+  for (let i = 1; form.has(`PublishBatchRequestEntries.member.${i}.Id`); i++) {
+    const p = `PublishBatchRequestEntries.member.${i}.`
+    entries.push({ groupId: form.get(`${p}MessageGroupId`), dedupId: form.get(`${p}MessageDeduplicationId`), message: form.get(`${p}Message`) })
+  }
+  const groups = [...new Set(entries.map((e) => e.groupId))]
+  return { n, action: form.get('Action'), topicArn: form.get('TopicArn'), groups, entries }
+}
+
 /**
  * The fault-injecting proxy. Modes:
  *  pass         forward to moto
@@ -31,7 +48,7 @@ function errorXml(type, code, message) {
  *  stall        accept and never answer
  */
 export async function startProxy(target) {
-  const state = { mode: 'pass', counts: {}, partialRule: null }
+  const state = { mode: 'pass', counts: {}, partialRule: null, route: null, log: [] }
   const sockets = new Set()
   const stalled = new Set()
 
@@ -40,7 +57,9 @@ export async function startProxy(target) {
     req.on('data', (c) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8')
-      const mode = state.mode
+      const info = describe(body, state.log.length + 1)
+      const mode = (state.route && state.route(info)) || state.mode
+      state.log.push({ ...info, mode })
       state.counts[mode] = (state.counts[mode] ?? 0) + 1
       handle(mode, req, res, body).catch((err) => {
         res.destroy(err)
