@@ -351,7 +351,10 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     const logStart = proxy.state.log.length
     try {
       // The next logger replays both groups at once (one chunk).
-      const logger = makeLogger(topicArn, spoolDir, [], { logger: { retryBudgetMs: 60_000 } })
+      // A request timeout far above what a loaded machine needs: a retry after a timeout would
+      // blur which group waited for which.
+      const sink = { kind: 'sns', endpoint: proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 5000, requestTimeoutMs: 20_000 }
+      const logger = makeLogger(topicArn, spoolDir, [], { logger: { retryBudgetMs: 60_000, sink } })
       await waitUntil(() => logger.stats().sent === 230, 60_000, 'both groups to be sent')
       const requests = proxy.state.log.slice(logStart).filter((r) => r.action === 'PublishBatch')
       for (const r of requests) assert.equal(r.groups.length, 1, 'a batch holds one group')
