@@ -108,7 +108,10 @@ pub fn list_dead_letters(dir: &Path, filter: &DeadLetterFilter) -> Result<DeadLe
       continue;
     }
     list.entries += 1;
-    let key = (line.error_code.to_string(), line.request.topic_arn.to_string());
+    let key = (
+      line.error_code.to_string(),
+      line.request.topic_arn.to_string(),
+    );
     let group = groups.entry(key).or_insert_with(|| DeadLetterGroup {
       error_code: redact(&line.error_code),
       topic_arn: line.request.topic_arn.to_string(),

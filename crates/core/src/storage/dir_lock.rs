@@ -80,8 +80,9 @@ mod tests {
   #[test]
   fn loggers_share_the_directory_and_a_claim_waits_for_all_of_them_to_let_go() {
     let spool = fresh_dir("share").join("spool");
-    let first = DirLock::share(&spool).ok().expect("shared");
-    let second = DirLock::share(&spool).ok().expect("shared twice");
+    let (Ok(first), Ok(second)) = (DirLock::share(&spool), DirLock::share(&spool)) else {
+      panic!("two loggers share a directory");
+    };
     assert!(matches!(DirLock::claim(&spool), Err(DirLockError::Busy)));
     drop(first);
     assert!(matches!(DirLock::claim(&spool), Err(DirLockError::Busy)));

@@ -124,16 +124,29 @@ pub(super) fn try_open(dir: &Path, name: &str) -> Attempt {
 }
 
 /// Opens the file this spool owns (`preferred`), or, before it owns one, `spool.redb` or a
-/// file of its own when another logger holds that. A damaged file is moved aside and a new
-/// one started under its name.
+/// file of its own when another logger holds that, or (unless `claim_filled`) when it holds
+/// events another logger wrote since this one started. A damaged file is moved aside and a
+/// new one started under its name.
 pub(super) fn open(
   dir: &Path,
   preferred: Option<&str>,
+  claim_filled: bool,
   notices: &mut Vec<String>,
 ) -> SpoolResult<Opened> {
   let mut name = preferred.unwrap_or(Spool::FILE_NAME).to_string();
   for _ in 0..OPEN_ATTEMPTS {
     match try_open(dir, &name) {
+      Attempt::Opened(db) if preferred.is_none() && !claim_filled && holds_events(&db) => {
+        close_quietly(Opened {
+          db,
+          name: name.clone(),
+        });
+        let own = unique_name();
+        notices.push(format!(
+          "{name} holds another logger's events (a live logger adopts them); spooling to {own}"
+        ));
+        name = own;
+      }
       Attempt::Opened(db) => return Ok(Opened { db, name }),
       Attempt::Locked => {
         let own = unique_name();
@@ -154,6 +167,15 @@ pub(super) fn open(
   Err(SpoolError::Database(Box::new(redb::Error::Corrupted(
     "no spool file could be opened".into(),
   ))))
+}
+
+/// Whether the file holds any event (a read that fails counts as holding some: not ours).
+fn holds_events(db: &Database) -> bool {
+  catch_unwind(AssertUnwindSafe(|| -> SpoolResult<bool> {
+    let txn = db.begin_read()?;
+    Ok(txn.open_table(EVENTS)?.len()? > 0)
+  }))
+  .map_or(true, |held| held.unwrap_or(true))
 }
 
 /// Renames a damaged file to `<name>.corrupt-<ms>`, kept for inspection; returns the new name.

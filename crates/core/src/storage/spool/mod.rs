@@ -26,6 +26,10 @@ const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// until space returns.
 pub struct Spool {
   dir: PathBuf,
+  /// Whether the directory held spool files when this spool was made: only then may it take
+  /// `spool.redb` with events in it as its own (its logger read its last key at start). A file
+  /// that filled later is another logger's, and its keys would collide with this one's.
+  found_files: bool,
   state: Mutex<State>,
   /// Things worth telling the host about the files: moved aside, another file used, adopted.
   pub notices: Mutex<Vec<String>>,
@@ -121,6 +125,7 @@ impl Spool {
   pub fn new(dir: &Path) -> Spool {
     Spool {
       dir: dir.to_path_buf(),
+      found_files: !file::spool_files(dir).is_empty(),
       state: Mutex::new(State::Closed(None)),
       notices: Mutex::default(),
     }
@@ -137,7 +142,12 @@ impl Spool {
   fn with_db<T>(&self, f: impl FnOnce(&Database) -> SpoolResult<T>) -> SpoolResult<T> {
     let mut state = self.state.lock();
     if let State::Closed(name) = &*state {
-      let opened = file::open(&self.dir, name.as_deref(), &mut self.notices.lock())?;
+      let opened = file::open(
+        &self.dir,
+        name.as_deref(),
+        self.found_files,
+        &mut self.notices.lock(),
+      )?;
       *state = State::Open(opened);
     }
     let State::Open(opened) = &*state else {
@@ -284,6 +294,36 @@ mod tests {
       &format!("d{n}"),
       &format!("{{\"n\":{n}}}"),
     )
+  }
+
+  #[test]
+  fn a_spool_never_writes_into_a_file_another_filled_after_it_started() {
+    let dir = temp_dir("late-file");
+    // Both made while the directory is empty: each logger's keys start at 0.
+    let first = Spool::new(&dir);
+    let second = Spool::new(&dir);
+    second
+      .append((0..30).map(|n| (n, &*Box::leak(Box::new(envelope(1000 + n))))))
+      .unwrap();
+    second.release();
+    first
+      .append((0..200).map(|n| (n, &*Box::leak(Box::new(envelope(n))))))
+      .unwrap();
+    first.release();
+    // Every event of both, in two files: none overwrote another.
+    let files = file::spool_files(&dir);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let reader = Spool::new(&dir);
+    let mut total = 0;
+    for name in files {
+      let Ok(handle) = crate::storage::SpoolFileHandle::open(&dir, &name) else {
+        panic!("{name} is not readable");
+      };
+      total += handle.count().unwrap();
+    }
+    assert_eq!(total, 230);
+    assert!(reader.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
   }
 
   #[test]
