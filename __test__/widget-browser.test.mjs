@@ -19,13 +19,12 @@
 // from a second page; a page on a foreign origin is refused. Screenshot: __test__/output/.
 
 import assert from 'node:assert/strict'
-import { mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
-import { buildClients } from '../scripts/build-clients.mjs'
-import { closeBrowser, closeTab, launchBrowser, startSite, within } from './support/browser.mjs'
+import { IIFE, closeBrowser, closeTab, ensureWidgetBuilt, eventually, launchBrowser, metric, startSite, within } from './support/browser.mjs'
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, startMoto } from './support/moto.mjs'
 import { startRelay } from './support/relay.mjs'
@@ -33,41 +32,8 @@ import { startRelay } from './support/relay.mjs'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PAGE = (name) => join(ROOT, '__test__', 'widget-page', name)
 const OUTPUT = join(ROOT, '__test__', 'output')
-const IIFE = join(ROOT, 'widget', 'sns-logger-widget.min.js')
 
 const dir = tempDir('sns-logger-widget-browser-')
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-/** The minified script as `npm test` builds it; built here when missing or older than its sources. */
-async function ensureWidgetBuilt() {
-  const mtime = (path) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0
-  const sources = ['widget/index.mjs', 'client/answer.mjs', 'plan/index.mjs'].map((p) => mtime(join(ROOT, p)))
-  if (mtime(IIFE) < Math.max(...sources)) assert.ok(await buildClients(), 'building widget/sns-logger-widget.min.js')
-}
-
-/** The sum of a metric's samples whose labels include every `labels` pair. */
-async function metric(relay, name, labels = {}) {
-  const text = await (await fetch(`${relay.adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
-  let sum = 0
-  for (const line of text.split('\n')) {
-    const match = line.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/)
-    if (!match || match[1] !== name) continue
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) sum += Number(match[3])
-  }
-  return sum
-}
-
-/** Polls `probe` until it returns a truthy value (then returns it), or fails after `ms`. */
-async function eventually(ms, what, probe) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`)
-    await sleep(100)
-  }
-}
 
 const stats = (page) => page.evaluate(() => window.analytics.stats())
 

@@ -7,13 +7,52 @@
 //   await closeTab(page)            // closes like a visitor does: pagehide and beacons run
 //   await site.close(); await closeBrowser(browser)
 
+import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { extname } from 'node:path'
+import { extname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import puppeteer from 'puppeteer-core'
 
+import { buildClients } from '../../scripts/build-clients.mjs'
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+/** The widget's minified script, as pages load it. */
+export const IIFE = join(ROOT, 'widget', 'sns-logger-widget.min.js')
+
+/** The minified script as `npm test` builds it; built here when missing or older than its sources. */
+export async function ensureWidgetBuilt() {
+  const mtime = (path) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0
+  const sources = ['widget/index.mjs', 'client/answer.mjs', 'plan/index.mjs'].map((p) => mtime(join(ROOT, p)))
+  if (mtime(IIFE) < Math.max(...sources)) assert.ok(await buildClients(), 'building widget/sns-logger-widget.min.js')
+}
+
+/** The sum of a relay metric's samples whose labels include every `labels` pair. */
+export async function metric(relay, name, labels = {}) {
+  const text = await (await fetch(`${relay.adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+  let sum = 0
+  for (const line of text.split('\n')) {
+    const match = line.match(/^([a-z_]+)(?:\{(.*)\})? (\S+)$/)
+    if (!match || match[1] !== name) continue
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) sum += Number(match[3])
+  }
+  return sum
+}
+
+/** Polls `probe` until it returns a truthy value (then returns it), or fails after `ms`. */
+export async function eventually(ms, what, probe) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await probe()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
