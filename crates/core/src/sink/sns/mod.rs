@@ -6,7 +6,6 @@
 pub mod check;
 mod failures;
 mod rules;
-mod user_agent;
 
 pub use rules::{
   check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json,
@@ -91,11 +90,7 @@ impl SnsSink {
   async fn client(&self) -> &Client {
     self
       .client
-      .get_or_init(|| async {
-        let mut config = aws_sdk_sns::config::Builder::from(&load_config(&self.options).await);
-        config.push_interceptor(user_agent::ReuseUserAgent::shared());
-        Client::from_conf(config.build())
-      })
+      .get_or_init(|| async { Client::new(&load_config(&self.options).await) })
       .await
   }
 }
