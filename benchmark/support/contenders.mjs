@@ -29,7 +29,9 @@ export function snsLogger({ endpoint, groups, options = {} }) {
     },
     async close(options) {
       const report = await logger.close(options)
-      rmSync(spoolDir, { recursive: true, force: true })
+      // Past its deadline close() resolves before the spool write of what it took ends (exit
+      // waits for it): files may still appear while the directory goes, so retry.
+      rmSync(spoolDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 })
       return report
     },
   }
