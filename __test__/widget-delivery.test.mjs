@@ -2,7 +2,8 @@
 // adds nothing here; the beacons and the duplicated tab are in widget-livechat.test.mjs):
 // retries on 408, 429 and 5xx after the relay's Retry-After, with the same messageIds; no retry
 // on other refusals; the cap of events held in memory (MAX_EVENTS, 200) and its ERR_BUFFER_FULL
-// notices.
+// notices; a 200 that does not account for every event of the batch is no confirmation: the
+// batch goes again with the same messageIds.
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { after, afterEach, beforeEach, test } from 'node:test'
@@ -137,5 +138,44 @@ test('at most 200 events wait for a room id: the 201st and later are dropped, on
   await relay.close()
   assert.equal(notices.length, 5, 'no new notice')
   assert.equal(relay.requests.length, 5)
+  logger.close()
+})
+
+/** A 200 from whatever stands in front of the relay (Retry-After 0: the backoff would only slow the test). */
+const notTheRelays = (body, contentType = 'application/json') => ({ status: 200, headers: { 'content-type': contentType, 'retry-after': '0' }, body })
+const NOT_THE_RELAYS = [
+  notTheRelays('<html>Bad gateway, friendly edition</html>', 'text/html'),
+  notTheRelays(''),
+  notTheRelays('{"accepted":1,"rejected":[]}'),
+  notTheRelays('{"accepted":1,"rejected":[{"index":5,"code":"ERR_X","message":"x"}]}'),
+]
+
+test('a 200 that is not the relay\'s answer for the batch: sent again with the same messageIds, reported once, then counted as sent', async () => {
+  const relay = await scriptedRelay(NOT_THE_RELAYS.slice(0, 3))
+  const { logger, notices } = widget(relay.url)
+  logger.transcriptDownloadSelected()
+  logger.surveyLinkClicked()
+  await logger.flush()
+  await relay.close()
+  assert.equal(relay.requests.length, 4)
+  for (const batch of relay.requests) assert.deepEqual(batch, relay.requests[0], 'every attempt carries the same events and messageIds')
+  assert.equal(relay.requests[0].length, 2)
+  assert.deepEqual(notices.map((n) => [n.code, n.events]), [['ERR_UNCONFIRMED', 2]])
+  const { sent, failed, retries } = logger.stats()
+  assert.deepEqual({ sent, failed, retries }, { sent: 2, failed: 0, retries: 3 })
+  logger.close()
+})
+
+test('never confirmed: failed after the last attempt, reported once, never counted as sent', async () => {
+  // None of these accounts for a batch of one event.
+  const relay = await scriptedRelay([NOT_THE_RELAYS[0], NOT_THE_RELAYS[1], notTheRelays('{"accepted":0,"rejected":[]}'), NOT_THE_RELAYS[3], NOT_THE_RELAYS[0]])
+  const { logger, notices } = widget(relay.url)
+  logger.surveyLinkClicked()
+  await logger.flush()
+  await relay.close()
+  assert.equal(relay.requests.length, 4, 'the widget makes four attempts per batch')
+  assert.deepEqual(notices.map((n) => n.code), ['ERR_UNCONFIRMED'])
+  const { sent, failed } = logger.stats()
+  assert.deepEqual({ sent, failed }, { sent: 0, failed: 1 })
   logger.close()
 })
