@@ -46,6 +46,18 @@ export interface LoggerOptions {
   spoolDir?: string
   /** What happens to events that do not fit in memory: `'spool'` (default) or `'drop'` (counted, reported). */
   onOverflow?: 'spool' | 'drop'
+  /**
+   * Where an accepted event is kept until SNS has it. `'memory'` (default): in memory; the spool
+   * takes what memory cannot hold and what is left at close or exit. `'disk'`: every event is
+   * written to the spool (the write-ahead log) by a background thread before it counts as
+   * accepted, and deleted once SNS has it, so a crash loses nothing logged before the last
+   * write; `logEvent` stays synchronous, `flush()` waits for the writes. Needs a spool directory.
+   */
+  durability?: 'memory' | 'disk'
+  /** `'none'` (default): a spool write reaches the file (safe from a crash of the process). `'commit'`: each write is also flushed to stable storage (safe from power loss), slower. */
+  fsync?: 'none' | 'commit'
+  /** The most bytes of events the spool holds; past it new events are refused (counted drops with `onError` in process, 503 at the relay). Default 4 GiB. */
+  maxSpoolBytes?: number
   /** Failures: dead letters, drops, spool trouble, retry budget spent. `code` is the SNS error code or SpoolError, SpoolCorrupt, SpoolNotice, QueueFull. Never keeps the process alive; exceptions are ignored. */
   onError?: (error: Error & { code: string; events: number }) => void
   /** A batch was acknowledged by SNS. Never keeps the process alive; exceptions are ignored. */
@@ -221,6 +233,18 @@ export interface RelayOptions {
   maxConnections?: number
   /** Behind a proxy: rate-limit by the address it appends to `X-Forwarded-For`. Env `SNS_LOGGER_TRUST_FORWARDED_FOR`. */
   trustForwardedFor?: boolean
+  /**
+   * When the relay answers 200. `'spooled'` (default with a spool directory): once every
+   * accepted event of the request is in the spool, the write-ahead log. `'published'`: once SNS
+   * accepted every one (503 after `publishTimeoutMs`; the relay keeps nothing, for several
+   * replicas without disks). `'queued'` (default without a spool directory): once queued in
+   * memory. Env: `SNS_LOGGER_ACK`.
+   */
+  ack?: 'spooled' | 'published' | 'queued'
+  /** The spool's `fsync` (see LoggerOptions): `'none'` (default) or `'commit'`. Env: `SNS_LOGGER_FSYNC`. */
+  fsync?: 'none' | 'commit'
+  /** `ack: 'published'`: how long a request waits for SNS before 503. Default 4000. Env: `SNS_LOGGER_PUBLISH_TIMEOUT_MS`. */
+  publishTimeoutMs?: number
   /** The relay's logger, configured as init() is (the same environment fallbacks). */
   logger?: LoggerOptions
 }

@@ -210,7 +210,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       assert.equal((await post(`${relay.url}/v1/batch`, { batch: first }, bearer(SF_TOKEN))).json.accepted, 10)
 
       const exited = relay.stop('SIGTERM')
-      assert.deepEqual(await readyzUntilDraining(relay), { status: 'draining' })
+      assert.deepEqual(await readyzUntilDraining(relay), { status: 'draining', reason: 'draining' })
       const refused = await post(`${relay.url}/v1/batch`, { batch: [appEvent('too-late')] }, bearer(SF_TOKEN))
       assert.equal(refused.status, 503)
       assert.equal(refused.json.code, 'ERR_UNAVAILABLE')
@@ -245,7 +245,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       await waitUntil(() => proxy.state.log.slice(logStart).some((r) => r.action === 'PublishBatch' && r.mode === 'stall'), 'the batch to reach SNS and stall')
 
       const exited = relay.stop('SIGINT')
-      assert.deepEqual(await readyzUntilDraining(relay), { status: 'draining' })
+      assert.deepEqual(await readyzUntilDraining(relay), { status: 'draining', reason: 'draining' })
       const refused = await post(`${relay.url}/v1/batch`, { batch: [appEvent('int-too-late')] }, bearer(SF_TOKEN))
       assert.equal(refused.status, 503)
       assert.equal(refused.json.code, 'ERR_UNAVAILABLE')

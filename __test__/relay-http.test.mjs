@@ -513,11 +513,12 @@ describe('relay: closed by default, full, the command line, serve() from code', 
     }
   })
 
-  test('503 with Retry-After, and /readyz 503, when the queue is full and nothing can spool', async () => {
+  test('--ack queued: 503 with Retry-After, and /readyz 503, when the queue is full and nothing can spool', async () => {
     const relay = await startRelay({
       dir,
       config: {
         tokens: TOKENS,
+        ack: 'queued',
         logger: {
           siteUrl: SITE_URL,
           dfConfig: DF_CONFIG,
@@ -540,7 +541,7 @@ describe('relay: closed by default, full, the command line, serve() from code', 
       assert.equal(full.headers.get('retry-after'), '5')
       const ready = await fetch(`${relay.url}/readyz`)
       assert.equal(ready.status, 503)
-      assert.deepEqual(await ready.json(), { status: 'full' })
+      assert.deepEqual(await ready.json(), { status: 'full', reason: 'full' })
     } finally {
       assert.equal(await relay.stop(), 0)
     }

@@ -41,6 +41,19 @@ Flags (each also read from its environment variable; a flag wins):
                             (SNS_LOGGER_MAX_CONNECTIONS; default 4096)
   --trust-forwarded-for     behind a proxy: rate-limit by the address the proxy appends to
                             X-Forwarded-For (SNS_LOGGER_TRUST_FORWARDED_FOR=true)
+  --ack MODE                when a request gets 200 (SNS_LOGGER_ACK):
+                              spooled    its events are in the spool, the write-ahead log
+                                         (default with a spool directory)
+                              published  SNS accepted every event (else 503 after
+                                         --publish-timeout-ms); keeps nothing on disk
+                              queued     its events are queued in memory (a crash loses them)
+  --fsync MODE              none (default): spool writes reach the file (safe from a crash);
+                            commit: flushed to stable storage too (safe from power loss)
+                            (SNS_LOGGER_FSYNC)
+  --max-spool-bytes N       the most bytes of events the spool holds; past it 503
+                            (the logger's maxSpoolBytes; default 4 GiB)
+  --publish-timeout-ms N    --ack published: how long a request waits for SNS before 503
+                            (SNS_LOGGER_PUBLISH_TIMEOUT_MS; default 4000)
   -h, --help                this text
 
 The relay's logger is configured as init() is, from the environment:
@@ -71,6 +84,10 @@ function serveCommand(argv) {
     'idle-timeout-ms': { type: 'string' },
     'max-connections': { type: 'string' },
     'trust-forwarded-for': { type: 'boolean' },
+    ack: { type: 'string' },
+    fsync: { type: 'string' },
+    'max-spool-bytes': { type: 'string' },
+    'publish-timeout-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help) {
@@ -91,6 +108,9 @@ function serveCommand(argv) {
     idleTimeoutMs: whole(values, 'idle-timeout-ms'),
     maxConnections: whole(values, 'max-connections'),
     trustForwardedFor: values['trust-forwarded-for'],
+    ack: values.ack,
+    fsync: values.fsync,
+    publishTimeoutMs: whole(values, 'publish-timeout-ms'),
   }
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key]
   const file = values.config === undefined ? {} : readConfig(values.config)
@@ -102,6 +122,7 @@ function serveCommand(argv) {
     ...options,
     logger: {
       ...file.logger,
+      ...(values['max-spool-bytes'] === undefined ? {} : { maxSpoolBytes: whole(values, 'max-spool-bytes') }),
       onError: (error) => say(`${error.code}: ${error.message}${error.events ? ` (${error.events} events)` : ''}`),
     },
   })

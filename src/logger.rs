@@ -249,8 +249,17 @@ impl JsSnsLogger {
   pub fn flush<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
     let (deferred, promise) = env.create_deferred()?;
     let logger = self.logger.clone();
-    let epoch = logger.begin_flush();
+    // Written ahead, an event is marked for flushes once its write is done: the flush waits
+    // for the writes of what was logged before it first.
+    let epoch = (!logger.writes_ahead()).then(|| logger.begin_flush());
     runtime::handle().spawn(async move {
+      let epoch = match epoch {
+        Some(epoch) => epoch,
+        None => {
+          logger.written_ahead().await;
+          logger.begin_flush()
+        }
+      };
       let tally = logger.settled(epoch).await;
       deferred.resolve(move |_| Ok(FlushReport::from(tally)));
     });

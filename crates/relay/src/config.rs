@@ -7,6 +7,7 @@ use crate::widget::Origins;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
 use sns_logger_core::config::parse::{self, PathOrObject, WholeNumber};
+use sns_logger_core::config::{Durability, Fsync};
 use sns_logger_core::error::quote;
 use sns_logger_core::{ErrorCode, LoggerConfig, LoggerError, Result};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -21,6 +22,8 @@ const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Under the client's default timeout (5 s), so that it hears 503 rather than nothing.
+const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(4);
 /// The most of `maxConnections`, and of the timeouts in milliseconds.
 const MAX_CONNECTIONS: u64 = 1_000_000;
 const MAX_MILLIS: u64 = 3_600_000;
@@ -42,7 +45,44 @@ struct RelayOptions {
   idle_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
   max_connections: Option<WholeNumber<1, MAX_CONNECTIONS>>,
   trust_forwarded_for: Option<bool>,
+  ack: Option<Ack>,
+  fsync: Option<Fsync>,
+  publish_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
   logger: Option<Json>,
+}
+
+/// When the relay answers 200 (`--ack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ack {
+  /// Once every accepted event of the request is in the spool, the write-ahead log.
+  Spooled,
+  /// Once SNS accepted every accepted event of the request; the relay keeps nothing.
+  Published,
+  /// Once the events are queued in memory (a crash loses what is queued).
+  Queued,
+}
+
+impl Ack {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Ack::Spooled => "spooled",
+      Ack::Published => "published",
+      Ack::Queued => "queued",
+    }
+  }
+
+  fn from_env(text: &str) -> Result<Ack> {
+    match text.trim() {
+      "spooled" => Ok(Ack::Spooled),
+      "published" => Ok(Ack::Published),
+      "queued" => Ok(Ack::Queued),
+      other => Err(invalid(format!(
+        "SNS_LOGGER_ACK {} is not allowed; allowed: \"spooled\", \"published\" or \"queued\"",
+        quote(other)
+      ))),
+    }
+  }
 }
 
 fn tokens_source<'de, D: Deserializer<'de>>(
@@ -74,6 +114,10 @@ pub struct RelayConfig {
   pub max_connections: usize,
   /// Behind a proxy: the client is the last address of `X-Forwarded-For`.
   pub trust_forwarded_for: bool,
+  /// When a request's events count as taken (the logger's durability follows from it).
+  pub ack: Ack,
+  /// `--ack published`: how long a request waits for SNS before 503.
+  pub publish_timeout: Duration,
   pub logger: LoggerConfig,
 }
 
@@ -212,7 +256,57 @@ impl RelayConfig {
       },
     };
 
-    let logger = LoggerConfig::resolve(options.logger.as_ref(), env)?;
+    let publish_timeout = at_least_one(
+      options.publish_timeout_ms.map(|n| n.0),
+      "SNS_LOGGER_PUBLISH_TIMEOUT_MS",
+      MAX_MILLIS,
+    )?
+    .map_or(DEFAULT_PUBLISH_TIMEOUT, Duration::from_millis);
+    let mut logger = LoggerConfig::resolve(options.logger.as_ref(), env)?;
+    let ack = match (options.ack, env("SNS_LOGGER_ACK")) {
+      (Some(ack), _) => Some(ack),
+      (None, Some(text)) => Some(Ack::from_env(&text)?),
+      (None, None) => None,
+    };
+    let fsync = match (options.fsync, env("SNS_LOGGER_FSYNC")) {
+      (Some(fsync), _) => Some(fsync),
+      (None, Some(text)) => Some(match text.trim() {
+        "none" => Fsync::None,
+        "commit" => Fsync::Commit,
+        other => {
+          return Err(invalid(format!(
+            "SNS_LOGGER_FSYNC {} is not allowed; allowed: \"none\" or \"commit\"",
+            quote(other)
+          )))
+        }
+      }),
+      (None, None) => None,
+    };
+    if let Some(fsync) = fsync {
+      logger.delivery.fsync = fsync;
+    }
+    let has_spool = logger.delivery.spool_dir.is_some();
+    // Spooled by default; a sink without a spool directory (file, memory) has nothing to
+    // write ahead to, and queues unless told otherwise.
+    let ack = match ack {
+      Some(Ack::Spooled) if !has_spool => {
+        return Err(invalid(
+          "ack \"spooled\" needs a spool directory; allowed: set logger.spoolDir (or SNS_LOGGER_SPOOL_DIR), or ack \"queued\" or \"published\"".into(),
+        ))
+      }
+      Some(ack) => ack,
+      None if has_spool => Ack::Spooled,
+      None => Ack::Queued,
+    };
+    match ack {
+      Ack::Spooled => logger.delivery.durability = Durability::Disk,
+      // Keeps nothing: what SNS has not taken is the client's to send again.
+      Ack::Published => {
+        logger.delivery.durability = Durability::Memory;
+        logger.delivery.spool_dir = None;
+      }
+      Ack::Queued => logger.delivery.durability = Durability::Memory,
+    }
     let tokens = match options.tokens {
       Some(source) => Tokens::load(&source, &logger.plan)?,
       None => match env("SNS_LOGGER_TOKENS") {
@@ -246,6 +340,8 @@ impl RelayConfig {
       idle_timeout,
       max_connections,
       trust_forwarded_for,
+      ack,
+      publish_timeout,
       logger,
     })
   }

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::{Digest, Sha256};
-use sns_logger_core::delivery::Refused;
+use sns_logger_core::delivery::{AcceptUntil, Refused};
 use sns_logger_core::error::quote;
 use sns_logger_core::plan::Value;
 use sns_logger_core::Logger;
@@ -30,6 +30,8 @@ const RETRY_AFTER_UNAVAILABLE: u64 = 5;
 /// What every request handler shares.
 pub struct RelayState {
   pub logger: Logger,
+  /// When a request's events count as taken (`--ack`).
+  pub accept_until: AcceptUntil,
   pub tokens: Tokens,
   pub origins: Origins,
   pub rate_limit: RateLimit,
@@ -113,20 +115,18 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<Shared>) -> Response {
-  if state.draining.load(Relaxed) {
-    (
-      StatusCode::SERVICE_UNAVAILABLE,
-      Json(serde_json::json!({ "status": "draining" })),
-    )
-      .into_response()
-  } else if !state.logger.is_accepting() {
-    (
-      StatusCode::SERVICE_UNAVAILABLE,
-      Json(serde_json::json!({ "status": "full" })),
-    )
-      .into_response()
+  let refused = if state.draining.load(Relaxed) {
+    Some(Refused::Closed)
   } else {
-    Json(serde_json::json!({ "status": "ready" })).into_response()
+    state.logger.refusal()
+  };
+  match refused.map(readiness_reason) {
+    None => Json(serde_json::json!({ "status": "ready" })).into_response(),
+    Some(reason) => (
+      StatusCode::SERVICE_UNAVAILABLE,
+      Json(serde_json::json!({ "status": reason, "reason": reason })),
+    )
+      .into_response(),
   }
 }
 
@@ -165,7 +165,7 @@ async fn app_batch(
   let source = authenticate(&state.tokens, &headers)?;
   require_content_type(&headers, &["application/json"])?;
   let body = read_body(&headers, body, APP_LIMITS, state.body_timeout).await?;
-  take(&state, &body, APP_LIMITS, source, false)
+  take(&state, &body, APP_LIMITS, source, false).await
 }
 
 /// `POST /v1/w`: the widget, from an allowed origin (checked by `require_widget_origin`).
@@ -188,7 +188,7 @@ async fn widget_batch(
   }
   require_content_type(&headers, &["application/json", "text/plain"])?;
   let body = read_body(&headers, body, WIDGET_LIMITS, state.body_timeout).await?;
-  take(&state, &body, WIDGET_LIMITS, WIDGET_SOURCE, true)
+  take(&state, &body, WIDGET_LIMITS, WIDGET_SOURCE, true).await
 }
 
 async fn require_widget_origin(
@@ -219,6 +219,31 @@ fn unavailable(why: &str) -> Refusal {
 }
 
 const SHUTTING_DOWN: &str = "the relay is shutting down; retry later";
+
+/// Why the relay cannot take a batch now, for its 503.
+fn refusal_reason(refused: Refused) -> &'static str {
+  match refused {
+    Refused::Closed => SHUTTING_DOWN,
+    Refused::Full => {
+      "the relay's queue and spool are full (or its spool writer is behind); retry later"
+    }
+    Refused::SpoolFailing => {
+      "the relay's spool cannot be written now, so it cannot keep the events; retry later"
+    }
+    Refused::Unconfirmed => {
+      "SNS has not confirmed every event of the batch in time; retry later with the same messageIds"
+    }
+  }
+}
+
+/// `/readyz`'s reason for not being ready (also the `reason` label of `relay_ready`'s help).
+pub fn readiness_reason(refused: Refused) -> &'static str {
+  match refused {
+    Refused::Closed => "draining",
+    Refused::SpoolFailing => "spool_failing",
+    Refused::Full | Refused::Unconfirmed => "full",
+  }
+}
 
 fn refuse_if_draining(state: &RelayState) -> Result<(), Refusal> {
   if state.draining.load(Relaxed) {
@@ -349,8 +374,9 @@ fn client_address(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bo
   peer.ip()
 }
 
-/// Validates every event of a body and queues the valid ones together.
-fn take(
+/// Validates every event of a body and takes the valid ones together, answering once they
+/// are kept as `--ack` asks.
+async fn take(
   state: &RelayState,
   body: &[u8],
   limits: Limits,
@@ -390,14 +416,8 @@ fn take(
       }),
     }
   }
-  match state.logger.enqueue_all(prepared) {
-    Ok(()) => {}
-    Err(Refused::Closed) => return Err(unavailable(SHUTTING_DOWN)),
-    Err(Refused::Full) => {
-      return Err(unavailable(
-        "the relay's queue is full and its spool cannot take more now; retry later",
-      ))
-    }
+  if let Err(refused) = state.logger.accept(prepared, state.accept_until).await {
+    return Err(unavailable(refusal_reason(refused)));
   }
   let accepted = names.len();
   // One metrics update per kind of event in the batch, not per event.

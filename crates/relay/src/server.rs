@@ -1,12 +1,12 @@
 //! The relay's life: bind both listeners, open the logger, serve on the core's runtime, and
 //! on close drain (503s, requests in flight finish) before the logger closes.
 
-use crate::config::RelayConfig;
+use crate::config::{Ack, RelayConfig};
 use crate::connections::{self, ConnectionLimits, Phase};
 use crate::metrics::Metrics;
 use crate::routes::{self, Counters, RelayState};
 use crate::widget::RateLimit;
-use sns_logger_core::delivery::{CloseReport, Observer, Stats};
+use sns_logger_core::delivery::{AcceptUntil, CloseReport, Observer, Stats};
 use sns_logger_core::{runtime, ErrorCode, Logger, LoggerError, Result};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -78,10 +78,19 @@ impl Relay {
       .local_addr()
       .map_err(|e| listen_error("the admin listener", config.admin, e))?;
 
+    // A spool directory that cannot be used is an error now, not a warning at the first write.
+    if let Some(dir) = &config.logger.delivery.spool_dir {
+      sns_logger_core::delivery::check_spool_dir(dir)?;
+    }
+    let accept_until = match config.ack {
+      Ack::Published => AcceptUntil::Published(config.publish_timeout),
+      Ack::Spooled | Ack::Queued => AcceptUntil::Kept,
+    };
     let logger = Logger::open(config.logger, observer)?;
     let draining = Arc::new(AtomicBool::new(false));
     let state = Arc::new(RelayState {
       logger: logger.clone(),
+      accept_until,
       tokens: config.tokens,
       origins: config.widget_origins,
       rate_limit: RateLimit::per_second(config.widget_rate),

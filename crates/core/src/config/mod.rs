@@ -26,6 +26,28 @@ pub enum OverflowPolicy {
   Drop,
 }
 
+/// Where an accepted event is kept until SNS has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+  /// In memory; the spool takes what memory cannot hold, what SNS refused for too long, and
+  /// what is left at close or exit (the default for `init()`).
+  Memory,
+  /// Every event goes through the spool, the write-ahead log memory caches: written before it
+  /// counts as accepted, deleted once SNS has it (the relay's `--ack spooled`).
+  Disk,
+}
+
+/// Whether a spool write waits for stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+  /// Written to the file (the OS keeps it if the process dies); flushed by the OS later.
+  None,
+  /// Each commit is flushed to stable storage (survives power loss).
+  Commit,
+}
+
 /// Queueing, batching, retry and durability knobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryConfig {
@@ -38,6 +60,10 @@ pub struct DeliveryConfig {
   pub overflow: OverflowPolicy,
   /// Where the spool and the dead-letter file live; `None`: no spool.
   pub spool_dir: Option<PathBuf>,
+  pub durability: Durability,
+  pub fsync: Fsync,
+  /// Past this many bytes of events in the spool, more are refused (never a full disk).
+  pub max_spool_bytes: u64,
 }
 
 impl Default for DeliveryConfig {
@@ -49,6 +75,9 @@ impl Default for DeliveryConfig {
       retry_budget: Duration::from_secs(30),
       overflow: OverflowPolicy::Spool,
       spool_dir: None,
+      durability: Durability::Memory,
+      fsync: Fsync::None,
+      max_spool_bytes: 4 << 30,
     }
   }
 }
@@ -80,6 +109,9 @@ struct Options {
   retry_budget_ms: Option<WholeNumber<0, { 24 * 3600 * 1000 }>>,
   on_overflow: Option<OverflowPolicy>,
   spool_dir: Option<String>,
+  durability: Option<Durability>,
+  fsync: Option<Fsync>,
+  max_spool_bytes: Option<WholeNumber<{ 1 << 20 }, { 1 << 50 }>>,
 }
 
 fn df_config_source<'de, D: Deserializer<'de>>(
@@ -183,7 +215,17 @@ impl LoggerConfig {
             .spools_by_default()
             .then(|| PathBuf::from(DEFAULT_SPOOL_DIR))
         }),
+      durability: options.durability.unwrap_or(defaults.durability),
+      fsync: options.fsync.unwrap_or(defaults.fsync),
+      max_spool_bytes: options
+        .max_spool_bytes
+        .map_or(defaults.max_spool_bytes, |n| n.0),
     };
+    if delivery.durability == Durability::Disk && delivery.spool_dir.is_none() {
+      return Err(invalid(
+        "durability \"disk\" needs a spool directory; allowed: set spoolDir (or SNS_LOGGER_SPOOL_DIR), or durability \"memory\"".into(),
+      ));
+    }
 
     Ok(LoggerConfig {
       site_url: site_url.into(),

@@ -1,5 +1,6 @@
 //! One message group's queue: its pending events, the batch in flight, and its backoff.
 
+use super::ticket::Ticket;
 use crate::message::Envelope;
 use crate::sink::SinkLimits;
 use backon::ExponentialBackoff;
@@ -16,16 +17,28 @@ pub struct Queued {
   /// replayed from the spool, which a flush already reported as spooled (or an earlier run
   /// accepted).
   epoch: Option<NonZeroU64>,
+  /// A copy is in the spool (replayed from there, or written ahead): removed once settled.
+  in_spool: bool,
   pub enqueued: Instant,
+  /// Told the event's outcome (a relay request waiting until SNS has its events).
+  ticket: Option<Arc<Ticket>>,
 }
 
 impl Queued {
   /// `epoch`: the flush epoch of a new event; `None` for one replayed from the spool.
-  pub fn new(envelope: Arc<Envelope>, epoch: Option<u64>, enqueued: Instant) -> Queued {
+  pub fn new(
+    envelope: Arc<Envelope>,
+    epoch: Option<u64>,
+    in_spool: bool,
+    enqueued: Instant,
+    ticket: Option<Arc<Ticket>>,
+  ) -> Queued {
     Queued {
       envelope,
       epoch: epoch.and_then(|e| NonZeroU64::new(e + 1)),
+      in_spool,
       enqueued,
+      ticket,
     }
   }
 
@@ -38,9 +51,13 @@ impl Queued {
     self.envelope.seq()
   }
 
-  /// A copy is in the spool (it was replayed from there): remove it once settled.
+  /// A copy is in the spool: remove it once settled.
   pub fn in_spool(&self) -> bool {
-    self.epoch.is_none()
+    self.in_spool
+  }
+
+  pub fn ticket(&self) -> Option<&Arc<Ticket>> {
+    self.ticket.as_ref()
   }
 
   /// What an event holds in memory, for the queue's byte cap.

@@ -7,6 +7,7 @@
 //! past the caps, during an outage, a flood faster than the disk waits up to a second for
 //! the spool writer (`wait_for_spool_writer`).
 
+use super::ticket::Ticket;
 use crate::message::Envelope;
 use crossbeam_queue::SegQueue;
 use parking_lot::{Condvar, Mutex};
@@ -23,15 +24,33 @@ const ASLEEP: u64 = u64::MAX;
 
 /// An accepted event on its way to the queue.
 pub struct Handed {
-  pub envelope: Arc<Envelope>,
-  /// Past the caps: for the spool, not the queue.
-  pub overflow: bool,
+  /// Without its sequence number unless `Route::WrittenAhead`: the queue numbers events as it
+  /// takes them in, so their order is the order they were handed over.
+  pub envelope: Envelope,
+  pub route: HandedTo,
   pub at: Instant,
+  pub ticket: Option<Arc<Ticket>>,
+}
+
+/// Where a handed-over event goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandedTo {
+  /// Its group (or the overflow, while events wait in the spool).
+  Queue,
+  /// Past the caps: for the spool, not the queue.
+  Overflow,
+  /// Already in the spool, written ahead (`durability: disk`): into memory when `cached`
+  /// (its memory was reserved) and nothing waits in the spool before it, else left there for
+  /// replay.
+  WrittenAhead { cached: bool },
 }
 
 /// Shared by the callers of `log()` and the delivery tasks; see the module's doc.
 pub struct HandOff {
   events: SegQueue<Handed>,
+  /// The next sequence number: acceptance order across runs (continues after the spool's
+  /// last key).
+  next_seq: AtomicU64,
   /// Events pushed and not yet absorbed. Raised before the push, so a reader never sees fewer
   /// than the queue holds.
   pending: AtomicUsize,
@@ -42,6 +61,9 @@ pub struct HandOff {
   /// Bytes of events for the spool not yet taken by its writer (counted in memory too).
   overflow_bytes: AtomicUsize,
   in_flight_batches: AtomicUsize,
+  /// Events written ahead whose delivery moved to the spool (left there, or their retry
+  /// budget spent): `stats().spooled` counts them with the events written there.
+  spooled_ahead: AtomicU64,
   closed: AtomicBool,
   /// Callers between their check of `closed` and their push (see [`HandOff::close`]).
   entering: AtomicUsize,
@@ -69,11 +91,13 @@ impl Default for HandOff {
   fn default() -> Self {
     HandOff {
       events: SegQueue::new(),
+      next_seq: AtomicU64::new(0),
       pending: AtomicUsize::new(0),
       memory_events: AtomicUsize::new(0),
       memory_bytes: AtomicUsize::new(0),
       overflow_bytes: AtomicUsize::new(0),
       in_flight_batches: AtomicUsize::new(0),
+      spooled_ahead: AtomicU64::new(0),
       closed: AtomicBool::new(false),
       entering: AtomicUsize::new(0),
       dispatch_requested: AtomicBool::new(false),
@@ -86,6 +110,16 @@ impl Default for HandOff {
 }
 
 impl HandOff {
+  /// Takes `count` consecutive sequence numbers; returns the first.
+  pub fn take_seqs(&self, count: u64) -> u64 {
+    self.next_seq.fetch_add(count, Relaxed)
+  }
+
+  /// Numbers continue after `seq` (the spool's last key at start).
+  pub fn seqs_after(&self, seq: u64) {
+    self.next_seq.fetch_max(seq + 1, Relaxed);
+  }
+
   /// Admits a caller unless close() has begun; close() waits until it has pushed.
   pub fn enter(&self) -> Option<Entered<'_>> {
     self.entering.fetch_add(1, SeqCst);
@@ -162,6 +196,10 @@ impl HandOff {
     )
   }
 
+  pub fn spooled_ahead(&self) -> &AtomicU64 {
+    &self.spooled_ahead
+  }
+
   pub fn in_flight_batches(&self) -> &AtomicUsize {
     &self.in_flight_batches
   }
@@ -170,10 +208,13 @@ impl HandOff {
   /// sleeps past the event's linger, or a burst is waiting.
   pub fn push(&self, handed: Handed, linger: Duration) -> bool {
     let due = self.nanos(handed.at + linger);
-    let overflow = handed.overflow;
+    let for_dispatcher = matches!(
+      handed.route,
+      HandedTo::Queue | HandedTo::WrittenAhead { cached: true }
+    );
     let pending = self.pending.fetch_add(1, SeqCst) + 1;
     self.events.push(handed);
-    if overflow || self.dispatch_requested.load(SeqCst) {
+    if !for_dispatcher || self.dispatch_requested.load(SeqCst) {
       return false;
     }
     let late = self.dispatcher_wakes_at.load(SeqCst) > due;
@@ -249,9 +290,10 @@ mod tests {
   fn handed(seq: u64, at: Instant) -> Handed {
     let envelope = Envelope::whole("arn:aws:sns:us-east-1:1:t.fifo", "g", "d", "{}");
     Handed {
-      envelope: Arc::new(envelope.with_seq(seq)),
-      overflow: false,
+      envelope: envelope.with_seq(seq),
+      route: HandedTo::Queue,
       at,
+      ticket: None,
     }
   }
 

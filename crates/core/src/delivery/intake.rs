@@ -2,8 +2,10 @@
 //! reserve its memory and hand it over (see `HandOff`): for the queue, or for the spool
 //! writer when the queue is full.
 
-use super::handoff::Handed;
+use super::handoff::{Handed, HandedTo};
 use super::queue::Queued;
+use super::ticket::Ticket;
+use super::write_ahead::WriteAhead;
 use super::{Logger, NoticeCode};
 use crate::config::OverflowPolicy;
 use crate::error::{ErrorCode, LoggerError, Result};
@@ -20,19 +22,43 @@ pub(super) const OVERFLOW_BUFFER_BYTES: usize = 2 << 20;
 /// writer catches up, so a stuck disk cannot hang the app.
 const OVERFLOW_WAIT: Duration = Duration::from_secs(1);
 
-/// A validated event with its message built, not yet queued ([`Logger::prepare`]).
+/// A validated event with its message built, not yet queued ([`Logger::prepare`]). It gets
+/// its sequence number (acceptance order) when queued or written ahead.
 pub struct Prepared {
-  envelope: Arc<Envelope>,
+  envelope: Envelope,
 }
 
-/// Why [`Logger::enqueue_all`] took none of its events.
+/// Why [`Logger::accept`] took none of its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
   /// close() has begun.
   Closed,
   /// The queue is full and no spool can take more now (none configured, overflow policy
-  /// `drop`, or the spool writer is behind): try again later.
+  /// `drop`, the spool writer is behind, or the spool is at `maxSpoolBytes`): try again later.
   Full,
+  /// The spool cannot be written (disk full, directory unusable): try again later.
+  SpoolFailing,
+  /// Waiting for SNS: not every event was sent within the caller's patience (they may still
+  /// be; a retry with the same dedup ids is harmless).
+  Unconfirmed,
+}
+
+/// When [`Logger::accept`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptUntil {
+  /// Once the events are queued (in the spool first when the logger writes ahead).
+  Kept,
+  /// Once SNS accepted every event, or `Refused::Unconfirmed` after this long.
+  Published(Duration),
+}
+
+/// Why a logger that writes ahead refuses: the spool is failing, full, or its writer behind.
+fn write_ahead_refusal(shared: &super::Shared, write_ahead: &WriteAhead) -> Option<Refused> {
+  if shared.spool_failing.load(Relaxed) {
+    return Some(Refused::SpoolFailing);
+  }
+  (shared.spool_is_full() || write_ahead.backlog_bytes() >= shared.config.delivery.max_queue_bytes)
+    .then_some(Refused::Full)
 }
 
 impl Logger {
@@ -44,6 +70,9 @@ impl Logger {
       return Err(closed_error());
     }
     let (Prepared { envelope }, ()) = self.prepare(input, None, |_, _| Ok(()))?;
+    if let Some(write_ahead) = &shared.write_ahead {
+      return self.log_ahead(write_ahead, envelope);
+    }
     let limits = &shared.config.delivery;
     let hand_off = &shared.hand_off;
     let Some(entered) = hand_off.enter() else {
@@ -55,26 +84,26 @@ impl Logger {
     } else if self.overflow_goes_to_spool() {
       hand_off.reserve_overflow(1, bytes, OVERFLOW_BUFFER_BYTES, true)
     } else {
-      shared.counters.accepted.fetch_add(1, Relaxed);
-      shared.counters.dropped.fetch_add(1, Relaxed);
-      shared.notify_error(
-          NoticeCode::QueueFull,
-          format!(
-            "the in-memory queue is full ({} events or {} bytes) and overflow goes to {}: the event was dropped",
-            limits.max_queue_events,
-            limits.max_queue_bytes,
-            if shared.spool.is_some() { "drop" } else { "no spool" }
-          ),
-          1,
-        );
+      self.drop_one(format!(
+        "the in-memory queue is full ({} events or {} bytes) and overflow goes to {}: the event was dropped",
+        limits.max_queue_events,
+        limits.max_queue_bytes,
+        if shared.spool.is_some() { "drop" } else { "no spool" }
+      ));
       return Ok(());
     };
     let at = Instant::now();
+    let route = if overflow {
+      HandedTo::Overflow
+    } else {
+      HandedTo::Queue
+    };
     let wake = hand_off.push(
       Handed {
         envelope,
-        overflow,
+        route,
         at,
+        ticket: None,
       },
       limits.linger,
     );
@@ -84,6 +113,32 @@ impl Logger {
       hand_off.wait_for_spool_writer(OVERFLOW_BUFFER_BYTES, OVERFLOW_WAIT);
     }
     Ok(())
+  }
+
+  /// `log()` of a logger that writes ahead: hands the event to the writer thread without
+  /// waiting for the write. Past `maxQueueBytes` of events waiting for it, waits for the
+  /// writer up to a second, then drops (counted and reported): a disk slower than the app.
+  fn log_ahead(&self, write_ahead: &WriteAhead, envelope: Envelope) -> Result<()> {
+    let limit = self.shared.config.delivery.max_queue_bytes;
+    if write_ahead.backlog_bytes() >= limit && !write_ahead.wait_for_room(limit, OVERFLOW_WAIT) {
+      self.drop_one(format!(
+        "the spool writer is behind ({} bytes of events wait for it, maxQueueBytes): the event was dropped",
+        write_ahead.backlog_bytes()
+      ));
+      return Ok(());
+    }
+    match write_ahead.submit(vec![envelope], false) {
+      Ok(_) => Ok(()),
+      Err(_) => Err(closed_error()),
+    }
+  }
+
+  /// Counts and reports an event accepted and dropped at once.
+  fn drop_one(&self, why: String) {
+    let shared = &self.shared;
+    shared.counters.accepted.fetch_add(1, Relaxed);
+    shared.counters.dropped.fetch_add(1, Relaxed);
+    shared.notify_error(NoticeCode::QueueFull, why, 1);
   }
 
   /// The first half of [`Logger::log`]: validates the event and builds its request, without
@@ -104,19 +159,69 @@ impl Logger {
     let agent = config.df_config.resolve_index(event.agent.as_deref())?;
     let envelope = Envelope::new(shared.routes[agent].clone(), &event, dedup_id.as_deref());
     check_message_size(envelope.message_len(), shared.limits.message_bytes)?;
-    // Taken only once the event is accepted, so a refused one leaves no gap.
-    let seq = shared.next_seq.fetch_add(1, Relaxed);
-    let envelope = Arc::new(envelope.with_seq(seq));
     Ok((Prepared { envelope }, admitted))
   }
 
-  /// Queues prepared events, in order, all or none, without ever waiting: when the queue has
-  /// no room they go to the spool, and when the spool cannot take them now either, none is
-  /// taken ([`Refused::Full`]) and the caller answers "try again later". Nothing is dropped.
-  pub fn enqueue_all(&self, events: Vec<Prepared>) -> std::result::Result<(), Refused> {
+  /// Takes prepared events, in order, all or none, and answers as `until` asks:
+  /// - a logger that writes ahead (`durability: disk`) answers once they are in the spool
+  ///   (group-committed with other callers' events), or refuses them all when the spool
+  ///   cannot take them (failing, full, its writer behind);
+  /// - otherwise they are queued without waiting: when the queue has no room they go to the
+  ///   spool, and when the spool cannot take them now either (or is failing), none is taken;
+  /// - `Published(patience)` then waits until SNS has every one of them.
+  ///
+  /// A refused batch was not taken (but `Unconfirmed`: taken, not yet confirmed sent).
+  pub async fn accept(
+    &self,
+    events: Vec<Prepared>,
+    until: AcceptUntil,
+  ) -> std::result::Result<(), Refused> {
     if events.is_empty() {
       return Ok(());
     }
+    let shared = &self.shared;
+    if let Some(write_ahead) = &shared.write_ahead {
+      if let Some(refused) = write_ahead_refusal(shared, write_ahead) {
+        return Err(refused);
+      }
+      let envelopes = events.into_iter().map(|p| p.envelope).collect();
+      let receipt = write_ahead.submit(envelopes, true)?;
+      let receipt = receipt.expect("a reply was asked for");
+      // A dropped sender: the writer failed unexpectedly; nothing counts as accepted.
+      return receipt.await.unwrap_or(Err(Refused::SpoolFailing));
+    }
+    let ticket = match until {
+      AcceptUntil::Kept => None,
+      AcceptUntil::Published(_) => Some(Arc::new(Ticket::new(events.len()))),
+    };
+    self.enqueue(events, ticket.clone())?;
+    match (until, ticket) {
+      (AcceptUntil::Published(patience), Some(ticket)) => {
+        match tokio::time::timeout(patience, ticket.all_sent()).await {
+          Ok(true) => Ok(()),
+          _ => Err(Refused::Unconfirmed),
+        }
+      }
+      _ => Ok(()),
+    }
+  }
+
+  /// Takes prepared events, in order, all or none, without waiting for anything: queued (a
+  /// logger that writes ahead hands them to its writer and does not wait for the write).
+  pub fn enqueue_all(&self, events: Vec<Prepared>) -> std::result::Result<(), Refused> {
+    if let Some(write_ahead) = &self.shared.write_ahead {
+      let envelopes = events.into_iter().map(|p| p.envelope).collect();
+      return write_ahead.submit(envelopes, false).map(|_| ());
+    }
+    self.enqueue(events, None)
+  }
+
+  /// Queues prepared events (memory durability), in order, all or none, without waiting.
+  fn enqueue(
+    &self,
+    events: Vec<Prepared>,
+    ticket: Option<Arc<Ticket>>,
+  ) -> std::result::Result<(), Refused> {
     let shared = &self.shared;
     let limits = &shared.config.delivery;
     let hand_off = &shared.hand_off;
@@ -132,6 +237,8 @@ impl Logger {
       limits.max_queue_bytes,
     ) {
       false
+    } else if shared.spool_failing.load(Relaxed) && self.overflow_goes_to_spool() {
+      return Err(Refused::SpoolFailing);
     } else if self.overflow_goes_to_spool()
       && hand_off.reserve_overflow(count, bytes, OVERFLOW_BUFFER_BYTES, false)
     {
@@ -140,12 +247,18 @@ impl Logger {
       return Err(Refused::Full);
     };
     let at = Instant::now();
+    let route = if overflow {
+      HandedTo::Overflow
+    } else {
+      HandedTo::Queue
+    };
     let mut wake = false;
     for Prepared { envelope } in events {
       let handed = Handed {
         envelope,
-        overflow,
+        route,
         at,
+        ticket: ticket.clone(),
       };
       wake |= hand_off.push(handed, limits.linger);
     }
@@ -153,16 +266,36 @@ impl Logger {
     Ok(())
   }
 
-  /// Whether an event logged now would be taken without waiting: not closed, and the queue
-  /// has room or the spool can take the overflow.
-  pub fn is_accepting(&self) -> bool {
+  /// Why an event logged now would be refused, or `None` when it would be taken without
+  /// waiting: not closed, the spool not failing, and the queue has room or the spool can
+  /// take the overflow (with a write-ahead log: the spool under its cap, its writer keeping
+  /// up).
+  pub fn refusal(&self) -> Option<Refused> {
     let shared = &self.shared;
+    if shared.hand_off.is_closed() {
+      return Some(Refused::Closed);
+    }
+    if let Some(write_ahead) = &shared.write_ahead {
+      return write_ahead_refusal(shared, write_ahead);
+    }
     let limits = &shared.config.delivery;
     let (events, bytes) = shared.hand_off.memory();
-    !shared.hand_off.is_closed()
-      && ((events < limits.max_queue_events && bytes < limits.max_queue_bytes)
-        || (self.overflow_goes_to_spool()
-          && shared.hand_off.overflow_bytes() < OVERFLOW_BUFFER_BYTES))
+    if events < limits.max_queue_events && bytes < limits.max_queue_bytes {
+      return None;
+    }
+    if !self.overflow_goes_to_spool() {
+      return Some(Refused::Full);
+    }
+    if shared.spool_failing.load(Relaxed) {
+      return Some(Refused::SpoolFailing);
+    }
+    (shared.spool_is_full() || shared.hand_off.overflow_bytes() >= OVERFLOW_BUFFER_BYTES)
+      .then_some(Refused::Full)
+  }
+
+  /// Whether an event logged now would be taken without waiting ([`Logger::refusal`]).
+  pub fn is_accepting(&self) -> bool {
+    self.refusal().is_none()
   }
 
   /// Counts what was taken and wakes whoever must look.

@@ -21,14 +21,16 @@ mod notice;
 mod queue;
 mod spool_keeper;
 mod supervisor;
+mod ticket;
+mod write_ahead;
 
 pub use close::{CloseReport, CLOSE_WRITE_BEFORE_RESOLVING};
 pub use epochs::{FlushRange, Outcome, Tally};
-pub use intake::{Prepared, Refused};
+pub use intake::{AcceptUntil, Prepared, Refused};
 pub use notice::{Notice, NoticeCode, Observer};
 
-use crate::config::LoggerConfig;
-use crate::error::Result;
+use crate::config::{Durability, Fsync, LoggerConfig};
+use crate::error::{quote, ErrorCode, LoggerError, Result};
 use crate::message::{DedupIds, Route};
 use crate::runtime;
 use crate::sink::{Sink, SinkLimits};
@@ -37,12 +39,13 @@ use backon::ExponentialBuilder;
 use handoff::HandOff;
 use parking_lot::Mutex;
 use queue::Queue;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+use write_ahead::WriteAhead;
 
 /// Counters for `stats()`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,8 +91,13 @@ struct Shared {
   /// How `log()` hands events to the delivery tasks without taking `queue`'s mutex.
   hand_off: Arc<HandOff>,
   queue: Mutex<Queue>,
-  /// Acceptance order across runs (continues after the spool's last key).
-  next_seq: AtomicU64,
+  /// `durability: disk`: the spool is the write-ahead log, written by its own thread.
+  write_ahead: Option<WriteAhead>,
+  /// The last spool write failed: new events are refused, not dropped, until one succeeds.
+  spool_failing: AtomicBool,
+  /// The spool's size when a write was last refused for `maxSpoolBytes` (`u64::MAX`: none
+  /// since the last write that succeeded): full until deletions bring it below that.
+  spool_full_at: AtomicU64,
   /// What the events of each agent of df_config.json share, by the agent's index.
   routes: Vec<Arc<Route>>,
   /// Wakes the dispatcher.
@@ -133,6 +141,26 @@ impl Shared {
   }
 }
 
+/// The longest close() (or process exit) waits for the write-ahead log's last commit.
+const WRITE_AHEAD_CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Creates the spool directory and opens a spool file in it: an error naming the path and
+/// the cause when it cannot be used.
+pub fn check_spool_dir(dir: &std::path::Path) -> Result<()> {
+  let spool = Spool::new(dir);
+  let opened = spool.open_now();
+  spool.release();
+  opened.map_err(|error| {
+    LoggerError::new(
+      ErrorCode::InvalidOptions,
+      format!(
+        "spoolDir {} cannot be used: {error}",
+        quote(&dir.display().to_string())
+      ),
+    )
+  })
+}
+
 /// A logger: validation, queue and delivery. Cheap to clone.
 #[derive(Clone)]
 pub struct Logger {
@@ -142,7 +170,13 @@ pub struct Logger {
 impl Logger {
   /// Builds the configured sink and starts delivering on the shared runtime. The logger is
   /// remembered until close(), so that process exit can spool what it holds.
+  /// With `durability: disk`, a spool directory that cannot be used is an error here.
   pub fn open(config: LoggerConfig, observer: Option<Observer>) -> Result<Logger> {
+    if config.delivery.durability == Durability::Disk {
+      if let Some(dir) = &config.delivery.spool_dir {
+        check_spool_dir(dir)?;
+      }
+    }
     let sink = config.sink.build()?;
     let logger = Logger::start(config, sink, observer, runtime::handle());
     runtime::register(&logger);
@@ -165,19 +199,27 @@ impl Logger {
       .with_total_delay(Some(config.delivery.retry_budget))
       .without_max_times();
     let spool_dir = config.delivery.spool_dir.as_deref();
-    let spool = spool_dir.map(Spool::new);
+    let delivery = &config.delivery;
+    let spool = spool_dir.map(|dir| {
+      Spool::for_logger(
+        dir,
+        delivery.fsync == Fsync::Commit,
+        delivery.max_spool_bytes,
+      )
+    });
     let dead_letters = spool_dir.map(DeadLetterFile::new);
     let dir_lock = spool_dir.and_then(|dir| DirLock::share(dir).ok());
     let limits = sink.limits();
     let hand_off = Arc::new(HandOff::default());
     let mut queue = Queue::new(config.delivery.linger, limits, hand_off.clone());
-    let mut next_seq = 0;
     if let Some(spool) = spool.as_ref().filter(|s| s.exists()) {
       if let Ok(Some(last)) = spool.last_key() {
         queue.resume_from_spool();
-        next_seq = last + 1;
+        hand_off.seqs_after(last);
       }
     }
+    let write_ahead =
+      (delivery.durability == Durability::Disk && spool.is_some()).then(WriteAhead::default);
     let dedup_ids = DedupIds::new();
     let routes = config
       .df_config
@@ -203,7 +245,9 @@ impl Logger {
       observer,
       hand_off,
       queue: Mutex::new(queue),
-      next_seq: AtomicU64::new(next_seq),
+      write_ahead,
+      spool_failing: AtomicBool::new(false),
+      spool_full_at: AtomicU64::new(u64::MAX),
       routes,
       wake: Notify::new(),
       wake_spool: Notify::new(),
@@ -224,7 +268,36 @@ impl Logger {
       let keeper = supervisor::supervise(shared.clone(), "spool keeper", spool_keeper::keep_spool);
       *shared.keeper.lock() = Some(runtime.spawn(keeper));
     }
+    if shared.write_ahead.is_some() {
+      let writer = shared.clone();
+      let spawned = std::thread::Builder::new()
+        .name("sns-logger-write-ahead".into())
+        .spawn(move || write_ahead::run(writer));
+      if let Err(error) = spawned {
+        // Without its writer the log refuses everything (the callers see the spool failing).
+        shared.spool_failing.store(true, Relaxed);
+        shared.notify_error(
+          NoticeCode::Internal,
+          format!("the write-ahead thread could not start ({error}); events are refused"),
+          0,
+        );
+      }
+    }
     Logger { shared }
+  }
+
+  /// Whether every event goes through the spool first (`durability: disk`).
+  pub fn writes_ahead(&self) -> bool {
+    self.shared.write_ahead.is_some()
+  }
+
+  /// Resolves once every event handed to the write-ahead log so far is written (or refused);
+  /// at once for a logger that does not write ahead. A flush of such a logger waits for this
+  /// before it marks what it covers.
+  pub async fn written_ahead(&self) {
+    if let Some(write_ahead) = &self.shared.write_ahead {
+      write_ahead.written().await;
+    }
   }
 
   /// The sink events go to.
@@ -235,6 +308,7 @@ impl Logger {
   /// Resolves once every event logged before the call has settled; returns their outcomes
   /// (those not reported by an earlier flush).
   pub async fn flush(&self) -> Tally {
+    self.written_ahead().await;
     let epoch = self.begin_flush();
     self.settled(epoch).await
   }
@@ -265,6 +339,9 @@ impl Logger {
   /// Refuses new events from now on; returns the flush epoch covering everything accepted.
   pub fn stop_accepting(&self) -> FlushRange {
     let shared = &self.shared;
+    if let Some(write_ahead) = &shared.write_ahead {
+      write_ahead.close(WRITE_AHEAD_CLOSE_WAIT);
+    }
     shared.hand_off.close();
     shared.queue.lock().close();
     self.begin_flush()
@@ -275,6 +352,9 @@ impl Logger {
   /// many were spooled. Events in flight may still land; their dedup id makes the replay a
   /// duplicate SNS drops within its 5-minute window.
   pub fn spool_everything_now(&self) -> u64 {
+    if let Some(write_ahead) = &self.shared.write_ahead {
+      write_ahead.close(WRITE_AHEAD_CLOSE_WAIT);
+    }
     self.wait_for_close_writes(close::EXIT_WAIT_FOR_WRITES);
     let left = self.take_everything();
     self.shared.spool_and_settle(left)
@@ -304,7 +384,7 @@ impl Logger {
       sent: c.sent.load(Relaxed),
       retried: c.retried.load(Relaxed),
       dead_lettered: c.dead_lettered.load(Relaxed),
-      spooled: c.spooled.load(Relaxed),
+      spooled: c.spooled.load(Relaxed) + self.shared.hand_off.spooled_ahead().load(Relaxed),
       replayed: c.replayed.load(Relaxed),
       dropped: c.dropped.load(Relaxed),
       queue_events: queue_events as u64,
@@ -320,3 +400,5 @@ impl Logger {
 mod storage_fault_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_ahead_tests;

@@ -8,7 +8,8 @@
 use super::epochs::{Epochs, FlushRange, Outcome, Tally};
 use super::group::Group;
 pub use super::group::{GroupKey, Queued};
-use super::handoff::{HandOff, Handed};
+use super::handoff::{HandOff, Handed, HandedTo};
+use super::ticket::Ticket;
 use crate::message::Envelope;
 use crate::sink::{sns, SinkLimits};
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -36,6 +37,9 @@ pub struct SpoolWork {
   pub to_unspool: Vec<u64>,
   /// `Some(cursor)`: the queue is idle in spool mode, so load the next chunk after `cursor`.
   pub replay_from: Option<Option<u64>>,
+  /// How many events written ahead had been left in the spool when this work was taken
+  /// (see [`Queue::load_replayed`]).
+  pub left_in_spool_mark: u64,
   pub closed: bool,
 }
 
@@ -63,6 +67,8 @@ pub struct Queue {
   replayed_in_memory: HashSet<u64>,
   /// Spool keys of replayed events that settled: to delete from the spool.
   to_unspool: Vec<u64>,
+  /// Events written ahead that were left in the spool (not cached in memory), ever.
+  left_in_spool: u64,
 }
 
 impl Default for Queue {
@@ -87,28 +93,49 @@ impl Queue {
       replay_cursor: None,
       replayed_in_memory: HashSet::new(),
       to_unspool: Vec::new(),
+      left_in_spool: 0,
     }
   }
 
-  /// Takes in every event handed over so far, in the order handed: each joins its group, or
-  /// the overflow when it came past the caps or while events wait in the spool (so none
-  /// overtakes a spooled one). Returns how many joined a group.
+  /// Takes in every event handed over so far, in the order handed, numbering new ones in
+  /// that order (so a group's events leave in the order of their numbers, which are their
+  /// keys in the spool): each joins its group, or the overflow when it came past the caps or
+  /// while events wait in the spool (so none overtakes a spooled one). Returns how many
+  /// joined a group.
   pub fn absorb(&mut self) -> usize {
     let mut queued = 0;
     while let Some(Handed {
       envelope,
-      overflow,
+      route,
       at,
+      ticket,
     }) = self.hand_off.pop()
     {
-      if overflow || self.spool_mode {
-        if !overflow {
+      let envelope = match route {
+        HandedTo::WrittenAhead { .. } => envelope,
+        _ => envelope.with_seq(self.hand_off.take_seqs(1)),
+      };
+      let envelope = Arc::new(envelope);
+      match route {
+        HandedTo::Overflow => self.push_overflow(envelope, at, ticket),
+        HandedTo::Queue if self.spool_mode => {
           self.hand_off.overflow_grew(Queued::bytes_of(&envelope));
+          self.push_overflow(envelope, at, ticket);
         }
-        self.push_overflow(envelope, at);
-      } else {
-        self.push(envelope, false, at);
-        queued += 1;
+        HandedTo::Queue => {
+          self.push(envelope, at, ticket);
+          queued += 1;
+        }
+        HandedTo::WrittenAhead { cached: true } if !self.spool_mode => {
+          self.push_written_ahead(envelope, at, ticket);
+          queued += 1;
+        }
+        HandedTo::WrittenAhead { cached } => {
+          if cached {
+            self.hand_off.release(1, Queued::bytes_of(&envelope));
+          }
+          self.leave_in_spool(ticket);
+        }
       }
     }
     queued
@@ -143,14 +170,53 @@ impl Queue {
     self.spool_mode
   }
 
-  /// Adds an event to its group. A replayed one (`in_spool`) is counted in memory here; a
-  /// new one was counted by the caller that handed it over.
-  fn push(&mut self, envelope: Arc<Envelope>, in_spool: bool, now: Instant) {
-    let queued = self.accept(envelope, in_spool, now);
-    if in_spool {
-      self.hand_off.add(1, queued.bytes());
-      self.replayed_in_memory.insert(queued.seq());
+  /// Adds a new event to its group (its memory was reserved by the caller).
+  fn push(&mut self, envelope: Arc<Envelope>, now: Instant, ticket: Option<Arc<Ticket>>) {
+    let epoch = self.epochs.accept();
+    self.join_group(Queued::new(envelope, Some(epoch), false, now, ticket));
+  }
+
+  /// Adds an event read back from the spool to its group, counting its memory here.
+  fn push_replayed(&mut self, envelope: Arc<Envelope>, now: Instant) {
+    let queued = Queued::new(envelope, None, true, now, None);
+    self.hand_off.add(1, queued.bytes());
+    self.replayed_in_memory.insert(queued.seq());
+    self.join_group(queued);
+  }
+
+  /// Adds an event written ahead to its group: it counts for flushes like a new one and is
+  /// deleted from the spool once settled like a replayed one. Replay starts after it.
+  fn push_written_ahead(
+    &mut self,
+    envelope: Arc<Envelope>,
+    now: Instant,
+    ticket: Option<Arc<Ticket>>,
+  ) {
+    let epoch = self.epochs.accept();
+    let queued = Queued::new(envelope, Some(epoch), true, now, ticket);
+    self.replayed_in_memory.insert(queued.seq());
+    self.replay_cursor = Some(
+      self
+        .replay_cursor
+        .map_or(queued.seq(), |c| c.max(queued.seq())),
+    );
+    self.join_group(queued);
+  }
+
+  /// An event written ahead that memory does not cache: settled as spooled now, sent when
+  /// replay reaches it; from now on new events follow it there.
+  fn leave_in_spool(&mut self, ticket: Option<Arc<Ticket>>) {
+    let epoch = self.epochs.accept();
+    self.epochs.settle(epoch, Outcome::Spooled);
+    if let Some(ticket) = ticket {
+      ticket.settle(Outcome::Spooled);
     }
+    self.left_in_spool += 1;
+    self.hand_off.spooled_ahead().fetch_add(1, Relaxed);
+    self.spool_mode = true;
+  }
+
+  fn join_group(&mut self, queued: Queued) {
     let key = GroupKey {
       topic: queued.envelope.topic_arn().clone(),
       group: queued.envelope.group_id().clone(),
@@ -158,17 +224,12 @@ impl Queue {
     self.groups.entry(key).or_default().push_back(queued);
   }
 
-  /// Gives an event its flush epoch: the one current when the queue takes it in, which a
-  /// flush closes only after absorbing everything handed over before it.
-  fn accept(&mut self, envelope: Arc<Envelope>, in_spool: bool, now: Instant) -> Queued {
-    let epoch = (!in_spool).then(|| self.epochs.accept());
-    Queued::new(envelope, epoch, now)
-  }
-
   /// Accepts an event straight for the spool; from now on new events follow it there.
-  fn push_overflow(&mut self, envelope: Arc<Envelope>, now: Instant) {
-    let queued = self.accept(envelope, false, now);
-    self.overflow.push(queued);
+  fn push_overflow(&mut self, envelope: Arc<Envelope>, now: Instant, ticket: Option<Arc<Ticket>>) {
+    let epoch = self.epochs.accept();
+    self
+      .overflow
+      .push(Queued::new(envelope, Some(epoch), false, now, ticket));
     self.spool_mode = true;
   }
 
@@ -193,16 +254,24 @@ impl Queue {
     SpoolWork {
       to_unspool: self.take_unspooled(),
       replay_from: idle.then_some(self.replay_cursor),
+      left_in_spool_mark: self.left_in_spool,
       closed: self.closed,
       overflow,
     }
   }
 
   /// Queues a chunk read from the spool, skipping events already in memory; returns how many
-  /// were queued. An empty chunk ends spool mode unless overflow is waiting.
-  pub fn load_replayed(&mut self, events: Vec<(u64, Envelope)>, now: Instant) -> u64 {
+  /// were queued. An empty chunk ends spool mode unless overflow is waiting, or events
+  /// written ahead were left in the spool since the work was taken (`left_in_spool_mark`):
+  /// the read may have missed them.
+  pub fn load_replayed(
+    &mut self,
+    events: Vec<(u64, Envelope)>,
+    left_in_spool_mark: u64,
+    now: Instant,
+  ) -> u64 {
     let Some(last) = events.last().map(|(key, _)| *key) else {
-      if self.overflow.is_empty() {
+      if self.overflow.is_empty() && self.left_in_spool == left_in_spool_mark {
         self.spool_mode = false;
       }
       return 0;
@@ -210,7 +279,7 @@ impl Queue {
     let mut loaded = 0;
     for (seq, envelope) in events {
       if !self.replayed_in_memory.contains(&seq) {
-        self.push(Arc::new(envelope.with_seq(seq)), true, now);
+        self.push_replayed(Arc::new(envelope.with_seq(seq)), now);
         loaded += 1;
       }
     }
@@ -223,6 +292,9 @@ impl Queue {
     self.hand_off.release(1, queued.bytes());
     if let Some(epoch) = queued.epoch() {
       self.epochs.settle(epoch, outcome);
+    }
+    if let Some(ticket) = queued.ticket() {
+      ticket.settle(outcome);
     }
     if queued.in_spool()
       && self.replayed_in_memory.remove(&queued.seq())
@@ -237,6 +309,10 @@ impl Queue {
   pub fn respool(&mut self, entries: impl IntoIterator<Item = Queued>) {
     for queued in entries {
       if queued.in_spool() {
+        if queued.epoch().is_some() {
+          // Written ahead, not replayed: its move to the spool was not counted yet.
+          self.hand_off.spooled_ahead().fetch_add(1, Relaxed);
+        }
         self.settle(&queued, Outcome::Spooled);
       } else {
         self.hand_off.overflow_grew(queued.bytes());
@@ -411,7 +487,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     for _ in 0..25 {
-      queue.push(envelope("g", 10), false, now);
+      queue.push(envelope("g", 10), now, None);
     }
     let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
     assert_eq!(batches.len(), 1, "one batch per group in flight");
@@ -419,7 +495,7 @@ mod tests {
 
     let mut queue = Queue::default();
     for _ in 0..3 {
-      queue.push(envelope("g", 100 * 1024), false, now);
+      queue.push(envelope("g", 100 * 1024), now, None);
     }
     let (batches, _) = queue.take_ready(now, Duration::from_secs(1));
     assert_eq!(
@@ -434,7 +510,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     let linger = Duration::from_millis(5);
-    queue.push(envelope("g", 10), false, now);
+    queue.push(envelope("g", 10), now, None);
     let (batches, next) = queue.take_ready(now, linger);
     assert!(batches.is_empty());
     assert_eq!(next, Some(now + linger));
@@ -447,7 +523,7 @@ mod tests {
     let mut queue = Queue::default();
     let now = Instant::now();
     for i in 0..12 {
-      queue.push(dedup_envelope("g", 1, &i.to_string()), false, now);
+      queue.push(dedup_envelope("g", 1, &i.to_string()), now, None);
     }
     let (batches, _) = queue.take_ready(now, Duration::ZERO);
     let key = batches[0].0.clone();
@@ -477,11 +553,11 @@ mod tests {
     let now = Instant::now();
     let linger = Duration::from_secs(1);
     for _ in 0..3 {
-      queue.push(envelope("g", 100 * 1024), false, now);
+      queue.push(envelope("g", 100 * 1024), now, None);
     }
     let group = queue.groups.values_mut().next().unwrap();
     assert_eq!(group.take_pending().len(), 3);
-    queue.push(envelope("g", 10), false, now);
+    queue.push(envelope("g", 10), now, None);
     let (batches, next) = queue.take_ready(now, linger);
     assert!(
       batches.is_empty(),

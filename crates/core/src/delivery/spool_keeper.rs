@@ -43,7 +43,7 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
       }
       work
         .replay_from
-        .map(|cursor| replay(&worker, spool, cursor))
+        .map(|cursor| replay(&worker, spool, cursor, work.left_in_spool_mark))
     })
     .await;
     let replayed = match round {
@@ -68,7 +68,8 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
       // Replayed events are queued: let the dispatcher send them.
       shared.wake_dispatcher();
     }
-    let poll = if shared.queue.lock().in_spool_mode() {
+    // Written ahead, every sent event is deleted from the spool: look often.
+    let poll = if shared.queue.lock().in_spool_mode() || shared.write_ahead.is_some() {
       SPOOL_POLL
     } else {
       next_adoption.saturating_duration_since(Instant::now())
@@ -82,7 +83,7 @@ pub(super) async fn keep_spool(shared: Arc<Shared>) {
 
 /// Loads the next chunk of the spool into the queue. Leaves spool mode when nothing is left
 /// beyond what is already in memory. Returns how many events were loaded.
-fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>) -> u64 {
+fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>, left_in_spool_mark: u64) -> u64 {
   let chunk = REPLAY_CHUNK.min(shared.config.delivery.max_queue_events.div_ceil(2));
   let read = match spool.read_after(cursor, chunk) {
     Ok(read) => read,
@@ -104,7 +105,7 @@ fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>) -> u64 {
   let loaded = shared
     .queue
     .lock()
-    .load_replayed(read.events, Instant::now());
+    .load_replayed(read.events, left_in_spool_mark, Instant::now());
   shared.counters.replayed.fetch_add(loaded, Relaxed);
   loaded
 }
@@ -112,7 +113,7 @@ fn replay(shared: &Shared, spool: &Spool, cursor: Option<u64>) -> u64 {
 impl Shared {
   /// Takes in the events of spool files whose logger is gone; they replay like this one's.
   fn adopt_orphans(&self, spool: &Spool) {
-    match spool.adopt_orphans(|| self.next_seq.fetch_add(1, Relaxed)) {
+    match spool.adopt_orphans(|| self.hand_off.take_seqs(1)) {
       Ok(0) => {}
       Ok(_) => self.queue.lock().resume_from_spool(),
       Err(error) => self.notify_error(NoticeCode::SpoolError, error.to_string(), 0),
@@ -219,8 +220,53 @@ impl Shared {
     written
   }
 
+  /// Records whether the spool could be written: a failure (but a full spool, which
+  /// readiness sees from its size) marks it failing, so that new events are refused rather
+  /// than dropped, until a write succeeds again. Says so when that changes.
+  pub(super) fn spool_write_result(&self, error: Option<&SpoolError>) {
+    match error {
+      None => {
+        self.spool_full_at.store(u64::MAX, Relaxed);
+        if self.spool_failing.swap(false, Relaxed) {
+          self.notify_error(
+            NoticeCode::SpoolNotice,
+            "the spool can be written again".into(),
+            0,
+          );
+        }
+      }
+      Some(SpoolError::Full { .. }) => {
+        let stored = self.spool.as_ref().map_or(0, |s| s.stored_bytes());
+        self.spool_full_at.store(stored, Relaxed);
+      }
+      Some(SpoolError::NotConfigured) => {}
+      Some(error) => {
+        if !self.spool_failing.swap(true, Relaxed) {
+          self.notify_error(
+            NoticeCode::SpoolError,
+            format!("{error}: the spool cannot be written; events are refused until it can"),
+            0,
+          );
+        }
+      }
+    }
+  }
+
+  /// Whether the spool is at its cap: at `maxSpoolBytes`, or a write was refused for it and
+  /// nothing was deleted since.
+  pub(super) fn spool_is_full(&self) -> bool {
+    let Some(spool) = &self.spool else {
+      return false;
+    };
+    let stored = spool.stored_bytes();
+    stored >= self.config.delivery.max_spool_bytes || stored >= self.spool_full_at.load(Relaxed)
+  }
+
   /// Counts and reports `count` events a failed write dropped.
   fn report_write(&self, written: Result<(), SpoolError>, count: u64, note: &str) {
+    if count > 0 {
+      self.spool_write_result(written.as_ref().err());
+    }
     if let Err(error) = written {
       if count > 0 {
         self.counters.dropped.fetch_add(count, Relaxed);

@@ -29,7 +29,7 @@ impl Spool {
       if Some(&name) == own.as_ref() {
         continue;
       }
-      let orphan = match file::try_open(&self.dir, &name) {
+      let orphan = match file::try_open(&self.dir, &name, self.sync) {
         Attempt::Opened(db) => db,
         Attempt::Locked => continue,
         Attempt::Damaged(why) => {
@@ -54,6 +54,9 @@ impl Spool {
         ));
       }
       adopted += moved;
+    }
+    if adopted > 0 {
+      self.recount()?;
     }
     Ok(adopted)
   }

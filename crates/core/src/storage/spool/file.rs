@@ -3,7 +3,8 @@
 
 use super::{Spool, SpoolError, SpoolResult, ENGINE_PANICKED, EVENTS};
 use crate::storage::private_file;
-use redb::{Database, DatabaseError, ReadableTableMetadata};
+use redb::backends::FileBackend;
+use redb::{Database, DatabaseError, ReadableTableMetadata, StorageBackend};
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -70,6 +71,41 @@ fn unique_name() -> String {
   )
 }
 
+/// The file under redb: every commit is written to it before the commit returns (so a crash
+/// of the process loses nothing), and flushed to stable storage only when `sync` is set
+/// (`fsync: commit`): without it the OS writes it back in its own time.
+#[derive(Debug)]
+struct SpoolBackend {
+  file: FileBackend,
+  sync: bool,
+}
+
+impl StorageBackend for SpoolBackend {
+  fn len(&self) -> std::io::Result<u64> {
+    self.file.len()
+  }
+
+  fn read(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    self.file.read(offset, len)
+  }
+
+  fn set_len(&self, len: u64) -> std::io::Result<()> {
+    self.file.set_len(len)
+  }
+
+  fn sync_data(&self, eventual: bool) -> std::io::Result<()> {
+    if self.sync {
+      self.file.sync_data(eventual)
+    } else {
+      Ok(())
+    }
+  }
+
+  fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+    self.file.write(offset, data)
+  }
+}
+
 pub(super) enum Attempt {
   Opened(Database),
   /// Another logger holds it.
@@ -81,7 +117,7 @@ pub(super) enum Attempt {
 
 /// Opens `name` in `dir`, creating it when missing. A panic of the storage engine on a damaged
 /// file is caught and reported as damage.
-pub(super) fn try_open(dir: &Path, name: &str) -> Attempt {
+pub(super) fn try_open(dir: &Path, name: &str, sync: bool) -> Attempt {
   let path = dir.join(name);
   let was_missing = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
   let file = match private_file(
@@ -94,14 +130,14 @@ pub(super) fn try_open(dir: &Path, name: &str) -> Attempt {
   };
   // `Ok(None)`: another logger holds the file.
   let opened = catch_unwind(AssertUnwindSafe(|| -> SpoolResult<Option<Database>> {
-    let db = match Database::builder()
-      .set_cache_size(CACHE_BYTES)
-      .create_file(file)
-    {
-      Ok(db) => db,
+    let backend = match FileBackend::new(file) {
+      Ok(file) => SpoolBackend { file, sync },
       Err(DatabaseError::DatabaseAlreadyOpen) => return Ok(None),
       Err(other) => return Err(other.into()),
     };
+    let db = Database::builder()
+      .set_cache_size(CACHE_BYTES)
+      .create_with_backend(backend)?;
     let txn = db.begin_write()?;
     txn.open_table(EVENTS)?;
     txn.commit()?;
@@ -131,11 +167,12 @@ pub(super) fn open(
   dir: &Path,
   preferred: Option<&str>,
   claim_filled: bool,
+  sync: bool,
   notices: &mut Vec<String>,
 ) -> SpoolResult<Opened> {
   let mut name = preferred.unwrap_or(Spool::FILE_NAME).to_string();
   for _ in 0..OPEN_ATTEMPTS {
-    match try_open(dir, &name) {
+    match try_open(dir, &name, sync) {
       Attempt::Opened(db) if preferred.is_none() && !claim_filled && holds_events(&db) => {
         close_quietly(Opened {
           db,

@@ -11,6 +11,7 @@ use redb::{Database, DatabaseError, ReadableTable, ReadableTableMetadata, TableD
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Key: the event's acceptance sequence number, so replay is oldest first per group even
 /// when events are spooled out of order. Value: the envelope as JSON.
@@ -30,6 +31,12 @@ pub struct Spool {
   /// `spool.redb` with events in it as its own (its logger read its last key at start). A file
   /// that filled later is another logger's, and its keys would collide with this one's.
   found_files: bool,
+  /// Whether each commit waits for stable storage (`fsync: commit`).
+  sync: bool,
+  /// Bytes of events (keys and values) in this spool's own file, once opened.
+  stored_bytes: AtomicU64,
+  /// An append that would pass this many stored bytes is refused ([`SpoolError::Full`]).
+  max_bytes: u64,
   state: Mutex<State>,
   /// Things worth telling the host about the files: moved aside, another file used, adopted.
   pub notices: Mutex<Vec<String>>,
@@ -64,6 +71,8 @@ pub enum SpoolError {
   Io(std::io::Error),
   /// The database refused an operation (boxed: redb's error is large, the happy path small).
   Database(Box<redb::Error>),
+  /// The events would pass the spool's size cap (`maxSpoolBytes`).
+  Full { max_bytes: u64 },
 }
 
 impl fmt::Display for SpoolError {
@@ -77,6 +86,10 @@ impl fmt::Display for SpoolError {
       ),
       SpoolError::Io(e) => write!(f, "spool: {e}"),
       SpoolError::Database(e) => write!(f, "spool: {e}"),
+      SpoolError::Full { max_bytes } => write!(
+        f,
+        "spool: full (it holds as many events as maxSpoolBytes allows, {max_bytes} bytes)"
+      ),
     }
   }
 }
@@ -122,13 +135,39 @@ impl Spool {
   /// The file of the first logger in a directory.
   pub const FILE_NAME: &'static str = "spool.redb";
 
+  /// A spool whose commits wait for stable storage (the operators' commands).
   pub fn new(dir: &Path) -> Spool {
+    Spool::for_logger(dir, true, u64::MAX)
+  }
+
+  /// `sync`: whether each commit waits for stable storage; without it a commit is written to
+  /// the file (a crash of the process loses nothing) and the OS flushes it later.
+  /// `max_bytes`: the most events' bytes the file may hold.
+  pub fn for_logger(dir: &Path, sync: bool, max_bytes: u64) -> Spool {
     Spool {
       dir: dir.to_path_buf(),
       found_files: !file::spool_files(dir).is_empty(),
+      sync,
+      stored_bytes: AtomicU64::new(0),
+      max_bytes,
       state: Mutex::new(State::Closed(None)),
       notices: Mutex::default(),
     }
+  }
+
+  pub fn dir(&self) -> &Path {
+    &self.dir
+  }
+
+  /// Bytes of events this spool's file holds (keys and stored values); 0 before it is opened.
+  pub fn stored_bytes(&self) -> u64 {
+    self.stored_bytes.load(Relaxed)
+  }
+
+  /// Opens (or creates) this spool's file now, so that a directory that cannot be used is
+  /// known at start rather than at the first write.
+  pub fn open_now(&self) -> SpoolResult<()> {
+    self.with_db(|_| Ok(()))
   }
 
   /// Whether the directory holds spool files from an earlier run (or another logger).
@@ -146,8 +185,11 @@ impl Spool {
         &self.dir,
         name.as_deref(),
         self.found_files,
+        self.sync,
         &mut self.notices.lock(),
       )?;
+      let stored = catch_unwind(AssertUnwindSafe(|| stored_bytes(&opened.db)));
+      self.stored_bytes.store(stored.unwrap_or(Ok(0))?, Relaxed);
       *state = State::Open(opened);
     }
     let State::Open(opened) = &*state else {
@@ -186,19 +228,51 @@ impl Spool {
     }
   }
 
-  /// Stores events under their sequence numbers, durably (one fsync per call).
+  /// Stores events under their sequence numbers in one commit (flushed to stable storage
+  /// when the spool syncs). Refused whole when they would pass the size cap.
   pub fn append<'a>(
     &self,
     events: impl IntoIterator<Item = (u64, &'a Envelope)>,
   ) -> SpoolResult<()> {
+    let records: Vec<(u64, Vec<u8>)> = events
+      .into_iter()
+      .map(|(seq, envelope)| {
+        let bytes = serde_json::to_vec(envelope).expect("an envelope always serializes");
+        (seq, bytes)
+      })
+      .collect();
+    let adding: u64 = records.iter().map(|(_, r)| record_bytes(r.len())).sum();
+    if self.stored_bytes().saturating_add(adding) > self.max_bytes {
+      return Err(SpoolError::Full {
+        max_bytes: self.max_bytes,
+      });
+    }
+    self.with_db(|db| {
+      let txn = db.begin_write()?;
+      let mut added = adding;
+      {
+        let mut table = txn.open_table(EVENTS)?;
+        for (seq, record) in &records {
+          if let Some(old) = table.insert(seq, record.as_slice())? {
+            added -= record_bytes(old.value().len());
+          }
+        }
+      }
+      txn.commit()?;
+      self.stored_bytes.fetch_add(added, Relaxed);
+      Ok(())
+    })
+  }
+
+  /// Writes and deletes a small record in one commit: whether the spool can be written now.
+  pub fn probe(&self) -> SpoolResult<()> {
+    const PROBE_KEY: u64 = u64::MAX;
     self.with_db(|db| {
       let txn = db.begin_write()?;
       {
         let mut table = txn.open_table(EVENTS)?;
-        for (seq, envelope) in events {
-          let bytes = serde_json::to_vec(envelope).expect("an envelope always serializes");
-          table.insert(seq, bytes.as_slice())?;
-        }
+        table.insert(PROBE_KEY, [0u8; 1024].as_slice())?;
+        table.remove(PROBE_KEY)?;
       }
       Ok(txn.commit()?)
     })
@@ -234,13 +308,20 @@ impl Spool {
   pub fn remove(&self, keys: &[u64]) -> SpoolResult<()> {
     self.with_db(|db| {
       let txn = db.begin_write()?;
+      let mut removed = 0;
       {
         let mut table = txn.open_table(EVENTS)?;
         for key in keys {
-          table.remove(key)?;
+          if let Some(old) = table.remove(key)? {
+            removed += record_bytes(old.value().len());
+          }
         }
       }
-      Ok(txn.commit()?)
+      txn.commit()?;
+      let _ = self
+        .stored_bytes
+        .fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(removed)));
+      Ok(())
     })
   }
 
@@ -265,6 +346,13 @@ impl Spool {
     })
   }
 
+  /// Counts the events' bytes again (after adoption moved events in).
+  fn recount(&self) -> SpoolResult<()> {
+    let stored = self.with_db(stored_bytes)?;
+    self.stored_bytes.store(stored, Relaxed);
+    Ok(())
+  }
+
   /// For tests: writes raw bytes under a key, bypassing encoding.
   #[cfg(test)]
   pub fn insert_raw(&self, key: u64, bytes: &[u8]) -> SpoolResult<()> {
@@ -274,6 +362,17 @@ impl Spool {
       Ok(txn.commit()?)
     })
   }
+}
+
+/// What one record adds to the spool's bytes: its key and its value.
+fn record_bytes(value_len: usize) -> u64 {
+  (value_len + std::mem::size_of::<u64>()) as u64
+}
+
+fn stored_bytes(db: &Database) -> SpoolResult<u64> {
+  let txn = db.begin_read()?;
+  let table = txn.open_table(EVENTS)?;
+  Ok(table.stats()?.stored_bytes())
 }
 
 #[cfg(test)]

@@ -1,0 +1,287 @@
+//! The write-ahead log (`durability: disk`): every accepted event is in the spool before it
+//! counts as accepted, and the queue in memory is a cache of it.
+//!
+//! Callers submit their events; one writer thread takes every submission waiting and writes
+//! them in one commit (group commit), numbering them in that order, then hands them to the
+//! queue (cached in memory within its caps, else left in the spool for replay) and answers
+//! each caller. A failed write refuses the whole round (nothing of it counts as accepted) and
+//! marks the spool as failing until a write succeeds again; while failing and idle, the writer
+//! tries a small write every [`PROBE_EVERY`] so that readiness comes back on its own.
+
+use super::handoff::{Handed, HandedTo};
+use super::queue::Queued;
+use super::{NoticeCode, Refused, Shared};
+use crate::message::Envelope;
+use crate::storage::SpoolError;
+use parking_lot::{Condvar, Mutex};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Notify};
+
+/// While the spool is failing and nobody submits, the writer tries a write this often.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// The answer a submitter waits for.
+pub type Receipt = oneshot::Receiver<Result<(), Refused>>;
+
+struct Submission {
+  events: Vec<Envelope>,
+  bytes: usize,
+  reply: Option<oneshot::Sender<Result<(), Refused>>>,
+}
+
+#[derive(Default)]
+struct Waiting {
+  submissions: Vec<Submission>,
+  closed: bool,
+}
+
+/// What the callers and the writer thread share.
+#[derive(Default)]
+pub(super) struct WriteAhead {
+  waiting: Mutex<Waiting>,
+  /// Wakes the writer.
+  submitted_cv: Condvar,
+  /// Wakes callers waiting for the backlog to shrink or for the writer to finish.
+  written_cv: Condvar,
+  /// Wakes flushes waiting for the writer (see [`WriteAhead::written`]).
+  written_notify: Notify,
+  /// Submissions made, and submissions answered (written or refused).
+  submitted: AtomicU64,
+  answered: AtomicU64,
+  /// Bytes of events submitted and not yet written.
+  backlog_bytes: AtomicUsize,
+  /// The writer thread has exited.
+  finished: AtomicBool,
+}
+
+impl WriteAhead {
+  /// Queues events for the writer. `reply`: whether the caller waits for the answer.
+  pub(super) fn submit(
+    &self,
+    events: Vec<Envelope>,
+    reply: bool,
+  ) -> Result<Option<Receipt>, Refused> {
+    let bytes = events.iter().map(Queued::bytes_of).sum();
+    let (sender, receipt) = if reply {
+      let (sender, receipt) = oneshot::channel();
+      (Some(sender), Some(receipt))
+    } else {
+      (None, None)
+    };
+    let mut waiting = self.waiting.lock();
+    if waiting.closed {
+      return Err(Refused::Closed);
+    }
+    self.backlog_bytes.fetch_add(bytes, Relaxed);
+    self.submitted.fetch_add(1, SeqCst);
+    waiting.submissions.push(Submission {
+      events,
+      bytes,
+      reply: sender,
+    });
+    drop(waiting);
+    self.submitted_cv.notify_one();
+    Ok(receipt)
+  }
+
+  pub(super) fn backlog_bytes(&self) -> usize {
+    self.backlog_bytes.load(Relaxed)
+  }
+
+  /// Waits (at most `at_most`) until the backlog is under `limit` bytes; false if it is not.
+  pub(super) fn wait_for_room(&self, limit: usize, at_most: Duration) -> bool {
+    let mut waiting = self.waiting.lock();
+    !self
+      .written_cv
+      .wait_while_for(
+        &mut waiting,
+        |_| self.backlog_bytes() > limit && !self.finished.load(SeqCst),
+        at_most,
+      )
+      .timed_out()
+  }
+
+  /// Resolves once every submission made before the call is answered.
+  pub(super) async fn written(&self) {
+    let target = self.submitted.load(SeqCst);
+    loop {
+      let notified = self.written_notify.notified();
+      tokio::pin!(notified);
+      notified.as_mut().enable();
+      if self.answered.load(SeqCst) >= target || self.finished.load(SeqCst) {
+        return;
+      }
+      notified.await;
+    }
+  }
+
+  /// Refuses submissions from now on; waits (at most `at_most`) for the writer to answer
+  /// those already made.
+  pub(super) fn close(&self, at_most: Duration) {
+    let mut waiting = self.waiting.lock();
+    waiting.closed = true;
+    self.submitted_cv.notify_one();
+    let _ = self
+      .written_cv
+      .wait_while_for(&mut waiting, |_| !self.finished.load(SeqCst), at_most);
+  }
+
+  /// Takes everything waiting, sleeping until something is (or `probe_after` passes: then an
+  /// empty round). `None` once closed and drained.
+  fn take(&self, probe_after: Option<Duration>) -> Option<Vec<Submission>> {
+    let mut waiting = self.waiting.lock();
+    loop {
+      if !waiting.submissions.is_empty() {
+        return Some(std::mem::take(&mut waiting.submissions));
+      }
+      if waiting.closed {
+        return None;
+      }
+      match probe_after {
+        Some(after) => {
+          if self.submitted_cv.wait_for(&mut waiting, after).timed_out() {
+            return Some(Vec::new());
+          }
+        }
+        None => self.submitted_cv.wait(&mut waiting),
+      }
+    }
+  }
+
+  fn answered(&self, submissions: u64, bytes: usize) {
+    self.backlog_bytes.fetch_sub(bytes, Relaxed);
+    self.answered.fetch_add(submissions, SeqCst);
+    // Taken so a caller between its check and its sleep cannot miss the notification.
+    drop(self.waiting.lock());
+    self.written_cv.notify_all();
+    self.written_notify.notify_waiters();
+  }
+
+  fn finish(&self) {
+    self.finished.store(true, SeqCst);
+    drop(self.waiting.lock());
+    self.written_cv.notify_all();
+    self.written_notify.notify_waiters();
+  }
+}
+
+/// The writer thread: group commits until the logger closes.
+pub(super) fn run(shared: Arc<Shared>) {
+  let write_ahead = shared
+    .write_ahead
+    .as_ref()
+    .expect("the writer runs only with a write-ahead log");
+  loop {
+    let probe_after = shared.spool_failing.load(Relaxed).then_some(PROBE_EVERY);
+    let Some(round) = write_ahead.take(probe_after) else {
+      break;
+    };
+    let count = round.len() as u64;
+    let bytes = round.iter().map(|s| s.bytes).sum();
+    let outcome = catch_unwind(AssertUnwindSafe(|| shared.write_round(round)));
+    if outcome.is_err() {
+      // The round's senders were dropped: their callers see a refusal.
+      shared.notify_error(
+        NoticeCode::Internal,
+        "a write-ahead round failed unexpectedly; its events were refused".into(),
+        0,
+      );
+    }
+    write_ahead.answered(count, bytes);
+  }
+  write_ahead.finish();
+}
+
+impl Shared {
+  /// Writes one round of submissions in one commit, then queues and answers them.
+  fn write_round(&self, round: Vec<Submission>) {
+    let spool = self.spool.as_ref().expect("a write-ahead log has a spool");
+    if round.is_empty() {
+      // A probe while failing: a write that succeeds makes the relay ready again.
+      let probed = spool.probe();
+      self.spool_write_result(probed.as_ref().err());
+      return;
+    }
+    let events: usize = round.iter().map(|s| s.events.len()).sum();
+    let first = self.hand_off.take_seqs(events as u64);
+    let mut round = round;
+    let mut seq = first;
+    for submission in &mut round {
+      for envelope in std::mem::take(&mut submission.events) {
+        submission.events.push(envelope.with_seq(seq));
+        seq += 1;
+      }
+    }
+    let written = spool.append(
+      round
+        .iter()
+        .flat_map(|s| s.events.iter().map(|e| (e.seq(), e))),
+    );
+    self.report_spool_notices();
+    if let Err(error) = written {
+      let refused = match error {
+        SpoolError::Full { .. } => Refused::Full,
+        _ => Refused::SpoolFailing,
+      };
+      self.spool_write_result(Some(&error));
+      let mut dropped = 0;
+      for submission in round {
+        match submission.reply {
+          Some(reply) => {
+            let _ = reply.send(Err(refused));
+          }
+          None => dropped += submission.events.len() as u64,
+        }
+      }
+      if dropped > 0 {
+        // Logged in process, where there is nobody to refuse: counted and reported.
+        self.counters.accepted.fetch_add(dropped, Relaxed);
+        self.counters.dropped.fetch_add(dropped, Relaxed);
+        self.notify_error(
+          NoticeCode::SpoolError,
+          format!("{error}: {dropped} events dropped"),
+          dropped,
+        );
+      }
+      return;
+    }
+    self.spool_write_result(None);
+    let limits = &self.config.delivery;
+    let at = Instant::now();
+    // Pushed after close() closed the hand-off, they stay in the spool for the next run.
+    let entered = self.hand_off.enter();
+    let mut wake = false;
+    for submission in round {
+      let count = submission.events.len();
+      if let Some(_entered) = &entered {
+        let cached = self.hand_off.reserve(
+          count,
+          submission.bytes,
+          limits.max_queue_events,
+          limits.max_queue_bytes,
+        );
+        for envelope in submission.events {
+          let handed = Handed {
+            envelope,
+            route: HandedTo::WrittenAhead { cached },
+            at,
+            ticket: None,
+          };
+          wake |= self.hand_off.push(handed, limits.linger);
+        }
+      }
+      self.counters.accepted.fetch_add(count as u64, Relaxed);
+      if let Some(reply) = submission.reply {
+        let _ = reply.send(Ok(()));
+      }
+    }
+    drop(entered);
+    if wake {
+      self.wake.notify_one();
+    }
+  }
+}
