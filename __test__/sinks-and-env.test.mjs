@@ -331,6 +331,55 @@ test('with a spoolDir, close() spools what is left at its deadline; the next log
   await next.close();
 });
 
+test("durability 'disk': flush() resolves once the events are in the spool; SIGKILL after it loses none, the next start sends them in order", () => {
+  const spoolDir = join(tmp, `disk-${fileCounter++}`);
+  const options = { siteUrl: SITE_URL, dfConfig: dfConfig(), spoolDir, durability: 'disk', retryBudgetMs: 200 };
+  // The sink cannot write (/dev/full): nothing is sent before the kill.
+  const first = runNode(
+    [
+      '-e',
+      `const lib = require(${j(INDEX)});
+       const logger = new lib.SnsLogger({ ...${j(options)}, sink: { kind: 'file', path: ${j(failingFile)} } });
+       for (let i = 0; i < 50; i++) logger.logEvent(lib.surveyLinkClicked({ roomId: 'disk-' + i, agent: 'sales.bot', timestamp: ${j(TS)} }));
+       logger.flush().then((report) => { console.log(JSON.stringify(report)); process.kill(process.pid, 'SIGKILL'); });`,
+    ],
+    { timeout: 20_000 },
+  );
+  assert.equal(first.signal, 'SIGKILL', first.stderr);
+  assert.deepEqual(JSON.parse(first.stdout), { ...NO_OUTCOMES, spooled: 50 });
+  const next = runNode(
+    [
+      '-e',
+      `const lib = require(${j(INDEX)});
+       const logger = new lib.SnsLogger({ ...${j(options)}, sink: { kind: 'memory' } });
+       (async () => {
+         const deadline = Date.now() + 10000;
+         while (logger.records().length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+         await logger.flush();
+         console.log(JSON.stringify(logger.records().map((r) => JSON.parse(r.Message).roomId)));
+         await logger.close();
+       })();`,
+    ],
+    { timeout: 20_000 },
+  );
+  assertExitedCleanly(next);
+  assert.deepEqual(JSON.parse(next.stdout), Array.from({ length: 50 }, (_, i) => `disk-${i}`));
+});
+
+test("durability 'disk' needs a spool directory, and a bad durability, fsync or maxSpoolBytes is named", () => {
+  const base = { siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'memory' } };
+  assert.throws(() => new SnsLogger({ ...base, durability: 'disk' }), { code: 'ERR_INVALID_OPTIONS', message: /durability "disk" needs a spool directory/ });
+  assert.throws(() => new SnsLogger({ ...base, durability: 'ssd' }), { code: 'ERR_INVALID_OPTIONS', message: /durability.*ssd.*memory.*disk/s });
+  assert.throws(() => new SnsLogger({ ...base, fsync: 'always' }), { code: 'ERR_INVALID_OPTIONS', message: /fsync.*always.*none.*commit/s });
+  assert.throws(() => new SnsLogger({ ...base, maxSpoolBytes: 10 }), { code: 'ERR_INVALID_OPTIONS', message: /maxSpoolBytes/ });
+  const file = tmpFile('not-a-dir');
+  writeFileSync(file, '');
+  assert.throws(() => new SnsLogger({ ...base, durability: 'disk', spoolDir: file }), {
+    code: 'ERR_INVALID_OPTIONS',
+    message: new RegExp(`spoolDir "${file}" cannot be used: it is a file, not a directory`),
+  });
+});
+
 test('the logger does not keep the process alive: a child that never closes exits promptly with 0', () => {
   const dfPath = tmpFile('df_config.json');
   writeFileSync(dfPath, j(dfConfig()));

@@ -147,18 +147,24 @@ const WRITE_AHEAD_CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// Creates the spool directory and opens a spool file in it: an error naming the path and
 /// the cause when it cannot be used.
 pub fn check_spool_dir(dir: &std::path::Path) -> Result<()> {
-  let spool = Spool::new(dir);
-  let opened = spool.open_now();
-  spool.release();
-  opened.map_err(|error| {
+  let cannot = |why: String| {
     LoggerError::new(
       ErrorCode::InvalidOptions,
       format!(
-        "spoolDir {} cannot be used: {error}",
+        "spoolDir {} cannot be used: {why}",
         quote(&dir.display().to_string())
       ),
     )
-  })
+  };
+  if dir.exists() && !dir.is_dir() {
+    return Err(cannot(
+      "it is a file, not a directory; allowed: a directory (created when missing)".into(),
+    ));
+  }
+  let spool = Spool::new(dir);
+  let opened = spool.open_now();
+  spool.release();
+  opened.map_err(|error| cannot(error.to_string()))
 }
 
 /// A logger: validation, queue and delivery. Cheap to clone.
