@@ -13,7 +13,7 @@ mod relay;
 
 use napi::bindgen_prelude::Error;
 use napi_derive::napi;
-use sns_logger_core::{runtime, LoggerError};
+use sns_logger_core::LoggerError;
 
 pub use logger::JsSnsLogger;
 pub use relay::{serve, JsRelay};
@@ -27,7 +27,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// synchronously. Returns how many were spooled.
 #[napi(catch_unwind)]
 pub fn spool_pending_on_exit() -> u32 {
-  runtime::spool_all_on_exit() as u32
+  sns_logger_core::delivery::open_loggers::spool_all_on_exit() as u32
 }
 
 /// The JavaScript error for a rejection: `error.code` is the stable code.

@@ -185,8 +185,13 @@ impl Collector for LoggerStats {
         s.in_flight_batches as i64,
       ),
       (
+        "spool_bytes",
+        "Bytes of events in the spool (refused past maxSpoolBytes)",
+        self.logger.spool_bytes() as i64,
+      ),
+      (
         "relay_ready",
-        "1 while the relay takes events, 0 while draining or full",
+        "1 while the relay takes events, 0 while draining, full or its spool failing",
         i64::from(!self.draining.load(Relaxed) && self.logger.is_accepting()),
       ),
     ];

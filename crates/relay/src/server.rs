@@ -187,7 +187,7 @@ impl Relay {
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     let logger = &self.state.logger;
     let report = logger.close(left).await;
-    runtime::forget(logger);
+    sns_logger_core::delivery::open_loggers::forget(logger);
     report
   }
 }

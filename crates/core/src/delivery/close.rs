@@ -4,7 +4,6 @@
 use super::epochs::{FlushRange, Tally};
 use super::queue::Queued;
 use super::Logger;
-use crate::runtime;
 use parking_lot::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -134,7 +133,7 @@ impl Logger {
       writer.dir_lock.lock().take();
     })
     .await;
-    runtime::forget(&self);
+    super::open_loggers::forget(&self);
     shared.close_writes.end();
   }
 

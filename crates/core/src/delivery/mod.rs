@@ -18,6 +18,7 @@ mod group;
 mod handoff;
 mod intake;
 mod notice;
+pub mod open_loggers;
 mod queue;
 mod spool_keeper;
 mod supervisor;
@@ -185,7 +186,7 @@ impl Logger {
     }
     let sink = config.sink.build()?;
     let logger = Logger::start(config, sink, observer, runtime::handle());
-    runtime::register(&logger);
+    open_loggers::register(&logger);
     Ok(logger)
   }
 
@@ -290,6 +291,11 @@ impl Logger {
       }
     }
     Logger { shared }
+  }
+
+  /// Bytes of events in this logger's spool file (0 without a spool, or before it opens).
+  pub fn spool_bytes(&self) -> u64 {
+    self.shared.spool.as_ref().map_or(0, |s| s.stored_bytes())
   }
 
   /// Whether every event goes through the spool first (`durability: disk`).
