@@ -10,6 +10,7 @@
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod hex;
 pub mod message;
 pub mod ops;
 pub mod plan;

@@ -2,6 +2,7 @@
 //! travels in through delivery: topic, message group and deduplication id.
 
 use crate::error::{ErrorCode, LoggerError};
+use crate::hex;
 use crate::plan::{EventType, ValidEvent};
 use crate::sink::sns;
 use chrono::{DateTime, Datelike, Timelike, Utc};
@@ -292,14 +293,10 @@ impl DedupIds {
   }
 
   fn id_of(prefix: &str, seq: u64) -> String {
-    // By hand: `format!` costs several times more.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(prefix.len() + 17);
     id.push_str(prefix);
     id.push('-');
-    for shift in (0..16).rev() {
-      id.push(HEX[(seq >> (shift * 4)) as usize & 0xf] as char);
-    }
+    hex::push_u64(&mut id, seq);
     id
   }
 }

@@ -4,7 +4,7 @@
 use crate::config::{Ack, RelayConfig};
 use crate::connections::{self, ConnectionLimits, Phase};
 use crate::metrics::Metrics;
-use crate::routes::{self, Counters, RelayState};
+use crate::router::{self, Counters, RelayState};
 use crate::widget::RateLimit;
 use sns_logger_core::delivery::{AcceptUntil, CloseReport, Observer, Stats};
 use sns_logger_core::{runtime, ErrorCode, Logger, LoggerError, Result};
@@ -118,8 +118,8 @@ impl Relay {
       )
     };
     let servers = vec![
-      serve(public, routes::public(state.clone())),
-      serve(admin, routes::admin(state.clone())),
+      serve(public, router::public(state.clone())),
+      serve(admin, router::admin(state.clone())),
     ];
     let forget_idle = runtime.spawn({
       let state = state.clone();

@@ -2,6 +2,7 @@
 //! to the environment field by field.
 
 mod df_config;
+mod json_deserializer;
 pub mod parse;
 
 pub use df_config::{Agent, DfConfig};

@@ -1,11 +1,13 @@
-//! Options are parsed by serde derive (`deny_unknown_fields`); this turns serde's errors into
-//! messages that name the field, the value and what is allowed, and holds the small value
-//! types the options share.
+//! Options are parsed by serde derive (`deny_unknown_fields`); this turns what serde found
+//! wrong into messages that name the field, the value and what is allowed, and holds the small
+//! value types the options share.
 
+use super::json_deserializer::JsonDeserializer;
 use crate::error::{one_of, quote};
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, Expected, Unexpected, Visitor};
 use serde::Deserialize;
 use serde_json::Value as Json;
+use serde_path_to_error::Segment;
 use std::fmt;
 
 /// Longest piece of a rejected value echoed back in a message.
@@ -19,19 +21,110 @@ pub fn from_json<T: DeserializeOwned>(
   base: &str,
   implicit: &[&str],
 ) -> Result<T, String> {
-  serde_path_to_error::deserialize(value).map_err(|error| {
+  serde_path_to_error::deserialize(JsonDeserializer::<OptionsError>::new(value)).map_err(|error| {
     let path: Vec<String> = error.path().iter().map(|s| s.to_string()).collect();
     let field = std::iter::once(base)
       .chain(path.iter().map(String::as_str))
       .filter(|s| !s.is_empty())
       .collect::<Vec<_>>()
       .join(".");
-    explain(&field, &error.inner().to_string(), implicit)
+    let last_key = match error.path().iter().next_back() {
+      Some(Segment::Map { key }) => Some(key.clone()),
+      _ => None,
+    };
+    explain(&field, last_key.as_deref(), error.into_inner(), implicit)
   })
 }
 
-/// Rewrites one of serde's messages (`serde::de::Error`'s default texts) for `field`.
-fn explain(field: &str, message: &str, implicit: &[&str]) -> String {
+/// What serde found wrong, as data: serde's own messages are prose, and reading them back
+/// would break silently when their wording changes.
+#[derive(Debug)]
+enum OptionsError {
+  UnknownField {
+    name: String,
+    allowed: &'static [&'static str],
+  },
+  UnknownVariant {
+    value: String,
+    allowed: &'static [&'static str],
+  },
+  MissingField(&'static str),
+  /// A value of the wrong type, or of the right type but not allowed.
+  Mismatch {
+    got: String,
+    expected: String,
+  },
+  /// Our own messages (a type's range check, a nested option's whole message), and the rest
+  /// serde reports as text (a wrong length, a duplicate field).
+  Custom(String),
+}
+
+impl de::Error for OptionsError {
+  fn custom<T: fmt::Display>(message: T) -> Self {
+    OptionsError::Custom(message.to_string())
+  }
+
+  fn invalid_type(got: Unexpected, expected: &dyn Expected) -> Self {
+    OptionsError::Mismatch {
+      got: shown(got),
+      expected: expected.to_string(),
+    }
+  }
+
+  fn invalid_value(got: Unexpected, expected: &dyn Expected) -> Self {
+    Self::invalid_type(got, expected)
+  }
+
+  fn unknown_variant(value: &str, allowed: &'static [&'static str]) -> Self {
+    OptionsError::UnknownVariant {
+      value: value.to_string(),
+      allowed,
+    }
+  }
+
+  fn unknown_field(name: &str, allowed: &'static [&'static str]) -> Self {
+    OptionsError::UnknownField {
+      name: name.to_string(),
+      allowed,
+    }
+  }
+
+  fn missing_field(name: &'static str) -> Self {
+    OptionsError::MissingField(name)
+  }
+}
+
+impl std::error::Error for OptionsError {}
+
+/// For serde's `Error` bound only: messages are written by [`explain`].
+impl fmt::Display for OptionsError {
+  fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    match self {
+      OptionsError::UnknownField { name, .. } => write!(f, "unknown field {}", quote(name)),
+      OptionsError::UnknownVariant { value, .. } => write!(f, "unknown variant {}", quote(value)),
+      OptionsError::MissingField(name) => write!(f, "missing field {}", quote(name)),
+      OptionsError::Mismatch { got, expected } => write!(f, "expected {expected}, got {got}"),
+      OptionsError::Custom(message) => f.write_str(message),
+    }
+  }
+}
+
+/// A value given in place of another, in JSON's words: null, and a number as JSON writes it;
+/// serde's words for the rest (an integer, a string or a boolean with its value, a sequence, a
+/// map), as serde_json says them.
+fn shown(got: Unexpected) -> String {
+  match got {
+    Unexpected::Unit => "null".to_string(),
+    Unexpected::Float(value) => match serde_json::Number::from_f64(value) {
+      Some(number) => format!("floating point `{number}`"),
+      None => got.to_string(),
+    },
+    other => other.to_string(),
+  }
+}
+
+/// The message for `error` at `field`; `last_key` is the last key of its path.
+fn explain(field: &str, last_key: Option<&str>, error: OptionsError, implicit: &[&str]) -> String {
   let join = |parent: &str, name: &str| {
     if parent.is_empty() {
       name.to_string()
@@ -39,67 +132,38 @@ fn explain(field: &str, message: &str, implicit: &[&str]) -> String {
       format!("{parent}.{name}")
     }
   };
-  if let Some((name, expected)) = split_named(message, "unknown field `") {
-    let mut allowed = backticked(&expected);
-    allowed.extend(implicit.iter().map(|s| s.to_string()));
-    // The path of an unknown field ends with the field itself.
-    let unknown = if field.ends_with(&name) {
-      field.to_string()
-    } else {
-      join(field, &name)
-    };
-    return format!(
-      "unknown option {}; allowed: {}",
-      quote(&unknown),
-      one_of(allowed.iter().map(String::as_str))
-    );
-  }
-  if let Some((value, expected)) = split_named(message, "unknown variant `") {
-    return format!(
+  match error {
+    OptionsError::UnknownField { name, allowed } => {
+      // The path of an unknown field ends with the field itself.
+      let unknown = if last_key == Some(name.as_str()) {
+        field.to_string()
+      } else {
+        join(field, &name)
+      };
+      format!(
+        "unknown option {}; allowed: {}",
+        quote(&unknown),
+        one_of(allowed.iter().chain(implicit).copied())
+      )
+    }
+    OptionsError::UnknownVariant { value, allowed } => format!(
       "{field} {} is unknown; allowed: {}",
       quote(&value),
-      one_of(backticked(&expected).iter().map(String::as_str))
-    );
-  }
-  if let Some(name) = message
-    .strip_prefix("missing field `")
-    .and_then(|rest| rest.strip_suffix('`'))
-  {
-    return format!("{} is required", join(field, name));
-  }
-  for prefix in ["invalid type: ", "invalid value: "] {
-    if let Some((got, expected)) = message
-      .strip_prefix(prefix)
-      .and_then(|rest| rest.rsplit_once(", expected "))
-    {
-      return format!("{field} must be {expected}, got {}", shorten(got));
+      one_of(allowed.iter().copied())
+    ),
+    OptionsError::MissingField(name) => format!("{} is required", join(field, name)),
+    OptionsError::Mismatch { got, expected } => {
+      format!("{field} must be {expected}, got {}", shorten(&got))
+    }
+    // Our own messages name their field already (nested options, parsed by a sink), or follow it.
+    OptionsError::Custom(message) => {
+      if message.starts_with(field) || message.starts_with("unknown option ") {
+        message
+      } else {
+        format!("{field} {message}")
+      }
     }
   }
-  // Our own messages name their field already (nested options, parsed by a sink), or follow it.
-  if message.starts_with(field) || message.starts_with("unknown option ") {
-    message.to_string()
-  } else {
-    format!("{field} {message}")
-  }
-}
-
-/// `"unknown field `x`, expected ..."` with `prefix` = `"unknown field `"`: `("x", "expected ...")`.
-fn split_named(message: &str, prefix: &str) -> Option<(String, String)> {
-  let rest = message.strip_prefix(prefix)?;
-  let (name, tail) = rest
-    .rsplit_once("`, expected ")
-    .or_else(|| rest.rsplit_once("`, there are no "))?;
-  Some((name.to_string(), tail.to_string()))
-}
-
-/// The names serde lists between backticks.
-fn backticked(text: &str) -> Vec<String> {
-  text
-    .split('`')
-    .skip(1)
-    .step_by(2)
-    .map(str::to_string)
-    .collect()
 }
 
 fn shorten(text: &str) -> String {
@@ -243,6 +307,64 @@ mod tests {
     assert_eq!(
       error(json!({"name": ["x"]})),
       "name must be a string, got sequence"
+    );
+  }
+
+  #[derive(Debug, Deserialize)]
+  #[serde(deny_unknown_fields, rename_all = "lowercase")]
+  #[allow(dead_code)]
+  enum Policy {
+    Spool,
+    Drop,
+  }
+
+  #[derive(Debug, Deserialize)]
+  #[serde(deny_unknown_fields)]
+  #[allow(dead_code)]
+  struct WithChoice {
+    policy: Option<Policy>,
+    ratio: Option<f64>,
+    nested: Option<Nested>,
+  }
+
+  #[test]
+  fn choices_nulls_and_floats_are_named_as_json_names_them() {
+    let error = |value: Json| from_json::<WithChoice>(&value, "base", &["kind"]).unwrap_err();
+    assert_eq!(
+      error(json!({"policy": "keep"})),
+      "base.policy \"keep\" is unknown; allowed: \"spool\" or \"drop\""
+    );
+    assert_eq!(
+      error(json!({"policy": 2.5})),
+      "base.policy must be string or map, got floating point `2.5`"
+    );
+    assert_eq!(
+      error(json!({"policy": {"spool": null, "drop": null}})),
+      "base.policy must be map with a single key, got map"
+    );
+    assert_eq!(
+      error(json!({"ratio": "x"})),
+      "base.ratio must be f64, got string \"x\""
+    );
+    assert_eq!(
+      error(json!({"nested": null, "policy": {"spool": 0.5}})),
+      "base.policy.spool must be unit, got floating point `0.5`"
+    );
+    assert_eq!(
+      error(json!({"nested": {"path": null}})),
+      "base.nested.path must be a string, got null"
+    );
+    assert_eq!(
+      error(json!({"extra": 1})),
+      "unknown option \"base.extra\"; allowed: \"policy\", \"ratio\", \"nested\" or \"kind\""
+    );
+    let long = "x".repeat(MAX_ECHO_CHARS + 1);
+    assert_eq!(
+      error(json!({ "ratio": long })),
+      format!(
+        "base.ratio must be f64, got string \"{}…",
+        &long[..MAX_ECHO_CHARS - 8]
+      )
     );
   }
 

@@ -1,8 +1,7 @@
 //! `sns-logger dead-letters [requeue]`: the dead-letter file listed by error code and topic,
 //! and its events sent again once the cause is fixed.
 
-use super::send::{send_in_order, Outcome};
-use super::spool::{GroupOutcome, Tally};
+use super::send::{send_in_order, GroupOutcome, Outcome, Tally};
 use super::{codes, Problem};
 use crate::error::{ErrorCode, LoggerError, Result};
 use crate::message::Envelope;

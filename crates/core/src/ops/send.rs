@@ -4,11 +4,14 @@
 //!
 //! A batch that fails for a reason worth a retry (throttling, timeouts, server errors) is
 //! retried a few times; when it still fails, the rest of its group is left where it is, so
-//! that the group's order holds. An entry refused for good does not stop its group.
+//! that the group's order holds. An entry refused for good does not stop its group. The
+//! outcomes are tallied per group for the report.
 
+use super::ErrorInfo;
 use crate::message::Envelope;
 use crate::sink::{Failure, FailureKind, Sink};
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,6 +155,64 @@ async fn send_group(
     }
   }
   results
+}
+
+/// The outcome of one (topic, group) in a replay or requeue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupOutcome {
+  pub topic_arn: String,
+  pub message_group_id: String,
+  pub sent: u64,
+  /// Refused by SNS for good: moved to the dead-letter file (replay) or kept (requeue).
+  pub refused: u64,
+  /// Not sent (still failing, or after a failure in its group): kept.
+  pub left: u64,
+  /// The last failure.
+  pub error: Option<ErrorInfo>,
+}
+
+/// Tallies outcomes per group.
+#[derive(Default)]
+pub(super) struct Tally {
+  groups: BTreeMap<(String, String), GroupOutcome>,
+}
+
+impl Tally {
+  pub fn add(&mut self, envelope: &Envelope, outcome: &Outcome) {
+    let key = (
+      envelope.topic_arn().to_string(),
+      envelope.group_id().to_string(),
+    );
+    let group = self
+      .groups
+      .entry(key.clone())
+      .or_insert_with(|| GroupOutcome {
+        topic_arn: key.0,
+        message_group_id: key.1,
+        sent: 0,
+        refused: 0,
+        left: 0,
+        error: None,
+      });
+    match outcome {
+      Outcome::Sent => group.sent += 1,
+      Outcome::Refused(failure) => {
+        group.refused += 1;
+        group.error = Some(failure.into());
+      }
+      Outcome::Left(failure) => {
+        group.left += 1;
+        if let Some(failure) = failure {
+          group.error = Some(failure.into());
+        }
+      }
+    }
+  }
+
+  pub fn into_groups(self) -> Vec<GroupOutcome> {
+    self.groups.into_values().collect()
+  }
 }
 
 #[cfg(test)]

@@ -16,8 +16,11 @@ import { RelayClientError, utf8Length, validateEvent } from './validate'
 export * from './plan'
 export { RelayClientError, validateEvent }
 
-/** What the relay's /v1/batch takes (crates/relay/src/batch.rs, APP_LIMITS). */
-const RELAY_LIMITS = { events: 50, bodyBytes: 512 * 1024, eventBytes: 32 * 1024 }
+/**
+ * What one request of this client carries: the body and event sizes of the relay's /v1/batch
+ * (crates/relay/src/batch.rs, APP_LIMITS), and at most 50 events, fewer than the 500 it takes.
+ */
+const REQUEST_LIMITS = { events: 50, bodyBytes: 512 * 1024, eventBytes: 32 * 1024 }
 const FIRST_RETRY_DELAY_MS = 250
 /** Notices takeNotices() keeps between two calls; beyond, the oldest are counted, not kept. */
 const KEPT_NOTICES = 100
@@ -26,7 +29,7 @@ const MAX_TIMEOUT_MS = 25_000
 
 const DEFAULTS = { batchSize: 50, lingerMs: 200, timeoutMs: 5000, maxBufferEvents: 10_000, maxRetryDelayMs: 30_000 }
 const RANGES = {
-  batchSize: [1, RELAY_LIMITS.events],
+  batchSize: [1, REQUEST_LIMITS.events],
   lingerMs: [0, 60_000],
   timeoutMs: [1, MAX_TIMEOUT_MS],
   maxBufferEvents: [1, 10_000_000],
@@ -223,7 +226,7 @@ export function createRelayClient(options) {
   function takeBatch() {
     let bytes = '{"batch":[]}'.length
     let count = 0
-    while (count < buffer.length && count < config.batchSize && bytes + buffer[count].bytes + 1 <= RELAY_LIMITS.bodyBytes) {
+    while (count < buffer.length && count < config.batchSize && bytes + buffer[count].bytes + 1 <= REQUEST_LIMITS.bodyBytes) {
       bytes += buffer[count].bytes + 1
       count++
     }
@@ -330,10 +333,10 @@ export function createRelayClient(options) {
       valid.messageId = nextMessageId()
       const json = JSON.stringify(valid)
       const bytes = utf8Length(json)
-      if (bytes > RELAY_LIMITS.eventBytes) {
+      if (bytes > REQUEST_LIMITS.eventBytes) {
         throw new RelayClientError(
           'ERR_MESSAGE_TOO_LARGE',
-          `the event is ${bytes} bytes as JSON; the relay takes at most ${RELAY_LIMITS.eventBytes} bytes per event`,
+          `the event is ${bytes} bytes as JSON; the relay takes at most ${REQUEST_LIMITS.eventBytes} bytes per event`,
         )
       }
       counts.logged++
