@@ -56,8 +56,9 @@ fn listen_error(what: &str, address: SocketAddr, error: std::io::Error) -> Logge
 }
 
 impl Relay {
-  /// Binds the listeners, then opens the logger (which replays an earlier run's spool) and
-  /// serves. Fails with `ERR_LISTEN` when an address cannot be bound.
+  /// Checks the spool directory, binds the listeners, then opens the logger (which replays an
+  /// earlier run's spool) and serves. Fails with `ERR_INVALID_OPTIONS` when the spool directory
+  /// cannot be used (nothing listens then), `ERR_LISTEN` when an address cannot be bound.
   pub fn start(config: RelayConfig, observer: Option<Observer>) -> Result<Relay> {
     let runtime = runtime::handle();
     let bind = |address: SocketAddr, what: &str| -> Result<tokio::net::TcpListener> {
@@ -69,6 +70,11 @@ impl Relay {
       let _entered = runtime.enter();
       tokio::net::TcpListener::from_std(listener).map_err(|e| listen_error(what, address, e))
     };
+    // A spool directory that cannot be used is an error now, before anything listens, not a
+    // warning at the first write.
+    if let Some(dir) = &config.logger.delivery.spool_dir {
+      sns_logger_core::delivery::check_spool_dir(dir)?;
+    }
     let public = bind(config.listen, "the relay")?;
     let admin = bind(config.admin, "the admin listener (/metrics)")?;
     let address = public
@@ -77,11 +83,6 @@ impl Relay {
     let admin_address = admin
       .local_addr()
       .map_err(|e| listen_error("the admin listener", config.admin, e))?;
-
-    // A spool directory that cannot be used is an error now, not a warning at the first write.
-    if let Some(dir) = &config.logger.delivery.spool_dir {
-      sns_logger_core::delivery::check_spool_dir(dir)?;
-    }
     let accept_until = match config.ack {
       Ack::Published => AcceptUntil::Published(config.publish_timeout),
       Ack::Spooled | Ack::Queued => AcceptUntil::Kept,

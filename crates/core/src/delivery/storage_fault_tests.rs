@@ -364,3 +364,77 @@ async fn a_logger_that_never_spools_creates_no_spool_file() {
   );
   let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Written ahead (`durability: disk`), a full disk refuses whole batches, and the spool counts
+/// as writable again (readiness) only once a batch fits: the writer's probe while failing is a
+/// write as large as the round that failed, committed, so that it reaches the file (a record
+/// written and deleted in one transaction never does, and passed on a full disk while every
+/// batch was refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_ahead_log_on_a_full_disk_refuses_until_a_batch_fits_again() {
+  let dir = temp_dir("full-disk-ahead");
+  let disk: usize = 2 << 20;
+  let _disk = mount_small_disk(&dir, disk as u64);
+  let spool_dir = dir.join("spool");
+  let mut config = spool_config(&spool_dir, 10, 60_000);
+  config.delivery.durability = crate::config::Durability::Disk;
+  let sink = Arc::new(Switchable::default());
+  let logger = Logger::start(config, sink.clone(), None, &Handle::current());
+  let batch = |from: usize| -> Vec<Prepared> {
+    (from..from + 25)
+      .map(|i| {
+        let session = format!("{i:0>400}");
+        logger
+          .prepare(window_opened(&session), None, |_, _| Ok(()))
+          .unwrap()
+          .0
+      })
+      .collect()
+  };
+  // SNS is down: batches fill the disk until one is refused.
+  let mut accepted = 0;
+  let refused = loop {
+    match logger.accept(batch(accepted), AcceptUntil::Kept).await {
+      Ok(()) => accepted += 25,
+      Err(refused) => break refused,
+    }
+    assert!(accepted < 100_000, "a 2 MiB disk never filled");
+  };
+  assert_eq!(refused, Refused::SpoolFailing);
+  // Nothing leaves the spool while SNS is down: over three of the writer's probes, the spool
+  // stays failing, and a batch is still refused.
+  for _ in 0..30 {
+    assert_eq!(
+      logger.refusal(),
+      Some(Refused::SpoolFailing),
+      "ready while a batch cannot be written"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+  }
+  assert_eq!(
+    logger.accept(batch(accepted), AcceptUntil::Kept).await,
+    Err(Refused::SpoolFailing)
+  );
+  // SNS back: sent events leave the spool, the probe fits, and a batch is taken again.
+  sink.up.store(true, Relaxed);
+  wait_for("the spool to be writable again", || {
+    logger.refusal().is_none()
+  })
+  .await;
+  logger
+    .accept(batch(accepted), AcceptUntil::Kept)
+    .await
+    .unwrap();
+  accepted += 25;
+  wait_for("every accepted event", || {
+    sink.delivered.records().len() >= accepted
+  })
+  .await;
+  let report = logger.close(Duration::from_secs(10)).await;
+  assert_eq!(report.left_in_spool, 0);
+  assert_eq!(
+    sink.delivered.records().len(),
+    accepted,
+    "none lost, none twice"
+  );
+}

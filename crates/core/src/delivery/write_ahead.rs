@@ -54,6 +54,9 @@ pub(super) struct WriteAhead {
   answered: AtomicU64,
   /// Bytes of events submitted and not yet written.
   backlog_bytes: AtomicUsize,
+  /// Bytes of the last round whose write failed: while the spool is failing, the writer
+  /// probes with a write this large.
+  failed_round_bytes: AtomicUsize,
   /// The writer thread has exited.
   finished: AtomicBool,
 }
@@ -200,12 +203,18 @@ impl Shared {
   /// Writes one round of submissions in one commit, then queues and answers them.
   fn write_round(&self, round: Vec<Submission>) {
     let spool = self.spool.as_ref().expect("a write-ahead log has a spool");
+    let write_ahead = self
+      .write_ahead
+      .as_ref()
+      .expect("rounds are written only with a write-ahead log");
     if round.is_empty() {
-      // A probe while failing: a write that succeeds makes the relay ready again.
-      let probed = spool.probe();
+      // A probe while failing: a write as large as the one that failed; when it succeeds the
+      // relay is ready again.
+      let probed = spool.probe(write_ahead.failed_round_bytes.load(Relaxed));
       self.spool_write_result(probed.as_ref().err());
       return;
     }
+    let round_bytes: usize = round.iter().map(|s| s.bytes).sum();
     let events: usize = round.iter().map(|s| s.events.len()).sum();
     let first = self.hand_off.take_seqs(events as u64);
     let mut round = round;
@@ -223,6 +232,7 @@ impl Shared {
     );
     self.report_spool_notices();
     if let Err(error) = written {
+      write_ahead.failed_round_bytes.store(round_bytes, Relaxed);
       let refused = match error {
         SpoolError::Full { .. } => Refused::Full,
         _ => Refused::SpoolFailing,

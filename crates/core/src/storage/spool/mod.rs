@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// Key: the event's acceptance sequence number, so replay is oldest first per group even
 /// when events are spooled out of order. Value: the envelope as JSON.
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// Where [`Spool::probe`] writes; never read as events.
+const PROBES: TableDefinition<u64, &[u8]> = TableDefinition::new("probe");
+/// The most bytes [`Spool::probe`] writes.
+const MAX_PROBE_BYTES: usize = 4 << 20;
 
 /// On-disk queue of events not yet acknowledged by SNS, replayed oldest first.
 ///
@@ -264,16 +268,18 @@ impl Spool {
     })
   }
 
-  /// Writes and deletes a small record in one commit: whether the spool can be written now.
-  pub fn probe(&self) -> SpoolResult<()> {
-    const PROBE_KEY: u64 = u64::MAX;
+  /// Whether the spool can take a write of `bytes` now: writes a record of that size (at
+  /// least 1 KiB, at most 4 MiB) in one commit, then deletes it in another. A
+  /// record deleted in the transaction that wrote it never reaches the file, so such a probe
+  /// passes on a full disk.
+  pub fn probe(&self, bytes: usize) -> SpoolResult<()> {
+    let record = vec![0u8; bytes.clamp(1024, MAX_PROBE_BYTES)];
     self.with_db(|db| {
       let txn = db.begin_write()?;
-      {
-        let mut table = txn.open_table(EVENTS)?;
-        table.insert(PROBE_KEY, [0u8; 1024].as_slice())?;
-        table.remove(PROBE_KEY)?;
-      }
+      txn.open_table(PROBES)?.insert(0, record.as_slice())?;
+      txn.commit()?;
+      let txn = db.begin_write()?;
+      txn.open_table(PROBES)?.remove(0)?;
       Ok(txn.commit()?)
     })
   }
