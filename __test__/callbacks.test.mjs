@@ -1,4 +1,4 @@
-// What the README promises of the in-process logger's callbacks and defaults, each in a child
+// What docs/delivery.md promises of the in-process logger's callbacks and defaults, each in a child
 // process where a broken promise would show (a throwing callback that escaped would kill it):
 // onDelivery reports every delivered event once, per topic and group; a throwing onError or
 // onDelivery is ignored; without a spoolDir the spool is `.sns-logger/` in the working directory.

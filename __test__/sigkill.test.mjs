@@ -1,4 +1,4 @@
-// SIGKILL gives no exit hook. README ("What is guaranteed, by path", "Exit"): what was only in
+// SIGKILL gives no exit hook. docs/delivery.md ("What is guaranteed, by path", "Exit"): what was only in
 // memory is lost (at most the queue); what reached the spool survives and the next start
 // replays it, oldest first, each event with the MessageDeduplicationId it was given when
 // logged, so that an event sent again (in flight at the kill, or sent by a replay whose

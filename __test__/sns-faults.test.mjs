@@ -289,7 +289,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     const { queueUrl, topicArn, logger, spoolDir } = await setup('close')
     const rooms = logMany(logger, 'close', 40)
     // close() resolving at all (whatever the queue holds) is the promise; how soon is a
-    // measurement (README, Delivery), not something a loaded test machine can judge.
+    // measurement (docs/delivery.md), not something a loaded test machine can judge.
     const report = await withinHangBound(logger.close({ timeoutMs: 500 }), 30_000, 'close({ timeoutMs: 500 }) in an outage')
     assert.equal(report.timedOut, true)
     assert.equal(report.spooled, 40)
@@ -304,7 +304,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     assert.equal(closed.timedOut, false)
   })
 
-  // README, Delivery: "throttling also pauses the whole topic" (completion.rs: a throttled
+  // docs/delivery.md: "throttling also pauses the whole topic" (completion.rs: a throttled
   // batch puts its group back until its backoff ends, and holds every group of the topic until
   // then). One logger holds two groups of one topic when it replays events logged under two
   // site URLs (one spool directory shared by two loggers). SNS throttles group A only; group B

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Stable error codes of the errors Rust throws. The string form is part of the public API
-/// (README, "Error codes"); `ERR_NOT_INITIALIZED` and `ERR_ALREADY_INITIALIZED` come from
+/// (README, "Errors"); `ERR_NOT_INITIALIZED` and `ERR_ALREADY_INITIALIZED` come from
 /// `index.js`, which owns the process-wide logger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {

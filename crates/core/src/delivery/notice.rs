@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-/// The `code` of an error notice. Ours are fixed strings, documented in the README
+/// The `code` of an error notice. Ours are fixed strings, documented in docs/delivery.md
 /// ("Callbacks"); a sink's failure passes its own code through (SNS's `Throttling`,
 /// `InvalidParameter`, ..., or a sink's `Timeout`, `ConnectionError`, `FileWriteError`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,7 +25,7 @@ pub use validate::{validate_lines, LineError, ValidateReport};
 
 use serde::{Deserialize, Serialize};
 
-/// Something an operator has to fix, with a stable code (README, "Operating it").
+/// Something an operator has to fix, with a stable code (docs/operations.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
