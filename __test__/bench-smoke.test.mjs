@@ -24,6 +24,10 @@ const FIGURES = [
   'js_thread_us_per_event',
   'event_loop_p99_ms',
   'cpu_us_per_event',
+  'cpu_us_per_event_disk',
+  'cpu_disk_vs_memory',
+  'js_thread_us_per_event_disk',
+  'throughput_eps_0ms_disk',
   'throughput_eps_0ms',
   'throughput_eps_20ms',
   'single_group_eps_20ms',
@@ -40,6 +44,8 @@ const FIGURES = [
   'relay_p99_ms',
   'relay_rss_mb_idle',
   'relay_rss_mb_load',
+  ...['queued', 'spooled', 'spooled_fsync', 'published'].flatMap((mode) => [`relay_eps_${mode}`, `relay_accept_eps_${mode}`, `relay_cpu_us_per_event_${mode}`, `relay_p99_ms_${mode}`]),
+  'relay_p99_ms_spooled_at_queued_half',
 ]
 
 // Every row of the table: figure, baseline (null: none). Their targets are the benchmark's own
@@ -53,6 +59,7 @@ const ROWS = [
   ['event_loop_p99_ms', '(b) batched'],
   ['cpu_us_per_event', '(a) per event'],
   ['cpu_us_per_event', '(b) batched'],
+  ['cpu_us_per_event_disk', "durability 'memory'"],
   ['throughput_eps_0ms', '(a) per event'],
   ['throughput_eps_0ms', '(b) batched'],
   ['throughput_eps_20ms', '(a) per event'],
@@ -70,7 +77,16 @@ const ROWS = [
   ['relay_eps', '(r2) http+logEvent'],
   ['relay_cpu_us_per_event', '(r1) http+client-sns'],
   ['relay_cpu_us_per_event', '(r2) http+logEvent'],
-  ['relay_p99_ms', null],
+  ['relay_eps_queued', '(r2) http+logEvent'],
+  ['relay_eps_spooled', '--ack queued'],
+  ['relay_eps_spooled_fsync', '--ack queued'],
+  ['relay_eps_published', '--ack queued'],
+  ['relay_accept_eps_spooled', '--ack queued'],
+  ['relay_p99_ms_queued', null],
+  ['relay_p99_ms_spooled', null],
+  ['relay_p99_ms_spooled_at_queued_half', null],
+  ['relay_p99_ms_spooled_fsync', null],
+  ['relay_p99_ms_published', null],
   ['relay_rss_mb_idle', '(r2) http+logEvent'],
   ['relay_rss_mb_load', null],
 ]
@@ -134,6 +150,23 @@ test('npm run bench -- --smoke: every scenario runs, every figure and row is a n
   const { queued } = results.raw
   assert.equal(queued.stats.queueEvents, queued.events + queued.groups * 10, 'the queued scenario held every event in memory')
   assert.equal(queued.stats.sent + queued.stats.spooled + queued.stats.dropped, 0, 'nothing left the queue while it was measured')
+
+  // The relay ran once per --ack mode (and --fsync commit), the default mode being the one of
+  // the unsuffixed figures; every run of sns-logger kept per-group order (the run would have
+  // failed otherwise).
+  const modes = results.raw.relayModes
+  assert.deepEqual(
+    Object.entries(modes).map(([name, r]) => [name, r.ack, r.fsync]),
+    [
+      ['queued', 'queued', 'none'],
+      ['spooled', 'spooled', 'none'],
+      ['spooled_fsync', 'spooled', 'commit'],
+      ['published', 'published', 'none'],
+    ],
+  )
+  assert.equal(results.relay_eps, results.relay_eps_spooled, 'relay_eps is the default mode, spooled')
+  assert.ok(results.order.checked.length >= 10, 'every run of sns-logger has its order checked')
+  for (const check of results.order.checked) assert.equal(check.violations, 0, `${check.run}: order violations`)
 
   // Every row, in order, with numbers, and no verdict: a smoke run reports.
   assert.deepEqual(

@@ -4,6 +4,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { scenario } from '../support/child.mjs'
 import { contenders } from '../support/contenders.mjs'
+import { endpointControl } from '../support/endpoint.mjs'
 
 const TICK_MS = 5
 // monitorEventLoopDelay records the whole interval between its timer's runs; the delay is
@@ -34,12 +35,15 @@ scenario(async ({ endpoint, contender, rate, seconds, groups, options }) => {
   // Bounded: a contender that fell behind is reported, not waited for forever.
   const drained = await Promise.race([client.drain().then(() => true), sleep(60_000).then(() => false)])
   await client.close()
+  const seen = await endpointControl(endpoint).stats()
   return {
     contender,
     rate,
     seconds,
     logged,
     drained,
+    // The endpoint's per-group order check over the warm-up and the run.
+    orderViolations: seen.order_violations,
     p50Ms: Math.max(0, delay.percentile(50) / 1e6 - RESOLUTION_MS),
     p99Ms: Math.max(0, delay.percentile(99) / 1e6 - RESOLUTION_MS),
     maxMs: Math.max(0, delay.max / 1e6 - RESOLUTION_MS),

@@ -80,17 +80,27 @@ function stopper(child, name) {
   }
 }
 
+/** The relay's acknowledgement modes (`--ack`); `spooled` is its default with a spool directory. */
+export const ACK_MODES = ['spooled', 'published', 'queued']
+/** The spool's `--fsync` modes; `none` is the default. */
+export const FSYNC_MODES = ['none', 'commit']
+
 /**
  * Starts one server under test: `relay` (`node cli.js serve`), `client-sns` or `log-event`
- * (relay-baseline.mjs). Resolves to `{ pid, url, metricsUrl?, stop() }`.
+ * (relay-baseline.mjs). Resolves to `{ pid, url, metricsUrl?, stop() }`. For the relay, `ack`
+ * and `fsync` become `--ack` and `--fsync` (left out: the relay's defaults, `spooled` since
+ * it has a spool directory, and `none`).
  */
-export async function startServer(kind, { endpoint, fixtures }) {
+export async function startServer(kind, { endpoint, fixtures, ack, fsync }) {
   if (kind === 'relay') {
+    if (ack !== undefined && !ACK_MODES.includes(ack)) throw new Error(`--ack ${ack}: not one of ${ACK_MODES.join(', ')}`)
+    if (fsync !== undefined && !FSYNC_MODES.includes(fsync)) throw new Error(`--fsync ${fsync}: not one of ${FSYNC_MODES.join(', ')}`)
+    const modeFlags = [...(ack === undefined ? [] : ['--ack', ack]), ...(fsync === undefined ? [] : ['--fsync', fsync])]
     const child = spawn(
       process.execPath,
       // The widget route is open to the site, as a relay that serves the widget is run (the
       // benchmark posts to /v1/batch only; without an origin the relay warns on start).
-      [join(root, 'cli.js'), 'serve', '--port', '0', '--admin-port', '0', '--tokens', fixtures.tokens, '--shutdown-timeout-ms', '4000', '--widget-origin', SITE_URL],
+      [join(root, 'cli.js'), 'serve', '--port', '0', '--admin-port', '0', '--tokens', fixtures.tokens, '--shutdown-timeout-ms', '4000', '--widget-origin', SITE_URL, ...modeFlags],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: childEnv({
@@ -168,19 +178,49 @@ export async function loadgen({ url, fixtures, requests, connections = 32, rate 
   return report
 }
 
-/** The relay's logger counters from its admin /metrics: `{ events_sent, events_spooled, ... }`. */
-export function relayCounters(metricsUrl) {
+/** The relay's admin /metrics as text. */
+function metricsText(metricsUrl) {
   return new Promise((resolve, reject) => {
     http
       .get(metricsUrl, { agent: false }, (response) => {
         let text = ''
         response.setEncoding('utf8').on('data', (chunk) => (text += chunk))
-        response.on('end', () => {
-          const counters = {}
-          for (const [, name, value] of text.matchAll(/^sns_logger_(events_\w+?)_total (\d+)$/gm)) counters[name] = Number(value)
-          resolve(counters)
-        })
+        response.on('end', () => resolve(text))
       })
       .on('error', reject)
   })
+}
+
+/**
+ * The relay's logger counters from its admin /metrics: `{ events_sent, events_spooled, ... }`,
+ * and `durations`: its histogram of the time to answer /v1/batch, as `{ [upper bound in
+ * seconds]: count so far }` (the relay's own share of a request's latency, without the
+ * client's or the network's).
+ */
+export async function relayCounters(metricsUrl) {
+  const text = await metricsText(metricsUrl)
+  const counters = {}
+  for (const [, name, value] of text.matchAll(/^sns_logger_(events_\w+?)_total (\d+)$/gm)) counters[name] = Number(value)
+  const durations = {}
+  for (const [, le, count] of text.matchAll(/^sns_logger_http_request_duration_seconds_bucket\{le="([^"]+)",route="batch"\} (\d+)$/gm)) {
+    durations[le] = Number(count)
+  }
+  return { ...counters, durations }
+}
+
+/**
+ * Percentiles of the relay's own answer times between two readings of `relayCounters`, as the
+ * upper bound of the histogram bucket they fall in (ms; the buckets double from 0.1 ms).
+ */
+export function serverLatency(after, before) {
+  if (!after?.durations) return null
+  const bounds = Object.keys(after.durations).sort((a, b) => (a === '+Inf' ? 1 : b === '+Inf' ? -1 : Number(a) - Number(b)))
+  const counts = bounds.map((le) => after.durations[le] - (before?.durations?.[le] ?? 0))
+  const total = counts[counts.length - 1] ?? 0
+  if (total === 0) return null
+  const at = (q) => {
+    const i = counts.findIndex((n) => n >= q * total)
+    return bounds[i] === '+Inf' ? Number.POSITIVE_INFINITY : Number(bounds[i]) * 1000
+  }
+  return { requests: total, p50LeMs: at(0.5), p90LeMs: at(0.9), p99LeMs: at(0.99) }
 }

@@ -127,6 +127,14 @@ impl Shared {
     if keys.is_empty() {
       return;
     }
+    // Written ahead, the writer deletes them with its commits (see `write_ahead`).
+    let keys = match &self.write_ahead {
+      Some(write_ahead) => match write_ahead.delete_later(keys) {
+        Ok(()) => return,
+        Err(keys) => keys,
+      },
+      None => keys,
+    };
     if let Err(error) = spool.remove(&keys) {
       self.queue.lock().return_unspooled(keys);
       self.notify_error(NoticeCode::SpoolError, error.to_string(), 0);

@@ -6,7 +6,11 @@
 //! queue (cached in memory within its caps, else left in the spool for replay) and answers
 //! each caller. A failed write refuses the whole round (nothing of it counts as accepted) and
 //! marks the spool as failing until a write succeeds again; while failing and idle, the writer
-//! tries a small write every [`PROBE_EVERY`] so that readiness comes back on its own.
+//! tries a write every [`PROBE_EVERY`] so that readiness comes back on its own.
+//!
+//! The writer is also the only one to delete sent events from the file (a slice per commit,
+//! [`DELETE_SLICE`]): a deletion in a transaction of its own would hold redb's one write
+//! transaction for milliseconds and make the waiting requests wait with it.
 
 use super::handoff::{Handed, HandedTo};
 use super::queue::Queued;
@@ -23,6 +27,9 @@ use tokio::sync::{oneshot, Notify};
 
 /// While the spool is failing and nobody submits, the writer tries a write this often.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// The most sent events a commit deletes: small, so that no commit takes long, and more
+/// than a commit adds at any rate the relay takes (commits follow each other closely).
+const DELETE_SLICE: usize = 512;
 
 /// The answer a submitter waits for.
 pub type Receipt = oneshot::Receiver<Result<(), Refused>>;
@@ -36,7 +43,15 @@ struct Submission {
 #[derive(Default)]
 struct Waiting {
   submissions: Vec<Submission>,
+  /// Spool keys of events SNS acknowledged: to delete.
+  deletes: Vec<u64>,
   closed: bool,
+}
+
+/// What one commit does.
+struct Round {
+  submissions: Vec<Submission>,
+  deletes: Vec<u64>,
 }
 
 /// What the callers and the writer thread share.
@@ -133,13 +148,35 @@ impl WriteAhead {
       .wait_while_for(&mut waiting, |_| !self.finished.load(SeqCst), at_most);
   }
 
-  /// Takes everything waiting, sleeping until something is (or `probe_after` passes: then an
-  /// empty round). `None` once closed and drained.
-  fn take(&self, probe_after: Option<Duration>) -> Option<Vec<Submission>> {
+  /// Hands the writer keys to delete; gives them back once it has stopped.
+  pub(super) fn delete_later(&self, keys: Vec<u64>) -> Result<(), Vec<u64>> {
+    let mut waiting = self.waiting.lock();
+    if self.finished.load(SeqCst) {
+      return Err(keys);
+    }
+    waiting.deletes.extend(keys);
+    drop(waiting);
+    self.submitted_cv.notify_one();
+    Ok(())
+  }
+
+  /// Takes every submission waiting and a slice of the deletions, sleeping until there is
+  /// something (or `probe_after` passes: then an empty round). Once closed, the last rounds
+  /// delete what is left; then `None`.
+  fn take(&self, probe_after: Option<Duration>) -> Option<Round> {
     let mut waiting = self.waiting.lock();
     loop {
-      if !waiting.submissions.is_empty() {
-        return Some(std::mem::take(&mut waiting.submissions));
+      let deletes = if waiting.closed {
+        std::mem::take(&mut waiting.deletes)
+      } else {
+        let slice = waiting.deletes.len().min(DELETE_SLICE);
+        waiting.deletes.drain(..slice).collect()
+      };
+      if !waiting.submissions.is_empty() || !deletes.is_empty() {
+        return Some(Round {
+          submissions: std::mem::take(&mut waiting.submissions),
+          deletes,
+        });
       }
       if waiting.closed {
         return None;
@@ -147,7 +184,10 @@ impl WriteAhead {
       match probe_after {
         Some(after) => {
           if self.submitted_cv.wait_for(&mut waiting, after).timed_out() {
-            return Some(Vec::new());
+            return Some(Round {
+              submissions: Vec::new(),
+              deletes: Vec::new(),
+            });
           }
         }
         None => self.submitted_cv.wait(&mut waiting),
@@ -162,6 +202,11 @@ impl WriteAhead {
     drop(self.waiting.lock());
     self.written_cv.notify_all();
     self.written_notify.notify_waiters();
+  }
+
+  /// Keys whose deletion failed: tried again with the next commit.
+  fn delete_again(&self, keys: Vec<u64>) {
+    self.waiting.lock().deletes.extend(keys);
   }
 
   fn finish(&self) {
@@ -183,8 +228,8 @@ pub(super) fn run(shared: Arc<Shared>) {
     let Some(round) = write_ahead.take(probe_after) else {
       break;
     };
-    let count = round.len() as u64;
-    let bytes = round.iter().map(|s| s.bytes).sum();
+    let count = round.submissions.len() as u64;
+    let bytes = round.submissions.iter().map(|s| s.bytes).sum();
     let outcome = catch_unwind(AssertUnwindSafe(|| shared.write_round(round)));
     if outcome.is_err() {
       // The round's senders were dropped: their callers see a refusal.
@@ -200,14 +245,22 @@ pub(super) fn run(shared: Arc<Shared>) {
 }
 
 impl Shared {
-  /// Writes one round of submissions in one commit, then queues and answers them.
-  fn write_round(&self, round: Vec<Submission>) {
+  /// Writes one round of submissions (and deletes a slice of sent events) in one commit,
+  /// then queues and answers them.
+  fn write_round(
+    &self,
+    Round {
+      submissions,
+      deletes,
+    }: Round,
+  ) {
     let spool = self.spool.as_ref().expect("a write-ahead log has a spool");
     let write_ahead = self
       .write_ahead
       .as_ref()
       .expect("rounds are written only with a write-ahead log");
-    if round.is_empty() {
+    let round = submissions;
+    if round.is_empty() && deletes.is_empty() {
       // A probe while failing: a write as large as the one that failed; when it succeeds the
       // relay is ready again.
       let probed = spool.probe(write_ahead.failed_round_bytes.load(Relaxed));
@@ -225,12 +278,27 @@ impl Shared {
         seq += 1;
       }
     }
-    let written = spool.append(
+    let written = spool.commit(
       round
         .iter()
         .flat_map(|s| s.events.iter().map(|e| (e.seq(), e))),
+      &deletes,
     );
     self.report_spool_notices();
+    if let Err(error) = &written {
+      // The deletions did not happen: with the next commit (alone, if these events are refused
+      // for the spool's size: deleting is what makes room).
+      let deleted = match error {
+        SpoolError::Full { .. } if !deletes.is_empty() => spool.remove(&deletes).is_ok(),
+        _ => deletes.is_empty(),
+      };
+      if !deleted {
+        write_ahead.delete_again(deletes);
+      }
+    }
+    if round.is_empty() {
+      return;
+    }
     if let Err(error) = written {
       write_ahead.failed_round_bytes.store(round_bytes, Relaxed);
       let refused = match error {

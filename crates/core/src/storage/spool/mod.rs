@@ -238,6 +238,17 @@ impl Spool {
     &self,
     events: impl IntoIterator<Item = (u64, &'a Envelope)>,
   ) -> SpoolResult<()> {
+    self.commit(events, &[])
+  }
+
+  /// Stores events and deletes keys in one commit: the write-ahead log's writer is the only
+  /// one to write its file, so deletions never make a write wait. The events are refused
+  /// (nothing of the commit done) when they would pass the size cap.
+  pub fn commit<'a>(
+    &self,
+    events: impl IntoIterator<Item = (u64, &'a Envelope)>,
+    remove: &[u64],
+  ) -> SpoolResult<()> {
     let records: Vec<(u64, Vec<u8>)> = events
       .into_iter()
       .map(|(seq, envelope)| {
@@ -246,7 +257,7 @@ impl Spool {
       })
       .collect();
     let adding: u64 = records.iter().map(|(_, r)| record_bytes(r.len())).sum();
-    if self.stored_bytes().saturating_add(adding) > self.max_bytes {
+    if adding > 0 && self.stored_bytes().saturating_add(adding) > self.max_bytes {
       return Err(SpoolError::Full {
         max_bytes: self.max_bytes,
       });
@@ -254,6 +265,7 @@ impl Spool {
     self.with_db(|db| {
       let txn = db.begin_write()?;
       let mut added = adding;
+      let mut removed = 0;
       {
         let mut table = txn.open_table(EVENTS)?;
         for (seq, record) in &records {
@@ -261,9 +273,17 @@ impl Spool {
             added -= record_bytes(old.value().len());
           }
         }
+        for key in remove {
+          if let Some(old) = table.remove(key)? {
+            removed += record_bytes(old.value().len());
+          }
+        }
       }
       txn.commit()?;
       self.stored_bytes.fetch_add(added, Relaxed);
+      let _ = self
+        .stored_bytes
+        .fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(removed)));
       Ok(())
     })
   }
@@ -312,23 +332,7 @@ impl Spool {
   }
 
   pub fn remove(&self, keys: &[u64]) -> SpoolResult<()> {
-    self.with_db(|db| {
-      let txn = db.begin_write()?;
-      let mut removed = 0;
-      {
-        let mut table = txn.open_table(EVENTS)?;
-        for key in keys {
-          if let Some(old) = table.remove(key)? {
-            removed += record_bytes(old.value().len());
-          }
-        }
-      }
-      txn.commit()?;
-      let _ = self
-        .stored_bytes
-        .fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(removed)));
-      Ok(())
-    })
+    self.commit(std::iter::empty(), keys)
   }
 
   /// How many events the spool holds. Never creates a file: none yet holds none.
