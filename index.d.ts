@@ -25,39 +25,37 @@ export type SinkOptions =
   /** Keeps requests in memory; read them with `records()`. For tests. */
   | { kind: 'memory' }
 
+/** init() options; each falls back to its environment variable (if it has one), then to its default. */
 export interface LoggerOptions {
-  /** The Rocket.Chat site URL; becomes `MessageGroupId` (1-128 printable ASCII characters). Env: `SNS_LOGGER_SITE_URL`. */
+  // settings:logger:start
+  // Generated from the settings table (crates/core/src/config/settings.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.
+  /** The Rocket.Chat site URL; becomes MessageGroupId (1-128 printable ASCII characters). Env: `SNS_LOGGER_SITE_URL`. Default: required. */
   siteUrl?: string
-  /** Path to df_config.json, or its parsed object. Env: `SNS_LOGGER_DF_CONFIG` (a path). */
+  /** The agents and their SNS topics: the path to df_config.json, or its parsed object; the environment variable is a path. Env: `SNS_LOGGER_DF_CONFIG`. Default: required. */
   dfConfig?: string | DfConfig
-  /** Where events go. Env: `SNS_LOGGER_SINK` = `sns` | `file:PATH` | `memory`. Default: sns. */
+  /** Where events go: { kind: 'sns', region?, endpoint? }, { kind: 'file', path } or { kind: 'memory' }; the environment variable is sns, file:PATH or memory. Env: `SNS_LOGGER_SINK`. Default: `sns`. */
   sink?: SinkOptions
-  /** Extra events or enum values, as a path or an object shaped like plan/tracking-plan.json. Env: `SNS_LOGGER_PLAN_EXTENSION`. */
+  /** Extra events or enum values: a plan file shaped like plan/tracking-plan.json, its path or its object; the environment variable is a path. Env: `SNS_LOGGER_PLAN_EXTENSION`. Default: none. */
   planExtension?: string | object
-  /** How long an event may wait for batch mates before it is sent. Default 5. */
+  /** How long an event may wait for batch mates before it is sent (0 to 60000). Default: `5`. */
   lingerMs?: number
-  /** Events held in memory before new ones overflow. Default 100000. */
+  /** Events held in memory before new ones overflow (1 to 4294967296). Default: `100000`. */
   maxQueueEvents?: number
-  /** Bytes held in memory before new events overflow. Default 64 MiB. */
+  /** Bytes of events held in memory before new ones overflow (1 MiB to 1 TiB). Default: `64 MiB`. */
   maxQueueBytes?: number
-  /** How long a message group keeps retrying before its events go to the spool. Default 30000. */
+  /** How long a message group keeps retrying before its events go to the spool (0 to 86400000). Default: `30000`. */
   retryBudgetMs?: number
-  /** Where the spool (redb) and dead-letter.jsonl live. Env: `SNS_LOGGER_SPOOL_DIR`. Default `.sns-logger` for the sns sink, none otherwise. */
-  spoolDir?: string
-  /** What happens to events that do not fit in memory: `'spool'` (default) or `'drop'` (counted, reported). */
+  /** What happens to events that do not fit in memory: spool, or drop (counted, reported to onError). Default: `spool`. */
   onOverflow?: 'spool' | 'drop'
-  /**
-   * Where an accepted event is kept until SNS has it. `'memory'` (default): in memory; the spool
-   * takes what memory cannot hold and what is left at close or exit. `'disk'`: every event is
-   * written to the spool (the write-ahead log) by a background thread before it counts as
-   * accepted, and deleted once SNS has it, so a crash loses nothing logged before the last
-   * write; `logEvent` stays synchronous, `flush()` waits for the writes. Needs a spool directory.
-   */
+  /** Where the spool and the dead-letter file live (files 0600). Env: `SNS_LOGGER_SPOOL_DIR`. Default: .sns-logger for the sns sink, none for the others. */
+  spoolDir?: string
+  /** Where an accepted event is kept until SNS has it: memory (the spool takes what memory cannot hold and what is left at close or exit), or disk (a background thread writes every event to the spool, the write-ahead log, before it counts as accepted, and deletes it once SNS has it: a crash loses nothing logged before the last write; logEvent stays synchronous, flush() waits for the writes; needs a spool directory). Default: `memory`. */
   durability?: 'memory' | 'disk'
-  /** `'none'` (default): a spool write reaches the file (safe from a crash of the process). `'commit'`: each write is also flushed to stable storage (safe from power loss), slower. */
+  /** Whether a spool write waits for stable storage: none, it reaches the file (safe from a crash of the process); commit, it is also flushed to stable storage (safe from power loss), slower. Default: `none`. */
   fsync?: 'none' | 'commit'
-  /** The most bytes of events the spool holds; past it new events are refused (counted drops with `onError` in process, 503 at the relay). Default 4 GiB. */
+  /** The most bytes of events the spool holds; past it new events are refused (counted drops with onError in process, 503 at the relay) (1 MiB to 1 PiB). Default: `4 GiB`. */
   maxSpoolBytes?: number
+  // settings:logger:end
   /** Failures: dead letters, drops, spool trouble, retry budget spent. `code` is the SNS error code or SpoolError, SpoolCorrupt, SpoolNotice, QueueFull. Never keeps the process alive; exceptions are ignored. */
   onError?: (error: Error & { code: string; events: number }) => void
   /** A batch was acknowledged by SNS. Never keeps the process alive; exceptions are ignored. */
@@ -207,46 +205,43 @@ export type RelayTokens = Partial<Record<'SF.app' | 'DF.app' | 'RC core', string
 
 /** serve() options; each falls back to its environment variable, then to its default. */
 export interface RelayOptions {
-  /** Public port. Env `SNS_LOGGER_PORT`; default 8787; 0 picks a free one. */
+  // settings:relay:start
+  // Generated from the settings table (crates/core/src/config/settings.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.
+  /** Public port; 0 picks a free one (0 to 65535). Env: `SNS_LOGGER_PORT`. Default: `8787`. */
   port?: number
-  /** Public address (an IP). Env `SNS_LOGGER_HOST`; default 127.0.0.1. */
+  /** Public address. Env: `SNS_LOGGER_HOST`. Default: `127.0.0.1`. */
   host?: string
-  /** Port of `/metrics`. Env `SNS_LOGGER_ADMIN_PORT`; default 8788. */
+  /** Port of /metrics (0 to 65535). Env: `SNS_LOGGER_ADMIN_PORT`. Default: `8788`. */
   adminPort?: number
-  /** Address of `/metrics`. Env `SNS_LOGGER_ADMIN_HOST`; default 127.0.0.1. */
+  /** Address of /metrics. Env: `SNS_LOGGER_ADMIN_HOST`. Default: `127.0.0.1`. */
   adminHost?: string
-  /** A tokens file's path, or its object. Env `SNS_LOGGER_TOKENS` (a path). Without it every `/v1/batch` request gets 401. */
+  /** The tokens file, mapping a source to its tokens, such as {"SF.app": ["<token>"], "DF.app": ["<token>", "<next token>"]}: its path, or its object. Env: `SNS_LOGGER_TOKENS`. Default: none: every /v1/batch request gets 401. */
   tokens?: string | RelayTokens
-  /** Sites allowed to post to `/v1/w`, such as `https://www.example.com`. Env `SNS_LOGGER_WIDGET_ORIGINS` (comma-separated). Without any, every `/v1/w` request gets 403. */
+  /** Sites allowed to post widget events to /v1/w, such as https://www.example.com ("*" is refused); the flag is repeated for more, the environment variable is comma-separated. Env: `SNS_LOGGER_WIDGET_ORIGINS`. Default: none: every /v1/w request gets 403. */
   widgetOrigins?: string[]
-  /** Widget requests per second per client address (burst twice that). Env `SNS_LOGGER_WIDGET_RATE`; default 10. */
+  /** Widget requests per second per client address, burst twice that (1 to 1000000). Env: `SNS_LOGGER_WIDGET_RATE`. Default: `10`. */
   widgetRate?: number
-  /** How long draining and the final flush may take. Env `SNS_LOGGER_SHUTDOWN_TIMEOUT_MS`; default 10000. */
+  /** How long draining and the final flush may take (0 to 3600000). Env: `SNS_LOGGER_SHUTDOWN_TIMEOUT_MS`. Default: `10000`. */
   shutdownTimeoutMs?: number
-  /** How long a request body may take to arrive before 408. Env `SNS_LOGGER_BODY_TIMEOUT_MS`; default 10000. */
+  /** How long a request body may take to arrive before 408 (1 to 600000). Env: `SNS_LOGGER_BODY_TIMEOUT_MS`. Default: `10000`. */
   bodyTimeoutMs?: number
-  /** How long a request head may take from its first byte to its end; a slower one has its connection closed. Env `SNS_LOGGER_HEADER_TIMEOUT_MS`; default 10000. */
+  /** How long a request head may take from its first byte to its end; a slower one has its connection closed (1 to 3600000). Env: `SNS_LOGGER_HEADER_TIMEOUT_MS`. Default: `10000`. */
   headerTimeoutMs?: number
-  /** How long a connection may stay quiet between requests (or before its first) before it is closed. Env `SNS_LOGGER_IDLE_TIMEOUT_MS`; default 60000. */
+  /** How long a connection may stay quiet between requests (or before its first) before it is closed (1 to 3600000). Env: `SNS_LOGGER_IDLE_TIMEOUT_MS`. Default: `60000`. */
   idleTimeoutMs?: number
-  /** Connections served at once on each listener; past it a new one waits to be accepted until another closes. Env `SNS_LOGGER_MAX_CONNECTIONS`; default 4096. */
+  /** Connections served at once on each listener; past it a new one waits to be accepted until another closes (1 to 1000000). Env: `SNS_LOGGER_MAX_CONNECTIONS`. Default: `4096`. */
   maxConnections?: number
-  /** Behind a proxy: rate-limit by the address it appends to `X-Forwarded-For`. Env `SNS_LOGGER_TRUST_FORWARDED_FOR`. */
+  /** Behind a proxy: rate-limit by the address the proxy appends to X-Forwarded-For. Env: `SNS_LOGGER_TRUST_FORWARDED_FOR`. Default: `false`. */
   trustForwardedFor?: boolean
-  /**
-   * When the relay answers 200. `'spooled'` (default with a spool directory): once every
-   * accepted event of the request is in the spool, the write-ahead log. `'published'`: once SNS
-   * accepted every one (503 after `publishTimeoutMs`; the relay keeps nothing, for several
-   * replicas without disks). `'queued'` (default without a spool directory): once queued in
-   * memory. Env: `SNS_LOGGER_ACK`.
-   */
+  /** When a request gets 200: spooled, once its events are in the spool (the write-ahead log); published, once SNS accepted every event (else 503 after publishTimeoutMs; keeps nothing on disk, for replicas without disks); queued, once its events are queued in memory (a crash loses them). Env: `SNS_LOGGER_ACK`. Default: spooled with a spool directory, else queued. */
   ack?: 'spooled' | 'published' | 'queued'
-  /** The spool's `fsync` (see LoggerOptions): `'none'` (default) or `'commit'`. Env: `SNS_LOGGER_FSYNC`. */
+  /** The spool's fsync (the logger's, set for the relay): none, a spool write reaches the file (safe from a crash); commit, it is also flushed to stable storage (safe from power loss). Env: `SNS_LOGGER_FSYNC`. Default: logger.fsync, none unless set. */
   fsync?: 'none' | 'commit'
-  /** `ack: 'published'`: how long a request waits for SNS before 503. Default 4000. Env: `SNS_LOGGER_PUBLISH_TIMEOUT_MS`. */
+  /** With ack published: how long a request waits for SNS before 503 (1 to 3600000). Env: `SNS_LOGGER_PUBLISH_TIMEOUT_MS`. Default: `4000`. */
   publishTimeoutMs?: number
-  /** The relay's logger, configured as init() is (the same environment fallbacks). */
+  /** The relay's logger, configured as init() is (the same environment fallbacks). Default: init()'s environment variables. */
   logger?: LoggerOptions
+  // settings:relay:end
 }
 
 /** Where a listener is; as a string, its `url`. */

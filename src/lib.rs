@@ -30,6 +30,18 @@ pub fn spool_pending_on_exit() -> u32 {
   sns_logger_core::delivery::open_loggers::spool_all_on_exit() as u32
 }
 
+/// Every setting of `init()` (scope `logger`) and `serve()` (scope `relay`), one object each:
+/// key, env, flag and its value's name, type (and min, max, choices), allowed, ts, default,
+/// hasDefault and doc. `sns-logger serve --help` and the README's option tables are written
+/// from it. Not part of the package's API (`index.js` does not export it).
+#[napi(catch_unwind)]
+pub fn settings() -> serde_json::Value {
+  use sns_logger_core::config::settings::{describe, LOGGER_SETTINGS};
+  let mut rows = describe("logger", LOGGER_SETTINGS);
+  rows.extend(describe("relay", sns_logger_relay::RELAY_SETTINGS));
+  serde_json::Value::Array(rows)
+}
+
 /// The JavaScript error for a rejection: `error.code` is the stable code.
 fn to_js(error: LoggerError) -> Error<&'static str> {
   Error::new(error.code.as_str(), error.message)

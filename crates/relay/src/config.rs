@@ -1,14 +1,15 @@
 //! The relay's options (`serve(options)`, or the command's flags), each falling back to an
-//! environment variable, then to its default. The logger inside is configured exactly as
-//! `init()` is: `options.logger`, then the same environment variables.
+//! environment variable, then to its default: one row each in [`RELAY_SETTINGS`], read
+//! through the core's settings (`sns_logger_core::config::settings`). The logger inside is
+//! configured exactly as `init()` is: `options.logger`, then the same environment variables.
 
 use crate::tokens::Tokens;
 use crate::widget::Origins;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value as Json;
-use sns_logger_core::config::parse::{self, PathOrObject, WholeNumber};
+use sns_logger_core::config::parse::{PathOrObject, WholeNumber};
+use sns_logger_core::config::settings::{Choice, Fallback, Setting, Sources};
 use sns_logger_core::config::{Durability, Fsync};
-use sns_logger_core::error::quote;
 use sns_logger_core::{ErrorCode, LoggerConfig, LoggerError, Result};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -16,39 +17,151 @@ use std::time::Duration;
 
 pub const DEFAULT_PORT: u16 = 8787;
 pub const DEFAULT_ADMIN_PORT: u16 = 8788;
-const DEFAULT_WIDGET_RATE: u32 = 10;
-const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-const DEFAULT_MAX_CONNECTIONS: usize = 4096;
-/// Under the client's default timeout (5 s), so that it hears 503 rather than nothing.
-const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(4);
-/// The most of `maxConnections`, and of the timeouts in milliseconds.
-const MAX_CONNECTIONS: u64 = 1_000_000;
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// The most of the timeouts in milliseconds.
 const MAX_MILLIS: u64 = 3_600_000;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RelayOptions {
-  port: Option<WholeNumber<0, 65535>>,
-  host: Option<String>,
-  admin_port: Option<WholeNumber<0, 65535>>,
-  admin_host: Option<String>,
-  #[serde(default, deserialize_with = "tokens_source")]
-  tokens: Option<PathOrObject>,
-  widget_origins: Option<Vec<String>>,
-  widget_rate: Option<WholeNumber<1, 1_000_000>>,
-  shutdown_timeout_ms: Option<WholeNumber<0, 3_600_000>>,
-  body_timeout_ms: Option<WholeNumber<1, 600_000>>,
-  header_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
-  idle_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
-  max_connections: Option<WholeNumber<1, MAX_CONNECTIONS>>,
-  trust_forwarded_for: Option<bool>,
-  ack: Option<Ack>,
-  fsync: Option<Fsync>,
-  publish_timeout_ms: Option<WholeNumber<1, MAX_MILLIS>>,
-  logger: Option<Json>,
+sns_logger_core::settings! {
+  /// `serve()`'s options, in the order messages list them.
+  pub const RELAY_SETTINGS = [
+    PORT: WholeNumber<0, 65535> = Setting {
+      key: "port",
+      env: Some("SNS_LOGGER_PORT"),
+      flag: Some("--port N"),
+      default: Fallback::Value(WholeNumber(DEFAULT_PORT as u64)),
+      doc: "public port; 0 picks a free one",
+      ..Setting::BLANK
+    };
+    HOST: IpAddr = Setting {
+      key: "host",
+      env: Some("SNS_LOGGER_HOST"),
+      flag: Some("--host IP"),
+      default: Fallback::Value(LOCALHOST),
+      doc: "public address",
+      ..Setting::BLANK
+    };
+    ADMIN_PORT: WholeNumber<0, 65535> = Setting {
+      key: "adminPort",
+      env: Some("SNS_LOGGER_ADMIN_PORT"),
+      flag: Some("--admin-port N"),
+      default: Fallback::Value(WholeNumber(DEFAULT_ADMIN_PORT as u64)),
+      doc: "port of /metrics",
+      ..Setting::BLANK
+    };
+    ADMIN_HOST: IpAddr = Setting {
+      key: "adminHost",
+      env: Some("SNS_LOGGER_ADMIN_HOST"),
+      flag: Some("--admin-host IP"),
+      default: Fallback::Value(LOCALHOST),
+      doc: "address of /metrics",
+      ..Setting::BLANK
+    };
+    TOKENS: PathOrObject = Setting {
+      key: "tokens",
+      env: Some("SNS_LOGGER_TOKENS"),
+      flag: Some("--tokens FILE"),
+      default: Fallback::Otherwise("none: every /v1/batch request gets 401"),
+      doc: r#"the tokens file, mapping a source to its tokens, such as {"SF.app": ["<token>"], "DF.app": ["<token>", "<next token>"]}: its path, or its object"#,
+      takes: Some("a path to a tokens file or its parsed object"),
+      ts: Some("string | RelayTokens"),
+    };
+    WIDGET_ORIGINS: Vec<String> = Setting {
+      key: "widgetOrigins",
+      env: Some("SNS_LOGGER_WIDGET_ORIGINS"),
+      flag: Some("--widget-origin ORIGIN"),
+      default: Fallback::Otherwise("none: every /v1/w request gets 403"),
+      doc: "sites allowed to post widget events to /v1/w, such as https://www.example.com (\"*\" is refused); the flag is repeated for more, the environment variable is comma-separated",
+      ..Setting::BLANK
+    };
+    WIDGET_RATE: WholeNumber<1, 1_000_000> = Setting {
+      key: "widgetRate",
+      env: Some("SNS_LOGGER_WIDGET_RATE"),
+      flag: Some("--widget-rate N"),
+      default: Fallback::Value(WholeNumber(10)),
+      doc: "widget requests per second per client address, burst twice that",
+      ..Setting::BLANK
+    };
+    SHUTDOWN_TIMEOUT_MS: WholeNumber<0, MAX_MILLIS> = Setting {
+      key: "shutdownTimeoutMs",
+      env: Some("SNS_LOGGER_SHUTDOWN_TIMEOUT_MS"),
+      flag: Some("--shutdown-timeout-ms N"),
+      default: Fallback::Value(WholeNumber(10_000)),
+      doc: "how long draining and the final flush may take",
+      ..Setting::BLANK
+    };
+    BODY_TIMEOUT_MS: WholeNumber<1, 600_000> = Setting {
+      key: "bodyTimeoutMs",
+      env: Some("SNS_LOGGER_BODY_TIMEOUT_MS"),
+      flag: Some("--body-timeout-ms N"),
+      default: Fallback::Value(WholeNumber(10_000)),
+      doc: "how long a request body may take to arrive before 408",
+      ..Setting::BLANK
+    };
+    HEADER_TIMEOUT_MS: WholeNumber<1, MAX_MILLIS> = Setting {
+      key: "headerTimeoutMs",
+      env: Some("SNS_LOGGER_HEADER_TIMEOUT_MS"),
+      flag: Some("--header-timeout-ms N"),
+      default: Fallback::Value(WholeNumber(10_000)),
+      doc: "how long a request head may take from its first byte to its end; a slower one has its connection closed",
+      ..Setting::BLANK
+    };
+    IDLE_TIMEOUT_MS: WholeNumber<1, MAX_MILLIS> = Setting {
+      key: "idleTimeoutMs",
+      env: Some("SNS_LOGGER_IDLE_TIMEOUT_MS"),
+      flag: Some("--idle-timeout-ms N"),
+      default: Fallback::Value(WholeNumber(60_000)),
+      doc: "how long a connection may stay quiet between requests (or before its first) before it is closed",
+      ..Setting::BLANK
+    };
+    MAX_CONNECTIONS: WholeNumber<1, 1_000_000> = Setting {
+      key: "maxConnections",
+      env: Some("SNS_LOGGER_MAX_CONNECTIONS"),
+      flag: Some("--max-connections N"),
+      default: Fallback::Value(WholeNumber(4096)),
+      doc: "connections served at once on each listener; past it a new one waits to be accepted until another closes",
+      ..Setting::BLANK
+    };
+    TRUST_FORWARDED_FOR: bool = Setting {
+      key: "trustForwardedFor",
+      env: Some("SNS_LOGGER_TRUST_FORWARDED_FOR"),
+      flag: Some("--trust-forwarded-for"),
+      default: Fallback::Value(false),
+      doc: "behind a proxy: rate-limit by the address the proxy appends to X-Forwarded-For",
+      ..Setting::BLANK
+    };
+    ACK: Ack = Setting {
+      key: "ack",
+      env: Some("SNS_LOGGER_ACK"),
+      flag: Some("--ack MODE"),
+      default: Fallback::Otherwise("spooled with a spool directory, else queued"),
+      doc: "when a request gets 200: spooled, once its events are in the spool (the write-ahead log); published, once SNS accepted every event (else 503 after publishTimeoutMs; keeps nothing on disk, for replicas without disks); queued, once its events are queued in memory (a crash loses them)",
+      ..Setting::BLANK
+    };
+    FSYNC: Fsync = Setting {
+      key: "fsync",
+      env: Some("SNS_LOGGER_FSYNC"),
+      flag: Some("--fsync MODE"),
+      default: Fallback::Otherwise("logger.fsync, none unless set"),
+      doc: "the spool's fsync (the logger's, set for the relay): none, a spool write reaches the file (safe from a crash); commit, it is also flushed to stable storage (safe from power loss)",
+      ..Setting::BLANK
+    };
+    PUBLISH_TIMEOUT_MS: WholeNumber<1, MAX_MILLIS> = Setting {
+      key: "publishTimeoutMs",
+      env: Some("SNS_LOGGER_PUBLISH_TIMEOUT_MS"),
+      flag: Some("--publish-timeout-ms N"),
+      // Under the client's default timeout (5 s), so that it hears 503 rather than nothing.
+      default: Fallback::Value(WholeNumber(4000)),
+      doc: "with ack published: how long a request waits for SNS before 503",
+      ..Setting::BLANK
+    };
+    LOGGER: Json = Setting {
+      key: "logger",
+      default: Fallback::Otherwise("init()'s environment variables"),
+      doc: "the relay's logger, configured as init() is (the same environment fallbacks)",
+      ts: Some("LoggerOptions"),
+      ..Setting::BLANK
+    };
+  ];
 }
 
 /// When the relay answers 200 (`--ack`).
@@ -63,6 +176,8 @@ pub enum Ack {
   Queued,
 }
 
+impl Choice for Ack {}
+
 impl Ack {
   pub fn as_str(self) -> &'static str {
     match self {
@@ -71,24 +186,6 @@ impl Ack {
       Ack::Queued => "queued",
     }
   }
-
-  fn from_env(text: &str) -> Result<Ack> {
-    match text.trim() {
-      "spooled" => Ok(Ack::Spooled),
-      "published" => Ok(Ack::Published),
-      "queued" => Ok(Ack::Queued),
-      other => Err(invalid(format!(
-        "SNS_LOGGER_ACK {} is not allowed; allowed: \"spooled\", \"published\" or \"queued\"",
-        quote(other)
-      ))),
-    }
-  }
-}
-
-fn tokens_source<'de, D: Deserializer<'de>>(
-  d: D,
-) -> std::result::Result<Option<PathOrObject>, D::Error> {
-  PathOrObject::deserialize_as(d, "a path to a tokens file or its parsed object").map(Some)
 }
 
 /// Everything the relay needs, checked.
@@ -130,51 +227,12 @@ impl RelayConfig {
     options: Option<&Json>,
     env: &dyn Fn(&str) -> Option<String>,
   ) -> Result<RelayConfig> {
-    let options: RelayOptions = match options {
-      None | Some(Json::Null) => RelayOptions::default(),
-      Some(value @ Json::Object(_)) => parse::from_json(value, "", &[]).map_err(invalid)?,
-      Some(_) => return Err(invalid("relay options must be an object".into())),
-    };
-    let number = |given: Option<u64>, var: &str, max: u64| -> Result<Option<u64>> {
-      match (given, env(var)) {
-        (Some(n), _) => Ok(Some(n)),
-        (None, None) => Ok(None),
-        (None, Some(text)) => match text.trim().parse::<u64>() {
-          Ok(n) if n <= max => Ok(Some(n)),
-          _ => Err(invalid(format!(
-            "{var} {} is not allowed; allowed: a whole number from 0 to {max}",
-            quote(&text)
-          ))),
-        },
-      }
-    };
-    let address = |given: Option<String>, var: &str, field: &str| -> Result<IpAddr> {
-      match given.or_else(|| env(var)) {
-        None => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        Some(text) => text.trim().parse().map_err(|_| {
-          invalid(format!(
-            "{field} {} is not an IP address; allowed: an IPv4 or IPv6 address such as 127.0.0.1, ::1 or 0.0.0.0",
-            quote(&text)
-          ))
-        }),
-      }
-    };
-    let port =
-      number(options.port.map(|n| n.0), "SNS_LOGGER_PORT", 65535)?.unwrap_or(DEFAULT_PORT.into());
-    let admin_port = number(
-      options.admin_port.map(|n| n.0),
-      "SNS_LOGGER_ADMIN_PORT",
-      65535,
-    )?
-    .unwrap_or(DEFAULT_ADMIN_PORT.into());
-    let listen = SocketAddr::new(
-      address(options.host, "SNS_LOGGER_HOST", "host")?,
-      port as u16,
-    );
-    let admin = SocketAddr::new(
-      address(options.admin_host, "SNS_LOGGER_ADMIN_HOST", "adminHost")?,
-      admin_port as u16,
-    );
+    let given = Sources::new(options, env, "relay options must be an object")?;
+    given.check(RELAY_SETTINGS)?;
+    let port = given.value(&PORT)?.0;
+    let admin_port = given.value(&ADMIN_PORT)?.0;
+    let listen = SocketAddr::new(given.value(&HOST)?, port as u16);
+    let admin = SocketAddr::new(given.value(&ADMIN_HOST)?, admin_port as u16);
     if listen == admin && port != 0 {
       return Err(invalid(format!(
         "port and adminPort are both {port} on {}: the admin listener needs a port of its own",
@@ -182,107 +240,19 @@ impl RelayConfig {
       )));
     }
 
-    let widget_rate = number(
-      options.widget_rate.map(|n| n.0),
-      "SNS_LOGGER_WIDGET_RATE",
-      1_000_000,
-    )?
-    .unwrap_or(DEFAULT_WIDGET_RATE.into());
-    let widget_rate = NonZeroU32::new(widget_rate as u32).ok_or_else(|| {
-      invalid("widgetRate 0 is not allowed; allowed: a whole number from 1 to 1000000".into())
-    })?;
-    let millis = |given: Option<u64>, var: &str, default: Duration| -> Result<Duration> {
-      Ok(number(given, var, 3_600_000)?.map_or(default, Duration::from_millis))
-    };
-    let shutdown_timeout = millis(
-      options.shutdown_timeout_ms.map(|n| n.0),
-      "SNS_LOGGER_SHUTDOWN_TIMEOUT_MS",
-      DEFAULT_SHUTDOWN_TIMEOUT,
-    )?;
-    let body_timeout = millis(
-      options.body_timeout_ms.map(|n| n.0),
-      "SNS_LOGGER_BODY_TIMEOUT_MS",
-      DEFAULT_BODY_TIMEOUT,
-    )?;
-    if body_timeout.is_zero() {
-      return Err(invalid(
-        "SNS_LOGGER_BODY_TIMEOUT_MS 0 is not allowed; allowed: a whole number from 1 to 3600000"
-          .into(),
-      ));
-    }
-    // From an option, the range is checked by its type; from the environment, here.
-    let at_least_one = |given: Option<u64>, var: &str, max: u64| -> Result<Option<u64>> {
-      match (given, env(var)) {
-        (Some(n), _) => Ok(Some(n)),
-        (None, None) => Ok(None),
-        (None, Some(text)) => match text.trim().parse::<u64>() {
-          Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
-          _ => Err(invalid(format!(
-            "{var} {} is not allowed; allowed: a whole number from 1 to {max}",
-            quote(&text)
-          ))),
-        },
-      }
-    };
-    let header_timeout = at_least_one(
-      options.header_timeout_ms.map(|n| n.0),
-      "SNS_LOGGER_HEADER_TIMEOUT_MS",
-      MAX_MILLIS,
-    )?
-    .map_or(DEFAULT_HEADER_TIMEOUT, Duration::from_millis);
-    let idle_timeout = at_least_one(
-      options.idle_timeout_ms.map(|n| n.0),
-      "SNS_LOGGER_IDLE_TIMEOUT_MS",
-      MAX_MILLIS,
-    )?
-    .map_or(DEFAULT_IDLE_TIMEOUT, Duration::from_millis);
-    let max_connections = at_least_one(
-      options.max_connections.map(|n| n.0),
-      "SNS_LOGGER_MAX_CONNECTIONS",
-      MAX_CONNECTIONS,
-    )?
-    .map_or(DEFAULT_MAX_CONNECTIONS, |n| n as usize);
-    let trust_forwarded_for = match options.trust_forwarded_for {
-      Some(flag) => flag,
-      None => match env("SNS_LOGGER_TRUST_FORWARDED_FOR").as_deref().map(str::trim) {
-        None | Some("" | "0" | "false") => false,
-        Some("1" | "true") => true,
-        Some(other) => {
-          return Err(invalid(format!(
-            "SNS_LOGGER_TRUST_FORWARDED_FOR {} is not allowed; allowed: \"true\", \"1\", \"false\" or \"0\"",
-            quote(other)
-          )))
-        }
-      },
-    };
+    let widget_rate = NonZeroU32::new(given.value(&WIDGET_RATE)?.0 as u32)
+      .expect("widgetRate is a whole number from 1");
+    let shutdown_timeout = Duration::from_millis(given.value(&SHUTDOWN_TIMEOUT_MS)?.0);
+    let body_timeout = Duration::from_millis(given.value(&BODY_TIMEOUT_MS)?.0);
+    let header_timeout = Duration::from_millis(given.value(&HEADER_TIMEOUT_MS)?.0);
+    let idle_timeout = Duration::from_millis(given.value(&IDLE_TIMEOUT_MS)?.0);
+    let max_connections = given.value(&MAX_CONNECTIONS)?.0 as usize;
+    let trust_forwarded_for = given.value(&TRUST_FORWARDED_FOR)?;
+    let publish_timeout = Duration::from_millis(given.value(&PUBLISH_TIMEOUT_MS)?.0);
 
-    let publish_timeout = at_least_one(
-      options.publish_timeout_ms.map(|n| n.0),
-      "SNS_LOGGER_PUBLISH_TIMEOUT_MS",
-      MAX_MILLIS,
-    )?
-    .map_or(DEFAULT_PUBLISH_TIMEOUT, Duration::from_millis);
-    let mut logger = LoggerConfig::resolve(options.logger.as_ref(), env)?;
-    let ack = match (options.ack, env("SNS_LOGGER_ACK")) {
-      (Some(ack), _) => Some(ack),
-      (None, Some(text)) => Some(Ack::from_env(&text)?),
-      (None, None) => None,
-    };
-    let fsync = match (options.fsync, env("SNS_LOGGER_FSYNC")) {
-      (Some(fsync), _) => Some(fsync),
-      (None, Some(text)) => Some(match text.trim() {
-        "none" => Fsync::None,
-        "commit" => Fsync::Commit,
-        other => {
-          return Err(invalid(format!(
-            "SNS_LOGGER_FSYNC {} is not allowed; allowed: \"none\" or \"commit\"",
-            quote(other)
-          )))
-        }
-      }),
-      (None, None) => None,
-    };
-    if let Some(fsync) = fsync {
+    let mut logger = LoggerConfig::resolve(given.get(&LOGGER)?.as_ref(), env)?;
+    let ack = given.get(&ACK)?;
+    if let Some(fsync) = given.get(&FSYNC)? {
       logger.delivery.fsync = fsync;
     }
     let has_spool = logger.delivery.spool_dir.is_some();
@@ -307,25 +277,11 @@ impl RelayConfig {
       }
       Ack::Queued => logger.delivery.durability = Durability::Memory,
     }
-    let tokens = match options.tokens {
+    let tokens = match given.get(&TOKENS)? {
       Some(source) => Tokens::load(&source, &logger.plan)?,
-      None => match env("SNS_LOGGER_TOKENS") {
-        Some(path) => Tokens::load(&PathOrObject::Path(path), &logger.plan)?,
-        None => Tokens::default(),
-      },
+      None => Tokens::default(),
     };
-    let origins = match options.widget_origins {
-      Some(list) => list,
-      None => env("SNS_LOGGER_WIDGET_ORIGINS")
-        .map(|text| {
-          text
-            .split([',', ' '])
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-        })
-        .unwrap_or_default(),
-    };
+    let origins = given.get(&WIDGET_ORIGINS)?.unwrap_or_default();
     let widget_origins = Origins::parse(&origins).map_err(invalid)?;
 
     Ok(RelayConfig {
@@ -368,5 +324,123 @@ impl RelayConfig {
       ));
     }
     warnings
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use serde_json::json;
+
+  fn options(relay: Json) -> Json {
+    let logger = json!({
+      "siteUrl": "https://chat.example.com",
+      "dfConfig": {"bot": {"agent_id": "a1", "sns_arn_topic": "arn:aws:sns:us-east-1:123456789012:events.fifo"}},
+      "sink": {"kind": "memory"},
+    });
+    let mut relay = relay;
+    relay["logger"] = logger;
+    relay
+  }
+
+  fn resolve(relay: Json, vars: &[(&str, &str)]) -> Result<RelayConfig> {
+    let vars: Vec<(String, String)> = vars
+      .iter()
+      .map(|(k, v)| (k.to_string(), v.to_string()))
+      .collect();
+    let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    RelayConfig::resolve(Some(&options(relay)), &env)
+  }
+
+  #[test]
+  fn options_win_over_the_environment_and_defaults_fill_the_rest() {
+    let config = resolve(
+      json!({"port": 9000}),
+      &[
+        ("SNS_LOGGER_PORT", "9100"),
+        ("SNS_LOGGER_ADMIN_PORT", " 9101 "),
+      ],
+    )
+    .unwrap();
+    assert_eq!(config.listen.port(), 9000);
+    assert_eq!(config.admin.port(), 9101);
+    assert_eq!(config.idle_timeout, Duration::from_millis(60_000));
+    assert_eq!(
+      config.ack,
+      Ack::Queued,
+      "a memory sink has no spool directory"
+    );
+    let config = resolve(
+      json!({}),
+      &[
+        ("SNS_LOGGER_ACK", " published "),
+        ("SNS_LOGGER_TRUST_FORWARDED_FOR", "1"),
+      ],
+    )
+    .unwrap();
+    assert_eq!(config.listen.port(), DEFAULT_PORT);
+    assert_eq!(config.ack, Ack::Published);
+    assert!(config.trust_forwarded_for);
+  }
+
+  #[test]
+  fn environment_values_are_refused_naming_the_variable_and_what_it_allows() {
+    let cases = [
+      (
+        "SNS_LOGGER_PORT",
+        "x",
+        r#"SNS_LOGGER_PORT "x" is not allowed; allowed: a whole number from 0 to 65535"#,
+      ),
+      (
+        "SNS_LOGGER_MAX_CONNECTIONS",
+        "0",
+        r#"SNS_LOGGER_MAX_CONNECTIONS "0" is not allowed; allowed: a whole number from 1 to 1000000"#,
+      ),
+      (
+        "SNS_LOGGER_ACK",
+        "later",
+        r#"SNS_LOGGER_ACK "later" is not allowed; allowed: "spooled", "published" or "queued""#,
+      ),
+      (
+        "SNS_LOGGER_FSYNC",
+        "always",
+        r#"SNS_LOGGER_FSYNC "always" is not allowed; allowed: "none" or "commit""#,
+      ),
+      (
+        "SNS_LOGGER_TRUST_FORWARDED_FOR",
+        "yes",
+        r#"SNS_LOGGER_TRUST_FORWARDED_FOR "yes" is not allowed; allowed: "true", "1", "false" or "0""#,
+      ),
+      (
+        "SNS_LOGGER_HOST",
+        "localhost",
+        r#"host "localhost" is not an IP address; allowed: an IPv4 or IPv6 address such as 127.0.0.1, ::1 or 0.0.0.0"#,
+      ),
+    ];
+    for (var, value, message) in cases {
+      let error = resolve(json!({}), &[(var, value)]).unwrap_err();
+      assert_eq!(error.code, ErrorCode::InvalidOptions);
+      assert_eq!(error.message, message);
+    }
+  }
+
+  #[test]
+  fn unknown_options_are_named_with_every_setting_in_order() {
+    let error = resolve(json!({"prot": 1}), &[]).unwrap_err();
+    let keys: Vec<String> = RELAY_SETTINGS
+      .iter()
+      .map(|s| format!("\"{}\"", s.key()))
+      .collect();
+    let (last, rest) = keys.split_last().unwrap();
+    assert_eq!(
+      error.message,
+      format!(
+        "unknown option \"prot\"; allowed: {} or {last}",
+        rest.join(", ")
+      )
+    );
+    assert!(error
+      .message
+      .starts_with("unknown option \"prot\"; allowed: \"port\", \"host\", \"adminPort\""));
   }
 }

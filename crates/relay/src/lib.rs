@@ -29,5 +29,5 @@ mod tokens;
 mod widget;
 
 pub use answer::RelayErrorCode;
-pub use config::{RelayConfig, DEFAULT_ADMIN_PORT, DEFAULT_PORT};
+pub use config::{RelayConfig, DEFAULT_ADMIN_PORT, DEFAULT_PORT, RELAY_SETTINGS};
 pub use server::{Relay, RelayStats};

@@ -1,9 +1,10 @@
-//! Logger options: from the `init()` / `new SnsLogger()` argument (serde derive), falling back
-//! to the environment field by field.
+//! Logger options: from the `init()` / `new SnsLogger()` argument, falling back to the
+//! environment setting by setting (the rows of [`settings::LOGGER_SETTINGS`]).
 
 mod df_config;
 mod json_deserializer;
 pub mod parse;
+pub mod settings;
 
 pub use df_config::{Agent, DfConfig};
 
@@ -11,8 +12,9 @@ use crate::error::{quote, ErrorCode, LoggerError, Result};
 use crate::plan::TrackingPlan;
 use crate::sink::{sns, SinkConfig};
 use parse::{PathOrObject, WholeNumber};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value as Json;
+use settings::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,10 @@ pub enum Fsync {
   Commit,
 }
 
+impl Choice for OverflowPolicy {}
+impl Choice for Durability {}
+impl Choice for Fsync {}
+
 /// Queueing, batching, retry and durability knobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryConfig {
@@ -67,18 +73,19 @@ pub struct DeliveryConfig {
   pub max_spool_bytes: u64,
 }
 
+/// The settings' defaults.
 impl Default for DeliveryConfig {
   fn default() -> Self {
     DeliveryConfig {
-      linger: Duration::from_millis(5),
-      max_queue_events: 100_000,
-      max_queue_bytes: 64 << 20,
-      retry_budget: Duration::from_secs(30),
-      overflow: OverflowPolicy::Spool,
+      linger: Duration::from_millis(LINGER_MS.default_value().0),
+      max_queue_events: MAX_QUEUE_EVENTS.default_value().0 as usize,
+      max_queue_bytes: MAX_QUEUE_BYTES.default_value().0 as usize,
+      retry_budget: Duration::from_millis(RETRY_BUDGET_MS.default_value().0),
+      overflow: ON_OVERFLOW.default_value(),
       spool_dir: None,
-      durability: Durability::Memory,
-      fsync: Fsync::None,
-      max_spool_bytes: 4 << 30,
+      durability: DURABILITY.default_value(),
+      fsync: FSYNC.default_value(),
+      max_spool_bytes: MAX_SPOOL_BYTES.default_value().0,
     }
   }
 }
@@ -91,40 +98,6 @@ pub struct LoggerConfig {
   pub sink: SinkConfig,
   pub plan: TrackingPlan,
   pub delivery: DeliveryConfig,
-}
-
-/// The options object, as JavaScript (or a JSON file) gives it. Absent fields fall back to
-/// the environment, then to the defaults.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Options {
-  site_url: Option<String>,
-  #[serde(default, deserialize_with = "df_config_source")]
-  df_config: Option<PathOrObject>,
-  sink: Option<SinkConfig>,
-  #[serde(default, deserialize_with = "plan_source")]
-  plan_extension: Option<PathOrObject>,
-  linger_ms: Option<WholeNumber<0, 60_000>>,
-  max_queue_events: Option<WholeNumber<1, { 1 << 32 }>>,
-  max_queue_bytes: Option<WholeNumber<{ 1 << 20 }, { 1 << 40 }>>,
-  retry_budget_ms: Option<WholeNumber<0, { 24 * 3600 * 1000 }>>,
-  on_overflow: Option<OverflowPolicy>,
-  spool_dir: Option<String>,
-  durability: Option<Durability>,
-  fsync: Option<Fsync>,
-  max_spool_bytes: Option<WholeNumber<{ 1 << 20 }, { 1 << 50 }>>,
-}
-
-fn df_config_source<'de, D: Deserializer<'de>>(
-  d: D,
-) -> std::result::Result<Option<PathOrObject>, D::Error> {
-  PathOrObject::deserialize_as(d, "a path to df_config.json or its parsed object").map(Some)
-}
-
-fn plan_source<'de, D: Deserializer<'de>>(
-  d: D,
-) -> std::result::Result<Option<PathOrObject>, D::Error> {
-  PathOrObject::deserialize_as(d, "a path to a plan file or its parsed object").map(Some)
 }
 
 /// The spool directory of a sink that spools by default (sns) when neither `spoolDir` nor the
@@ -141,18 +114,12 @@ impl LoggerConfig {
     options: Option<&Json>,
     env: &dyn Fn(&str) -> Option<String>,
   ) -> Result<LoggerConfig> {
-    let options: Options = match options {
-      None | Some(Json::Null) => Options::default(),
-      Some(value @ Json::Object(_)) => parse::from_json(value, "", &[]).map_err(invalid)?,
-      Some(_) => return Err(invalid("options must be an object".into())),
-    };
+    let given = Sources::new(options, env, "options must be an object")?;
+    given.check(LOGGER_SETTINGS)?;
 
-    let site_url = match options.site_url {
-      Some(site_url) => site_url,
-      None => env("SNS_LOGGER_SITE_URL").ok_or_else(|| {
-        invalid("siteUrl is required (or set SNS_LOGGER_SITE_URL): the Rocket.Chat site URL".into())
-      })?,
-    };
+    let site_url = given
+      .get(&SITE_URL)?
+      .ok_or_else(|| invalid(SITE_URL.required("the Rocket.Chat site URL")))?;
     sns::check_message_group_id(&site_url).map_err(|allowed| {
       invalid(format!(
         "siteUrl {} cannot be a MessageGroupId; allowed: {allowed}",
@@ -160,67 +127,34 @@ impl LoggerConfig {
       ))
     })?;
 
-    let df_config = match options.df_config {
+    let df_config = match given.get(&DF_CONFIG)? {
       Some(PathOrObject::Path(path)) => DfConfig::from_file(&path)?,
       Some(PathOrObject::Object(object)) => DfConfig::from_json(&object)?,
-      None => match env("SNS_LOGGER_DF_CONFIG") {
-        Some(path) => DfConfig::from_file(&path)?,
-        None => {
-          return Err(LoggerError::new(
-            ErrorCode::InvalidConfig,
-            "dfConfig is required (or set SNS_LOGGER_DF_CONFIG): the path to df_config.json or its parsed object",
-          ))
-        }
-      },
-    };
-
-    let sink = match (options.sink, env("SNS_LOGGER_SINK")) {
-      (Some(sink), _) => sink,
-      (None, Some(spec)) => SinkConfig::from_env(&spec).map_err(invalid)?,
-      (None, None) => SinkConfig::default(),
-    };
-
-    let plan = TrackingPlan::built_in();
-    let plan = match options.plan_extension {
-      Some(PathOrObject::Path(path)) => extend_from_file(plan, &path)?,
-      Some(PathOrObject::Object(object)) => {
-        plan.with_extension(&object.to_string(), "planExtension")?
+      None => {
+        return Err(LoggerError::new(
+          ErrorCode::InvalidConfig,
+          DF_CONFIG.required("the path to df_config.json or its parsed object"),
+        ))
       }
-      None => match env("SNS_LOGGER_PLAN_EXTENSION") {
-        Some(path) => extend_from_file(plan, &path)?,
-        None => plan,
-      },
     };
 
-    let defaults = DeliveryConfig::default();
+    let sink = given.value(&SINK)?;
+    let plan = tracking_plan(given.get(&PLAN_EXTENSION)?)?;
+
     let delivery = DeliveryConfig {
-      linger: options
-        .linger_ms
-        .map_or(defaults.linger, |ms| Duration::from_millis(ms.0)),
-      max_queue_events: options
-        .max_queue_events
-        .map_or(defaults.max_queue_events, |n| n.0 as usize),
-      max_queue_bytes: options
-        .max_queue_bytes
-        .map_or(defaults.max_queue_bytes, |n| n.0 as usize),
-      retry_budget: options
-        .retry_budget_ms
-        .map_or(defaults.retry_budget, |ms| Duration::from_millis(ms.0)),
-      overflow: options.on_overflow.unwrap_or(defaults.overflow),
-      spool_dir: options
-        .spool_dir
-        .or_else(|| env("SNS_LOGGER_SPOOL_DIR"))
-        .map(PathBuf::from)
-        .or_else(|| {
-          sink
-            .spools_by_default()
-            .then(|| PathBuf::from(DEFAULT_SPOOL_DIR))
-        }),
-      durability: options.durability.unwrap_or(defaults.durability),
-      fsync: options.fsync.unwrap_or(defaults.fsync),
-      max_spool_bytes: options
-        .max_spool_bytes
-        .map_or(defaults.max_spool_bytes, |n| n.0),
+      linger: Duration::from_millis(given.value(&LINGER_MS)?.0),
+      max_queue_events: given.value(&MAX_QUEUE_EVENTS)?.0 as usize,
+      max_queue_bytes: given.value(&MAX_QUEUE_BYTES)?.0 as usize,
+      retry_budget: Duration::from_millis(given.value(&RETRY_BUDGET_MS)?.0),
+      overflow: given.value(&ON_OVERFLOW)?,
+      spool_dir: given.get(&SPOOL_DIR)?.map(PathBuf::from).or_else(|| {
+        sink
+          .spools_by_default()
+          .then(|| PathBuf::from(DEFAULT_SPOOL_DIR))
+      }),
+      durability: given.value(&DURABILITY)?,
+      fsync: given.value(&FSYNC)?,
+      max_spool_bytes: given.value(&MAX_SPOOL_BYTES)?.0,
     };
     if delivery.durability == Durability::Disk && delivery.spool_dir.is_none() {
       return Err(invalid(
@@ -235,6 +169,18 @@ impl LoggerConfig {
       plan,
       delivery,
     })
+  }
+}
+
+/// The built-in plan, extended by `extension` (the `planExtension` setting) when given.
+pub fn tracking_plan(extension: Option<PathOrObject>) -> Result<TrackingPlan> {
+  let plan = TrackingPlan::built_in();
+  match extension {
+    None => Ok(plan),
+    Some(PathOrObject::Path(path)) => extend_from_file(plan, &path),
+    Some(PathOrObject::Object(object)) => {
+      plan.with_extension(&object.to_string(), PLAN_EXTENSION.key)
+    }
   }
 }
 

@@ -36,6 +36,27 @@ pub fn from_json<T: DeserializeOwned>(
   })
 }
 
+/// A path or an object (`expecting` completes "must be ..."), the message naming `field`.
+pub fn path_or_object(
+  value: &Json,
+  field: &str,
+  expecting: &'static str,
+) -> Result<PathOrObject, String> {
+  PathOrObject::deserialize_as(JsonDeserializer::<OptionsError>::new(value), expecting)
+    .map_err(|error| explain(field, None, error, &[]))
+}
+
+/// The names of an enum's unit variants, as serde reads them (from the error for a name that
+/// is none of them).
+pub fn variants<T: DeserializeOwned>() -> &'static [&'static str] {
+  match T::deserialize(JsonDeserializer::<OptionsError>::new(&Json::String(
+    String::new(),
+  ))) {
+    Err(OptionsError::UnknownVariant { allowed, .. }) => allowed,
+    _ => &[],
+  }
+}
+
 /// What serde found wrong, as data: serde's own messages are prose, and reading them back
 /// would break silently when their wording changes.
 #[derive(Debug)]

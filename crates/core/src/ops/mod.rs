@@ -23,7 +23,7 @@ pub use spool::{
 };
 pub use validate::{validate_lines, LineError, ValidateReport};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Something an operator has to fix, with a stable code (docs/operations.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,41 +107,31 @@ pub struct StorageSettings {
 }
 
 impl StorageSettings {
-  /// `spool_dir` (a flag) wins over `options.spoolDir`, then `SNS_LOGGER_SPOOL_DIR`, then
-  /// the default directory. The sink: `options.sink`, then `SNS_LOGGER_SINK`, then sns.
+  /// `spool_dir` (a flag) wins over the `spoolDir` setting (`options.spoolDir`, then
+  /// `SNS_LOGGER_SPOOL_DIR`), then the default directory. The sink: the `sink` setting.
   pub fn resolve(
     options: Option<&serde_json::Value>,
     env: &dyn Fn(&str) -> Option<String>,
     spool_dir: Option<&str>,
   ) -> crate::Result<StorageSettings> {
-    use crate::error::{ErrorCode, LoggerError};
-    use crate::sink::SinkConfig;
-    let invalid = |message: String| LoggerError::new(ErrorCode::InvalidOptions, message);
-    let field = |name: &str| options.and_then(|o| o.get(name)).filter(|v| !v.is_null());
-    let sink = match (field("sink"), env("SNS_LOGGER_SINK")) {
-      (Some(sink), _) => {
-        SinkConfig::deserialize(sink).map_err(|e| invalid(format!("sink: {e}")))?
-      }
-      (None, Some(spec)) => SinkConfig::from_env(&spec).map_err(invalid)?,
-      (None, None) => SinkConfig::default(),
-    };
-    let from_options = match field("spoolDir") {
-      None => None,
-      Some(serde_json::Value::String(dir)) => Some(dir.clone()),
-      Some(_) => return Err(invalid("spoolDir must be a string: a directory".into())),
-    };
+    use crate::config::settings::{Sources, SINK, SPOOL_DIR};
+    let given = Sources::new(options, env, "options must be an object")?;
+    let sink = given.value(&SINK)?;
+    let from_settings = given.get(&SPOOL_DIR)?;
     let spool_dir = spool_dir
       .map(str::to_string)
-      .or(from_options)
-      .or_else(|| env("SNS_LOGGER_SPOOL_DIR"))
+      .or(from_settings)
       .unwrap_or_else(|| crate::config::DEFAULT_SPOOL_DIR.to_string());
     // A directory that does not exist holds nothing; anything else in its place is a mistake
     // to name, not an empty spool.
     if std::fs::metadata(&spool_dir).is_ok_and(|m| !m.is_dir()) {
-      return Err(invalid(format!(
-        "spool directory {} is not a directory",
-        crate::error::quote(&spool_dir)
-      )));
+      return Err(crate::LoggerError::new(
+        crate::ErrorCode::InvalidOptions,
+        format!(
+          "spool directory {} is not a directory",
+          crate::error::quote(&spool_dir)
+        ),
+      ));
     }
     Ok(StorageSettings {
       spool_dir: spool_dir.into(),
@@ -151,40 +141,20 @@ impl StorageSettings {
 }
 
 /// The plan `validate` checks against: the built-in one, extended by `extension` (a flag),
-/// else `options.planExtension` (a path or an object), else `SNS_LOGGER_PLAN_EXTENSION`.
+/// else by the `planExtension` setting (`options.planExtension`, a path or an object, then
+/// `SNS_LOGGER_PLAN_EXTENSION`).
 pub fn plan_for(
   options: Option<&serde_json::Value>,
   env: &dyn Fn(&str) -> Option<String>,
   extension: Option<&str>,
 ) -> crate::Result<crate::plan::TrackingPlan> {
-  use crate::error::{quote, ErrorCode, LoggerError};
-  let plan = crate::plan::TrackingPlan::built_in();
-  let from_file = |plan: crate::plan::TrackingPlan, path: &str| {
-    let text = crate::config::read_config_file(path).map_err(|why| {
-      LoggerError::new(
-        ErrorCode::InvalidPlan,
-        format!("planExtension: cannot read {}: {why}", quote(path)),
-      )
-    })?;
-    plan.with_extension(&text, path)
+  use crate::config::parse::PathOrObject;
+  use crate::config::settings::{Sources, PLAN_EXTENSION};
+  let extension = match extension {
+    Some(path) => Some(PathOrObject::Path(path.to_string())),
+    None => Sources::new(options, env, "options must be an object")?.get(&PLAN_EXTENSION)?,
   };
-  if let Some(path) = extension {
-    return from_file(plan, path);
-  }
-  match options.and_then(|o| o.get("planExtension")) {
-    Some(serde_json::Value::String(path)) => from_file(plan, path),
-    Some(object @ serde_json::Value::Object(_)) => {
-      plan.with_extension(&object.to_string(), "planExtension")
-    }
-    Some(serde_json::Value::Null) | None => match env("SNS_LOGGER_PLAN_EXTENSION") {
-      Some(path) => from_file(plan, &path),
-      None => Ok(plan),
-    },
-    Some(_) => Err(LoggerError::new(
-      ErrorCode::InvalidOptions,
-      "planExtension must be a path to a plan file or its parsed object",
-    )),
-  }
+  crate::config::tracking_plan(extension)
 }
 
 /// A report as a JSON object (for front doors without serde of their own). Reports are plain

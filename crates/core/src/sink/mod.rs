@@ -103,8 +103,16 @@ macro_rules! registry {
     impl SinkConfig {
       const KINDS: &[&str] = &[$($kind),*];
 
-      fn env_forms() -> Vec<&'static str> {
+      /// What `SNS_LOGGER_SINK` takes: `sns`, `file:PATH`, ...
+      pub fn env_forms() -> Vec<&'static str> {
         vec![$(<$options>::env_form()),*]
+      }
+
+      /// Its `kind`.
+      pub fn kind(&self) -> &'static str {
+        match self {
+          $(SinkConfig::$variant(_) => $kind,)*
+        }
       }
 
       fn options(&self) -> &dyn SinkOptions {
@@ -138,9 +146,10 @@ registry! {
   "memory" => Memory(MemoryOptions),
 }
 
+/// The `sink` setting's default (sns).
 impl Default for SinkConfig {
   fn default() -> Self {
-    SinkConfig::Sns(SnsOptions::default())
+    crate::config::settings::SINK.default_value()
   }
 }
 

@@ -45,6 +45,14 @@ pub struct SnsOptions {
 }
 
 impl SnsOptions {
+  /// Everything from the AWS chains and the defaults (`{ kind: 'sns' }`).
+  pub const DEFAULT: SnsOptions = SnsOptions {
+    region: None,
+    endpoint: None,
+    connect_timeout_ms: None,
+    request_timeout_ms: None,
+  };
+
   pub fn connect_timeout(&self) -> Duration {
     Duration::from_millis(self.connect_timeout_ms.map_or(3_000, |ms| ms.0))
   }
