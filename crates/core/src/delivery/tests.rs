@@ -602,7 +602,7 @@ async fn close_resolves_soon_after_its_deadline_whatever_the_queue_holds() {
 }
 
 /// `n` prepared events of sessions `from..from + n`.
-fn prepared(logger: &Logger, from: usize, n: usize) -> Vec<Prepared> {
+pub(super) fn prepared(logger: &Logger, from: usize, n: usize) -> Vec<Prepared> {
   (from..from + n)
     .map(|i| {
       let (event, ()) = logger

@@ -2,7 +2,9 @@
 //! callers. Crashes are tested where they happen, on a relay killed with SIGKILL
 //! (`__test__/relay-durability.test.mjs`).
 
-use super::tests::{config, sessions, spool_config, temp_dir, wait_for, window_opened, Switchable};
+use super::tests::{
+  config, prepared, sessions, spool_config, temp_dir, wait_for, window_opened, Switchable,
+};
 use super::*;
 use crate::config::Durability;
 use crate::sink::MemorySink;
@@ -11,18 +13,6 @@ fn write_ahead_config(dir: &std::path::Path, max_queue_events: usize) -> LoggerC
   let mut config = spool_config(dir, max_queue_events, 60_000);
   config.delivery.durability = Durability::Disk;
   config
-}
-
-/// `n` prepared events of sessions `from..from + n`.
-fn prepared(logger: &Logger, from: usize, n: usize) -> Vec<Prepared> {
-  (from..from + n)
-    .map(|i| {
-      let (event, ()) = logger
-        .prepare(window_opened(&i.to_string()), None, |_, _| Ok(()))
-        .unwrap();
-      event
-    })
-    .collect()
 }
 
 fn in_spool(logger: &Logger) -> u64 {
