@@ -28,7 +28,7 @@ export type SinkOptions =
 /** init() options; each falls back to its environment variable (if it has one), then to its default. */
 export interface LoggerOptions {
   // settings:logger:start
-  // Generated from the settings table (crates/core/src/config/settings.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.
+  // Generated from the settings table (crates/core/src/config/settings/mod.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.
   /** The Rocket.Chat site URL; becomes MessageGroupId (1-128 printable ASCII characters). Env: `SNS_LOGGER_SITE_URL`. Default: required. */
   siteUrl?: string
   /** The agents and their SNS topics: the path to df_config.json, or its parsed object; the environment variable is a path. Env: `SNS_LOGGER_DF_CONFIG`. Default: required. */
@@ -206,7 +206,7 @@ export type RelayTokens = Partial<Record<'SF.app' | 'DF.app' | 'RC core', string
 /** serve() options; each falls back to its environment variable, then to its default. */
 export interface RelayOptions {
   // settings:relay:start
-  // Generated from the settings table (crates/core/src/config/settings.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.
+  // Generated from the settings table (crates/core/src/config/settings/mod.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.
   /** Public port; 0 picks a free one (0 to 65535). Env: `SNS_LOGGER_PORT`. Default: `8787`. */
   port?: number
   /** Public address. Env: `SNS_LOGGER_HOST`. Default: `127.0.0.1`. */

@@ -149,7 +149,7 @@ function dtsMembers(rows, scope) {
 
 // ---- the generated files -----------------------------------------------------
 
-const HEADER = 'Generated from the settings table (crates/core/src/config/settings.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.'
+const HEADER = 'Generated from the settings table (crates/core/src/config/settings/mod.rs, crates/relay/src/config.rs) by scripts/generate-settings-docs.mjs; do not edit.'
 
 /** `text` with what lies between `start` and `end` (whole lines) replaced by `content`; unchanged without the markers. */
 function between(text, start, end, content) {
