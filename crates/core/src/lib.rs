@@ -5,7 +5,9 @@
 //! The path of an event: [`plan`] checks it against the tracking plan, [`message`] writes the
 //! SNS message, [`delivery`] queues, batches and retries it on the [`runtime`], a [`sink`]
 //! publishes it, and [`storage`] keeps what cannot be sent yet. [`config`] turns options and
-//! the environment into all of the above.
+//! the environment into all of the above. Beneath them all, [`wire`] holds what every layer
+//! shares of the wire format (the message size limit, the JSON string writer), [`error`] the
+//! error codes and [`hex`] the hex writer; a layer imports only the layers below it.
 
 pub mod config;
 pub mod delivery;
@@ -17,6 +19,7 @@ pub mod plan;
 pub mod runtime;
 pub mod sink;
 pub mod storage;
+pub mod wire;
 
 pub use config::LoggerConfig;
 pub use delivery::{Logger, Notice, NoticeCode};

@@ -4,15 +4,13 @@
 use crate::error::{ErrorCode, LoggerError};
 use crate::hex;
 use crate::plan::{EventType, ValidEvent};
-use crate::sink::sns;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// No sink takes a larger message (SNS's limit is the largest): a longer input string is
-/// measured, never copied, and refused.
-pub const MAX_MESSAGE_BYTES: usize = sns::LIMITS.message_bytes;
+use crate::wire::push_json_str;
+pub use crate::wire::MAX_MESSAGE_BYTES;
 
 /// What every message of one agent shares, once per agent and logger: the topic, the site's
 /// message group, the message's first key and the logger's prefix of dedup ids.
@@ -321,18 +319,6 @@ pub fn check_message_size(bytes: usize, max_bytes: usize) -> Result<(), LoggerEr
 /// Every piece written is UTF-8: string slices, ASCII literals and serde_json's output.
 fn utf8(bytes: Vec<u8>) -> String {
   String::from_utf8(bytes).expect("the message is UTF-8")
-}
-
-/// Appends `s` as a JSON string. Most strings need no escaping, and checking that first is
-/// several times faster than serde_json's byte-by-byte escaper, which writes the others.
-pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
-  if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-    out.push(b'"');
-    out.extend_from_slice(s.as_bytes());
-    out.push(b'"');
-  } else {
-    serde_json::to_writer(&mut *out, s).expect("a string always serializes");
-  }
 }
 
 /// The `Message` string of an event, keys in the order of the spec.

@@ -14,7 +14,7 @@ pub use property::{PropertyKind, PropertyType, PropertyValue};
 pub use validate::{EventInput, PropertiesInput, ValidEvent, Value};
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
-use crate::message::push_json_str;
+use crate::wire::push_json_str;
 use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
 

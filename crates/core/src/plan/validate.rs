@@ -4,7 +4,7 @@
 use super::property::PropertyValue;
 use super::{EventType, TrackingPlan};
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
-use crate::message::MAX_MESSAGE_BYTES;
+use crate::wire::MAX_MESSAGE_BYTES;
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use std::sync::Arc;
 

@@ -149,11 +149,14 @@ registry! {
 /// The `sink` setting's default (sns).
 impl Default for SinkConfig {
   fn default() -> Self {
-    crate::config::settings::SINK.default_value()
+    SinkConfig::DEFAULT
   }
 }
 
 impl SinkConfig {
+  /// The `sink` setting's default (the settings table reads it from here).
+  pub const DEFAULT: SinkConfig = SinkConfig::Sns(SnsOptions::DEFAULT);
+
   pub fn build(&self) -> Result<Arc<dyn Sink>> {
     self.options().build()
   }

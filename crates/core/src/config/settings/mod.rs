@@ -24,7 +24,7 @@ pub use values::{Choice, Value};
 
 use super::parse::{PathOrObject, WholeNumber};
 use super::{Durability, Fsync, OverflowPolicy};
-use crate::sink::{SinkConfig, SnsOptions};
+use crate::sink::SinkConfig;
 
 crate::settings! {
   /// `init()`'s options, in the order messages list them.
@@ -48,7 +48,7 @@ crate::settings! {
     SINK: SinkConfig = Setting {
       key: "sink",
       env: Some("SNS_LOGGER_SINK"),
-      default: Fallback::Value(SinkConfig::Sns(SnsOptions::DEFAULT)),
+      default: Fallback::Value(SinkConfig::DEFAULT),
       doc: "where events go: { kind: 'sns', region?, endpoint? }, { kind: 'file', path } or { kind: 'memory' }; the environment variable is sns, file:PATH or memory",
       ts: Some("SinkOptions"),
       ..Setting::BLANK

@@ -14,7 +14,7 @@ pub use string::StringType;
 
 use super::validate::Value;
 use super::EventType;
-use crate::message::push_json_str;
+use crate::wire::push_json_str;
 use serde::Deserialize;
 
 /// What one property type knows.

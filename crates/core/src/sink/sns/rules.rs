@@ -14,7 +14,7 @@ pub const SUBJECT: &str = "RC";
 pub const LIMITS: SinkLimits = SinkLimits {
   batch_entries: 10,
   batch_bytes: 256 * 1024,
-  message_bytes: 256 * 1024,
+  message_bytes: crate::wire::MAX_MESSAGE_BYTES,
 };
 
 /// FIFO topics (names ending in `.fifo`) take a message group id and a deduplication id;
