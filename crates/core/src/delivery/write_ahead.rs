@@ -72,6 +72,9 @@ pub(super) struct WriteAhead {
   /// Bytes of the last round whose write failed: while the spool is failing, the writer
   /// probes with a write this large.
   failed_round_bytes: AtomicUsize,
+  /// A caller waited for room in vain: callers stop waiting until the writer answers a
+  /// round, so a stuck disk costs `logEvent` one wait, not one per call.
+  stalled: AtomicBool,
   /// The writer thread has exited.
   finished: AtomicBool,
 }
@@ -111,16 +114,24 @@ impl WriteAhead {
   }
 
   /// Waits (at most `at_most`) until the backlog is under `limit` bytes; false if it is not.
+  /// After one wait in vain, false at once until the writer answers a round.
   pub(super) fn wait_for_room(&self, limit: usize, at_most: Duration) -> bool {
+    if self.stalled.load(Relaxed) {
+      return false;
+    }
     let mut waiting = self.waiting.lock();
-    !self
+    let timed_out = self
       .written_cv
       .wait_while_for(
         &mut waiting,
         |_| self.backlog_bytes() > limit && !self.finished.load(SeqCst),
         at_most,
       )
-      .timed_out()
+      .timed_out();
+    if timed_out {
+      self.stalled.store(true, Relaxed);
+    }
+    !timed_out
   }
 
   /// Resolves once every submission made before the call is answered.
@@ -197,6 +208,7 @@ impl WriteAhead {
 
   fn answered(&self, submissions: u64, bytes: usize) {
     self.backlog_bytes.fetch_sub(bytes, Relaxed);
+    self.stalled.store(false, Relaxed);
     self.answered.fetch_add(submissions, SeqCst);
     // Taken so a caller between its check and its sleep cannot miss the notification.
     drop(self.waiting.lock());
