@@ -1,6 +1,6 @@
 //! `sns-logger spool export`: every spooled event as a JSON line, the request SNS would get.
 
-use super::{corrupt_problem, open_all, unreadable_records_problem, CHUNK};
+use super::{open_all, readable_chunks, unreadable_records_problem};
 use crate::error::{ErrorCode, LoggerError, Result};
 use crate::ops::Problem;
 use crate::sink::sns;
@@ -35,16 +35,8 @@ pub fn export_spool(
   for handle in &handles {
     report.files.push(handle.name.clone());
     let mut unreadable = 0;
-    for records in handle.chunks(CHUNK) {
-      let records = match records {
-        Ok(records) => records,
-        Err(error) => {
-          report
-            .problems
-            .push(corrupt_problem(&handle.name, &error.to_string()));
-          break;
-        }
-      };
+    let mut cut_short = None;
+    for records in readable_chunks(handle, &mut cut_short) {
       let mut lines = String::new();
       for (_, envelope) in records {
         match envelope {
@@ -59,6 +51,7 @@ pub fn export_spool(
       emit(&lines)
         .map_err(|e| LoggerError::new(ErrorCode::Io, format!("writing the export failed: {e}")))?;
     }
+    report.problems.extend(cut_short);
     if unreadable > 0 {
       report
         .problems

@@ -12,11 +12,28 @@ pub use status::{spool_status, FileStatus, GroupStatus, SpoolStatus};
 
 use super::{codes, Problem};
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::storage::{spool_dir_files, OpenFailure, SpoolFileHandle};
+use crate::storage::{spool_dir_files, OpenFailure, SpoolFileHandle, SpoolRecord};
 use std::path::Path;
 
 /// Records read per step.
 const CHUNK: usize = 5_000;
+
+/// A file's records, a chunk at a time, oldest first, until one cannot be read: that one
+/// ends the reading and is described in `cut_short`.
+fn readable_chunks<'a>(
+  handle: &'a SpoolFileHandle,
+  cut_short: &'a mut Option<Problem>,
+) -> impl Iterator<Item = Vec<SpoolRecord>> + 'a {
+  handle
+    .chunks(CHUNK)
+    .map_while(move |records| match records {
+      Ok(records) => Some(records),
+      Err(error) => {
+        *cut_short = Some(corrupt_problem(&handle.name, &error.to_string()));
+        None
+      }
+    })
+}
 
 fn corrupt_problem(name: &str, why: &str) -> Problem {
   Problem::new(

@@ -1,7 +1,7 @@
 //! `sns-logger spool replay`: the spooled events sent now, each removed from the spool once
 //! SNS has it, those refused for good moved to the dead-letter file.
 
-use super::{corrupt_problem, open_all, unreadable_records_problem, CHUNK};
+use super::{open_all, readable_chunks, unreadable_records_problem};
 use crate::error::Result;
 use crate::message::Envelope;
 use crate::ops::send::{send_in_order, GroupOutcome, Outcome, Tally};
@@ -57,16 +57,8 @@ pub async fn replay_spool(
   progress(0, total);
   for handle in &handles {
     let mut unreadable = 0;
-    for records in handle.chunks(CHUNK) {
-      let records = match records {
-        Ok(records) => records,
-        Err(error) => {
-          report
-            .problems
-            .push(corrupt_problem(&handle.name, &error.to_string()));
-          break;
-        }
-      };
+    let mut cut_short = None;
+    for records in readable_chunks(handle, &mut cut_short) {
       let mut keys = Vec::new();
       let mut envelopes = Vec::new();
       for (key, envelope) in records {
@@ -147,6 +139,7 @@ pub async fn replay_spool(
       }
       done_before += outcomes.len() as u64;
     }
+    report.problems.extend(cut_short);
     if unreadable > 0 {
       report
         .problems
