@@ -43,6 +43,7 @@ import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { createFifoTopicWithQueue, motoSnsEnv, sqsClient, startMoto } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, runCli, startRelay } from './support/relay.mjs'
 import { startProxy } from './support/sns-proxy.mjs'
+import { waitUntil as waitFor } from './support/wait.mjs'
 
 const dir = tempDir('sns-logger-relay-durability-')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -53,14 +54,8 @@ const ROOMS_PER_CLIENT = 3
 /** The in-memory cache of a relay that writes ahead: small, so that the load overflows it at once. */
 const MAX_QUEUE_EVENTS = 500
 
-/** Waits for `predicate`; `timeoutMs` only catches a hang, it is no verdict on speed. */
-async function waitUntil(predicate, what, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms for ${what}`)
-    await sleep(20)
-  }
-}
+/** Hang bounds here are twice the usual: rounds of load against moto take long. */
+const waitUntil = (predicate, what, timeoutMs = 60_000) => waitFor(predicate, what, timeoutMs)
 
 /** Resolves with `promise`, or fails after `ms` (a hang bound, never a verdict on speed). */
 function withinHangBound(promise, ms, what) {
@@ -71,7 +66,7 @@ function withinHangBound(promise, ms, what) {
   return Promise.race([promise, hang]).finally(() => clearTimeout(timer))
 }
 
-/** The MessageDeduplicationId the relay derives from a client's messageId (routes.rs dedup_id). */
+/** The MessageDeduplicationId the relay derives from a client's messageId (crates/relay/src/dedup.rs). */
 function dedupIdOf(source, messageId, tabId = '') {
   const hash = createHash('sha256')
   for (const part of [source, tabId, messageId]) {

@@ -11,6 +11,7 @@ import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, resetMoto, startMoto } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, post, startRelay } from './support/relay.mjs'
 import { startProxy } from './support/sns-proxy.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const dir = tempDir('sns-logger-relay-e2e-')
 const DF_CONFIG = join(dir, 'df_config.json')
@@ -19,14 +20,6 @@ const ORIGIN = 'https://www.example.com'
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** Waits for `predicate`; `timeoutMs` only catches a hang, it is no verdict on speed. */
-async function waitUntil(predicate, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms for ${what}`)
-    await sleep(20)
-  }
-}
 const bearer = (token) => ({ authorization: `Bearer ${token}` })
 const appEvent = (roomId, extra = {}) => ({ roomId, category: 'Escalation', action: 'attempted', ...extra })
 const widgetEvent = (roomId, extra = {}) => ({ roomId, tabId: 'tab-9', category: 'Survey', action: 'link_clicked', ...extra })

@@ -20,6 +20,7 @@ import { SALES, SITE_URL, SUPPORT, childEnv, clearSnsLoggerEnv, tempDir } from '
 import { createFifoTopicWithQueue, receiveAll, startMoto, useMotoCredentials } from './support/moto.mjs'
 import { runCli } from './support/relay.mjs'
 import { startProxy } from './support/sns-proxy.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const require = createRequire(import.meta.url)
 const INDEX_JS = require.resolve('../index.js')
@@ -27,16 +28,7 @@ const { SnsLogger } = require(INDEX_JS)
 clearSnsLoggerEnv()
 useMotoCredentials()
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** Waits for `predicate` (a hang bound only: `timeoutMs` is generous, never a verdict). */
-async function waitUntil(predicate, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${timeoutMs} ms for ${what}`)
-    await sleep(20)
-  }
-}
 
 let moto
 let proxy
