@@ -7,7 +7,7 @@ use crate::tokens::Tokens;
 use crate::widget::Origins;
 use serde::Deserialize;
 use serde_json::Value as Json;
-use sns_logger_core::config::parse::{PathOrObject, WholeNumber};
+use sns_logger_core::options::{PathOrObject, WholeNumber};
 use sns_logger_core::config::settings::{Choice, Fallback, Setting, Sources};
 use sns_logger_core::config::{Durability, Fsync};
 use sns_logger_core::{ErrorCode, LoggerConfig, LoggerError, Result};

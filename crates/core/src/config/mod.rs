@@ -2,16 +2,14 @@
 //! environment setting by setting (the rows of [`settings::LOGGER_SETTINGS`]).
 
 mod df_config;
-mod json_deserializer;
-pub mod parse;
 pub mod settings;
 
 pub use df_config::{Agent, DfConfig};
 
 use crate::error::{quote, ErrorCode, LoggerError, Result};
+use crate::options::{self, PathOrObject, WholeNumber};
 use crate::plan::TrackingPlan;
 use crate::sink::{sns, SinkConfig};
-use parse::{PathOrObject, WholeNumber};
 use serde::Deserialize;
 use serde_json::Value as Json;
 use settings::*;
@@ -198,7 +196,7 @@ impl CloseOptions {
     match options {
       None | Some(Json::Null) => Ok(CloseOptions::default()),
       Some(value @ Json::Object(_)) => {
-        parse::from_json(value, "", &[]).map_err(|e| invalid(format!("close: {e}")))
+        options::from_json(value, "", &[]).map_err(|e| invalid(format!("close: {e}")))
       }
       Some(_) => Err(invalid(
         "close options must be an object such as { timeoutMs: 5000 }".into(),

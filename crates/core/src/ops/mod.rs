@@ -148,8 +148,8 @@ pub fn plan_for(
   env: &dyn Fn(&str) -> Option<String>,
   extension: Option<&str>,
 ) -> crate::Result<crate::plan::TrackingPlan> {
-  use crate::config::parse::PathOrObject;
   use crate::config::settings::{Sources, PLAN_EXTENSION};
+  use crate::options::PathOrObject;
   let extension = match extension {
     Some(path) => Some(PathOrObject::Path(path.to_string())),
     None => Sources::new(options, env, "options must be an object")?.get(&PLAN_EXTENSION)?,

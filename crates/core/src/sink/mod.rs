@@ -9,9 +9,9 @@ pub use file::{FileOptions, FileSink};
 pub use memory::{MemoryOptions, MemorySink};
 pub use sns::{SnsOptions, SnsSink};
 
-use crate::config::parse;
 use crate::error::{one_of, quote, Result};
 use crate::message::Envelope;
+use crate::options;
 use serde::{de, Deserialize, Deserializer};
 use serde_json::Value as Json;
 use std::any::Any;
@@ -124,7 +124,7 @@ macro_rules! registry {
       /// The options of `kind` from the other fields of `sink`; `None` for an unknown kind.
       fn parse(kind: &str, fields: &Json) -> Option<std::result::Result<SinkConfig, String>> {
         match kind {
-          $($kind => Some(parse::from_json(fields, "sink", &["kind"]).map(SinkConfig::$variant)),)*
+          $($kind => Some(options::from_json(fields, "sink", &["kind"]).map(SinkConfig::$variant)),)*
           _ => None,
         }
       }
@@ -219,7 +219,7 @@ mod tests {
   use serde_json::json;
 
   fn parse(value: Json) -> std::result::Result<SinkConfig, String> {
-    parse::from_json(&json!({ "sink": value }), "", &[]).map(|o: Wrapper| o.sink)
+    options::from_json(&json!({ "sink": value }), "", &[]).map(|o: Wrapper| o.sink)
   }
 
   #[derive(Deserialize)]

@@ -22,8 +22,8 @@ pub use resolve::Sources;
 pub use row::{describe, AnySetting, Fallback, Setting};
 pub use values::{Choice, Value};
 
-use super::parse::{PathOrObject, WholeNumber};
 use super::{Durability, Fsync, OverflowPolicy};
+use crate::options::{PathOrObject, WholeNumber};
 use crate::sink::SinkConfig;
 
 crate::settings! {

@@ -2,8 +2,8 @@
 //! environment variable's text, and how the docs describe it and show its default.
 
 use super::row::Setting;
-use crate::config::parse::{self, PathOrObject, WholeNumber};
 use crate::error::{one_of, quote};
+use crate::options::{self, PathOrObject, WholeNumber};
 use crate::sink::SinkConfig;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value as Json};
@@ -31,7 +31,7 @@ fn not_allowed(var: &str, text: &str, allowed: &str) -> String {
 
 impl Value for String {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::from_json(value, setting.key, &[])
+    options::from_json(value, setting.key, &[])
   }
 
   fn from_env(text: &str, _: &str, _: &Setting<Self>) -> std::result::Result<Self, String> {
@@ -49,7 +49,7 @@ impl Value for String {
 
 impl<const MIN: u64, const MAX: u64> Value for WholeNumber<MIN, MAX> {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::from_json(value, setting.key, &[])
+    options::from_json(value, setting.key, &[])
   }
 
   fn from_env(text: &str, var: &str, _: &Setting<Self>) -> std::result::Result<Self, String> {
@@ -90,7 +90,7 @@ fn shown_number(key: &str, n: u64) -> String {
 
 impl Value for bool {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::from_json(value, setting.key, &[])
+    options::from_json(value, setting.key, &[])
   }
 
   fn from_env(text: &str, var: &str, _: &Setting<Self>) -> std::result::Result<Self, String> {
@@ -113,7 +113,7 @@ impl Value for bool {
 /// A list; in the environment, separated by commas or spaces.
 impl Value for Vec<String> {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::from_json(value, setting.key, &[])
+    options::from_json(value, setting.key, &[])
   }
 
   fn from_env(text: &str, _: &str, _: &Setting<Self>) -> std::result::Result<Self, String> {
@@ -140,7 +140,7 @@ const ADDRESS: &str = "an IPv4 or IPv6 address such as 127.0.0.1, ::1 or 0.0.0.0
 /// An IP address: from the environment too, the message names the option.
 impl Value for IpAddr {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    let text: String = parse::from_json(value, setting.key, &[])?;
+    let text: String = options::from_json(value, setting.key, &[])?;
     Self::from_env(&text, "", setting)
   }
 
@@ -168,7 +168,7 @@ impl Value for PathOrObject {
   const NULL_IS_ABSENT: bool = false;
 
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::path_or_object(
+    options::path_or_object(
       value,
       setting.key,
       setting.takes.unwrap_or("a path or an object"),
@@ -193,7 +193,7 @@ impl Value for PathOrObject {
 
 impl Value for SinkConfig {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::from_json(value, setting.key, &[])
+    options::from_json(value, setting.key, &[])
   }
 
   fn from_env(text: &str, _: &str, _: &Setting<Self>) -> std::result::Result<Self, String> {
@@ -233,17 +233,17 @@ pub trait Choice: DeserializeOwned + PartialEq + 'static {}
 
 impl<T: Choice> Value for T {
   fn from_option(value: &Json, setting: &Setting<Self>) -> std::result::Result<Self, String> {
-    parse::from_json(value, setting.key, &[])
+    options::from_json(value, setting.key, &[])
   }
 
   fn from_env(text: &str, var: &str, _: &Setting<Self>) -> std::result::Result<Self, String> {
     let text = text.trim();
-    parse::from_json(&Json::String(text.to_string()), var, &[])
-      .map_err(|_| not_allowed(var, text, &one_of(parse::variants::<T>().iter().copied())))
+    options::from_json(&Json::String(text.to_string()), var, &[])
+      .map_err(|_| not_allowed(var, text, &one_of(options::variants::<T>().iter().copied())))
   }
 
   fn kind(_: &Setting<Self>) -> Json {
-    let names = parse::variants::<T>();
+    let names = options::variants::<T>();
     let ts: Vec<String> = names.iter().map(|name| format!("'{name}'")).collect();
     json!({
       "type": "choice",
@@ -254,8 +254,8 @@ impl<T: Choice> Value for T {
   }
 
   fn show(&self, _: &Setting<Self>) -> String {
-    let named = |name: &&str| parse::from_json::<T>(&Json::String(name.to_string()), "", &[]);
-    parse::variants::<T>()
+    let named = |name: &&str| options::from_json::<T>(&Json::String(name.to_string()), "", &[]);
+    options::variants::<T>()
       .iter()
       .find(|name| named(name).is_ok_and(|value| value == *self))
       .map_or_else(String::new, |name| name.to_string())

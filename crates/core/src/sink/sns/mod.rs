@@ -13,9 +13,9 @@ pub use rules::{
 };
 
 use super::{BatchResult, BoxFuture, Failure, Sink, SinkLimits, SinkOptions};
-use crate::config::parse::WholeNumber;
 use crate::error::Result;
 use crate::message::Envelope;
+use crate::options::WholeNumber;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;

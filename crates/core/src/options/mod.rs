@@ -2,8 +2,10 @@
 //! wrong into messages that name the field, the value and what is allowed, and holds the small
 //! value types the options share.
 
-use super::json_deserializer::JsonDeserializer;
+mod json_deserializer;
+
 use crate::error::{one_of, quote};
+use json_deserializer::JsonDeserializer;
 use serde::de::{self, DeserializeOwned, Deserializer, Expected, Unexpected, Visitor};
 use serde::Deserialize;
 use serde_json::Value as Json;
