@@ -3,7 +3,7 @@
 
 use crate::error::{ErrorCode, LoggerError};
 use crate::hex;
-use crate::plan::{EventType, ValidEvent};
+use crate::plan::{EventType, TrackingPlan, ValidEvent};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -13,7 +13,8 @@ use crate::wire::push_json_str;
 pub use crate::wire::MAX_MESSAGE_BYTES;
 
 /// What every message of one agent shares, once per agent and logger: the topic, the site's
-/// message group, the message's first key and the logger's prefix of dedup ids.
+/// message group, the message's first key, the logger's prefix of dedup ids and the parts its
+/// plan's actions share.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Route {
   pub topic_arn: Arc<str>,
@@ -21,11 +22,19 @@ pub struct Route {
   /// `{"dialogflowAgentId":"<agent_id>"`; empty for a message read back whole.
   head: Box<str>,
   dedup_prefix: Box<str>,
+  actions: Arc<ActionParts>,
 }
 
 impl Route {
-  /// `dedup_prefix`: the logger's ([`DedupIds::prefix`]).
-  pub fn new(topic_arn: Arc<str>, group_id: Arc<str>, agent_id: &str, dedup_prefix: &str) -> Route {
+  /// `dedup_prefix`: the logger's ([`DedupIds::prefix`]); `actions`: those of the plan that
+  /// validates the events.
+  pub fn new(
+    topic_arn: Arc<str>,
+    group_id: Arc<str>,
+    agent_id: &str,
+    dedup_prefix: &str,
+    actions: Arc<ActionParts>,
+  ) -> Route {
     let mut head = b"{\"dialogflowAgentId\":".to_vec();
     push_json_str(&mut head, agent_id);
     Route {
@@ -33,8 +42,48 @@ impl Route {
       group_id,
       head: utf8(head).into(),
       dedup_prefix: dedup_prefix.into(),
+      actions,
     }
   }
+}
+
+/// What the messages of each action of a plan share between the tab id and the properties,
+/// `,"category":"…","action":"…","properties":{`: written once per logger, so that a waiting
+/// event holds no copy of it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ActionParts(Vec<Vec<Arc<str>>>);
+
+impl ActionParts {
+  pub fn for_plan(plan: &TrackingPlan) -> ActionParts {
+    let parts = plan.categories.iter().map(|category| {
+      let actions = category.actions.iter();
+      actions
+        .map(|action| action_part(&category.category, &action.action))
+        .collect()
+    });
+    ActionParts(parts.collect())
+  }
+
+  /// `event`'s part; written anew for an action not in the table (an empty table's).
+  fn of(&self, event: &ValidEvent) -> Arc<str> {
+    let id = event.action_id;
+    let cached = self
+      .0
+      .get(id.category)
+      .and_then(|actions| actions.get(id.action));
+    cached
+      .cloned()
+      .unwrap_or_else(|| action_part(event.category, event.action))
+  }
+}
+
+fn action_part(category: &str, action: &str) -> Arc<str> {
+  let mut json = b",\"category\":".to_vec();
+  push_json_str(&mut json, category);
+  json.extend_from_slice(b",\"action\":");
+  push_json_str(&mut json, action);
+  json.extend_from_slice(b",\"properties\":{");
+  utf8(json).into()
 }
 
 /// One event, ready to publish, kept small while it waits: what it shares with other events
@@ -94,8 +143,8 @@ impl Envelope {
       value.write_json(&mut text);
     }
     Envelope {
+      middle: Some(route.actions.of(event)),
       route,
-      middle: Some(event.message_middle.clone()),
       text: utf8(text).into_boxed_str(),
       seq: 0,
       timestamp_ms: event.timestamp.timestamp_millis(),
@@ -124,6 +173,7 @@ impl Envelope {
       group_id: group_id.into(),
       head: "".into(),
       dedup_prefix: "".into(),
+      actions: Default::default(),
     };
     Envelope {
       route: Arc::new(route),
@@ -323,7 +373,13 @@ fn utf8(bytes: Vec<u8>) -> String {
 
 /// The `Message` string of an event, keys in the order of the spec.
 pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> String {
-  let route = Route::new("".into(), "".into(), dialogflow_agent_id, "");
+  let route = Route::new(
+    "".into(),
+    "".into(),
+    dialogflow_agent_id,
+    "",
+    Default::default(),
+  );
   Envelope::new(Arc::new(route), event, None).message()
 }
 
@@ -413,6 +469,44 @@ mod tests {
     }))
     .unwrap();
     assert_eq!(message, expected);
+  }
+
+  #[test]
+  fn a_loggers_cached_action_parts_write_the_same_message_for_every_action() {
+    let plan = TrackingPlan::built_in();
+    let actions = Arc::new(ActionParts::for_plan(&plan));
+    let route = Arc::new(Route::new(
+      "".into(),
+      "".into(),
+      "agent",
+      "",
+      actions.clone(),
+    ));
+    let mut checked = 0;
+    for (c, category) in plan.categories.iter().enumerate() {
+      for (a, action) in category.actions.iter().enumerate() {
+        assert_eq!(
+          actions.0[c][a],
+          action_part(&category.category, &action.action)
+        );
+        let input = EventInput {
+          room_id: Some(Value::String("room".into())),
+          category: Some(Value::String(category.category.clone())),
+          action: Some(Value::String(action.action.clone())),
+          timestamp: Some(Value::String("2022-09-26T17:50:47.225Z".into())),
+          ..Default::default()
+        };
+        // Actions that require properties are left out: the parts do not depend on them.
+        let Ok(event) = plan.validate(input) else {
+          continue;
+        };
+        let cached = Envelope::new(route.clone(), &event, None).message();
+        assert_eq!(cached, build_message("agent", &event));
+        assert!(cached.contains(&format!(r#""action":{}"#, serde_json::json!(action.action))));
+        checked += 1;
+      }
+    }
+    assert!(checked >= 5, "only {checked} actions checked");
   }
 
   #[test]

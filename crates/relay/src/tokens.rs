@@ -5,8 +5,8 @@
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use sns_logger_core::config::read_config_file;
-use sns_logger_core::options::PathOrObject;
 use sns_logger_core::error::{one_of, quote};
+use sns_logger_core::options::PathOrObject;
 use sns_logger_core::plan::TrackingPlan;
 use sns_logger_core::{ErrorCode, LoggerError, Result};
 use std::sync::Arc;

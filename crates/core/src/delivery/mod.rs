@@ -32,7 +32,7 @@ pub use notice::{Notice, NoticeCode, Observer};
 
 use crate::config::{Durability, Fsync, LoggerConfig};
 use crate::error::{quote, ErrorCode, LoggerError, Result};
-use crate::message::{DedupIds, Route};
+use crate::message::{ActionParts, DedupIds, Route};
 use crate::runtime;
 use crate::sink::{Sink, SinkLimits};
 use crate::storage::{DeadLetterFile, DirLock, Spool};
@@ -228,6 +228,7 @@ impl Logger {
     let write_ahead =
       (delivery.durability == Durability::Disk && spool.is_some()).then(WriteAhead::default);
     let dedup_ids = DedupIds::new();
+    let actions = Arc::new(ActionParts::for_plan(&config.plan));
     let routes = config
       .df_config
       .agents()
@@ -238,6 +239,7 @@ impl Logger {
           config.site_url.clone(),
           &agent.agent_id,
           dedup_ids.prefix(),
+          actions.clone(),
         );
         Arc::new(route)
       })

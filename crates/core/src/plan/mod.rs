@@ -14,9 +14,7 @@ pub use property::{PropertyKind, PropertyType, PropertyValue};
 pub use validate::{EventInput, PropertiesInput, ValidEvent, Value};
 
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
-use crate::wire::push_json_str;
 use serde::Deserialize;
-use std::sync::{Arc, OnceLock};
 
 /// The plan shipped with the package.
 pub const BUILT_IN_PLAN_JSON: &str = include_str!("../../../../plan/tracking-plan.json");
@@ -63,24 +61,13 @@ pub struct ActionSpec {
   /// Who sends it (`"SF.app"`, `"Widget"`, ...); empty when an enum value decides.
   #[serde(default)]
   pub sources: Vec<String>,
-  /// Its part of every message, written once: see [`ActionSpec::message_middle`].
-  #[serde(skip)]
-  message_middle: OnceLock<Arc<str>>,
 }
 
-impl ActionSpec {
-  /// `,"category":"…","action":"…","properties":{`: what its messages share between the tab
-  /// id and the properties, so a waiting event does not hold a copy.
-  pub fn message_middle(&self, category: &str) -> &Arc<str> {
-    self.message_middle.get_or_init(|| {
-      let mut json = b",\"category\":".to_vec();
-      push_json_str(&mut json, category);
-      json.extend_from_slice(b",\"action\":");
-      push_json_str(&mut json, &self.action);
-      json.extend_from_slice(b",\"properties\":{");
-      String::from_utf8(json).expect("JSON is UTF-8").into()
-    })
-  }
+/// An action's place in its plan: the index of its category, and its index there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionId {
+  pub category: usize,
+  pub action: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +128,15 @@ impl TrackingPlan {
 
   pub fn category(&self, name: &str) -> Option<&CategorySpec> {
     self.categories.iter().find(|c| c.category == name)
+  }
+
+  /// The category named `name` and its index.
+  pub fn category_at(&self, name: &str) -> Option<(usize, &CategorySpec)> {
+    self
+      .categories
+      .iter()
+      .enumerate()
+      .find(|(_, c)| c.category == name)
   }
 
   pub fn category_names(&self) -> impl Iterator<Item = &str> {
@@ -271,6 +267,15 @@ impl TrackingPlan {
 impl CategorySpec {
   pub fn action(&self, name: &str) -> Option<&ActionSpec> {
     self.actions.iter().find(|a| a.action == name)
+  }
+
+  /// The action named `name` and its index.
+  pub fn action_at(&self, name: &str) -> Option<(usize, &ActionSpec)> {
+    self
+      .actions
+      .iter()
+      .enumerate()
+      .find(|(_, a)| a.action == name)
   }
 
   pub fn action_names(&self) -> impl Iterator<Item = &str> {

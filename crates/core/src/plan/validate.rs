@@ -2,11 +2,10 @@
 //! front door (JavaScript values in the binding, JSON in the relay) as plain Rust values.
 
 use super::property::PropertyValue;
-use super::{EventType, TrackingPlan};
+use super::{ActionId, EventType, TrackingPlan};
 use crate::error::{one_of, quote, ErrorCode, LoggerError, Result};
 use crate::wire::MAX_MESSAGE_BYTES;
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
-use std::sync::Arc;
 
 /// An input value as far as validation cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +47,8 @@ pub struct ValidEvent<'p> {
   pub tab_id: String,
   pub category: &'p str,
   pub action: &'p str,
-  /// The action's shared part of the message (see `ActionSpec::message_middle`).
-  pub message_middle: &'p Arc<str>,
+  /// Where `category` / `action` sits in the plan.
+  pub action_id: ActionId,
   pub properties: Vec<(&'p str, PropertyValue)>,
   pub event_type: EventType,
   pub timestamp: DateTime<Utc>,
@@ -119,7 +118,7 @@ impl TrackingPlan {
       .transpose()?;
 
     let category_name = required_string("category", input.category, ErrorCode::UnknownCategory)?;
-    let category = self.category(&category_name).ok_or_else(|| {
+    let (category_index, category) = self.category_at(&category_name).ok_or_else(|| {
       error(
         ErrorCode::UnknownCategory,
         format!(
@@ -130,7 +129,7 @@ impl TrackingPlan {
       )
     })?;
     let action_name = required_string("action", input.action, ErrorCode::UnknownAction)?;
-    let action = category.action(&action_name).ok_or_else(|| {
+    let (action_index, action) = category.action_at(&action_name).ok_or_else(|| {
       error(
         ErrorCode::UnknownAction,
         format!(
@@ -213,7 +212,10 @@ impl TrackingPlan {
       tab_id,
       category: &category.category,
       action: &action.action,
-      message_middle: action.message_middle(&category.category),
+      action_id: ActionId {
+        category: category_index,
+        action: action_index,
+      },
       properties,
       event_type,
       timestamp: timestamp(input.timestamp)?,
