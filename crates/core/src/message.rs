@@ -356,7 +356,7 @@ impl Default for DedupIds {
 }
 
 /// Refuses a message of `bytes` over a sink's `max_bytes` (`ERR_MESSAGE_TOO_LARGE`).
-pub fn check_message_size(bytes: usize, max_bytes: usize) -> Result<(), LoggerError> {
+pub fn validate_message_size(bytes: usize, max_bytes: usize) -> Result<(), LoggerError> {
   if bytes <= max_bytes {
     return Ok(());
   }

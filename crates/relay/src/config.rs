@@ -228,7 +228,7 @@ impl RelayConfig {
     env: &dyn Fn(&str) -> Option<String>,
   ) -> Result<RelayConfig> {
     let given = Sources::new(options, env, "relay options must be an object")?;
-    given.check(RELAY_SETTINGS)?;
+    given.validate(RELAY_SETTINGS)?;
     let port = given.value(&PORT)?.0;
     let admin_port = given.value(&ADMIN_PORT)?.0;
     let listen = SocketAddr::new(given.value(&HOST)?, port as u16);

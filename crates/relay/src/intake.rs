@@ -45,7 +45,7 @@ pub async fn widget_batch(
 ) -> Result<Json<Accepted>, Refusal> {
   refuse_if_draining(&state)?;
   let client = client_address(&headers, peer, state.trust_forwarded_for);
-  if let Err(wait) = state.rate_limit.check(client) {
+  if let Err(wait) = state.rate_limit.admit(client) {
     return Err(
       Refusal::new(
         RelayErrorCode::RateLimited,

@@ -73,7 +73,7 @@ impl Relay {
     // A spool directory that cannot be used is an error now, before anything listens, not a
     // warning at the first write.
     if let Some(dir) = &config.logger.delivery.spool_dir {
-      sns_logger_core::delivery::check_spool_dir(dir)?;
+      sns_logger_core::delivery::validate_spool_dir(dir)?;
     }
     let public = bind(config.listen, "the relay")?;
     let admin = bind(config.admin, "the admin listener (/metrics)")?;

@@ -111,7 +111,7 @@ impl RateLimit {
   }
 
   /// `Err(wait)` when `client` is over its rate.
-  pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+  pub fn admit(&self, client: IpAddr) -> Result<(), Duration> {
     self
       .limiter
       .check_key(&client)
@@ -207,12 +207,12 @@ mod tests {
     let limit = RateLimit::per_second(NonZeroU32::new(2).unwrap());
     let client: IpAddr = "127.0.0.7".parse().unwrap();
     for _ in 0..4 {
-      assert!(limit.check(client).is_ok());
+      assert!(limit.admit(client).is_ok());
     }
-    let wait = limit.check(client).unwrap_err();
+    let wait = limit.admit(client).unwrap_err();
     assert!(wait <= Duration::from_millis(500), "{wait:?}");
     assert!(
-      limit.check("127.0.0.8".parse().unwrap()).is_ok(),
+      limit.admit("127.0.0.8".parse().unwrap()).is_ok(),
       "another client has its own budget"
     );
   }

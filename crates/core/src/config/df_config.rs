@@ -119,7 +119,7 @@ fn agent(username: &str, entry: &Json) -> Result<Agent> {
   };
   let agent_id = string_field(fields, &at, "agent_id")?;
   let topic_arn = string_field(fields, &at, "sns_arn_topic")?;
-  sns::check_topic_arn(&topic_arn).map_err(|why| {
+  sns::validate_topic_arn(&topic_arn).map_err(|why| {
     invalid(format!(
       "{at}.sns_arn_topic {} is not an SNS topic ARN ({why}); expected arn:aws:sns:<region>:<account>:<topic>[.fifo]",
       quote(&topic_arn)

@@ -113,12 +113,12 @@ impl LoggerConfig {
     env: &dyn Fn(&str) -> Option<String>,
   ) -> Result<LoggerConfig> {
     let given = Sources::new(options, env, "options must be an object")?;
-    given.check(LOGGER_SETTINGS)?;
+    given.validate(LOGGER_SETTINGS)?;
 
     let site_url = given
       .get(&SITE_URL)?
       .ok_or_else(|| invalid(SITE_URL.required("the Rocket.Chat site URL")))?;
-    sns::check_message_group_id(&site_url).map_err(|allowed| {
+    sns::validate_message_group_id(&site_url).map_err(|allowed| {
       invalid(format!(
         "siteUrl {} cannot be a MessageGroupId; allowed: {allowed}",
         quote(&site_url)

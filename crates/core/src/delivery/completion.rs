@@ -1,10 +1,10 @@
 //! A batch's results: classify each entry, reschedule what failed (backoff, or the spool once
 //! the retry budget is spent), and report (counters, dead letters, notices, wake-ups).
 
-use super::dead_letters::record_dead_letters;
 use super::epochs::Outcome;
 use super::queue::{GroupKey, Queue, Queued};
 use super::{Notice, NoticeCode, Shared};
+use crate::message::Envelope;
 use crate::sink::{BatchResult, Failure, FailureKind};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -186,4 +186,30 @@ fn report(shared: &Shared, key: &GroupKey, classified: &Classified, rescheduled:
       events: sent,
     });
   }
+}
+
+/// Events a sink refused for good go to `dead-letter.jsonl` and to `onError`.
+fn record_dead_letters(shared: &Shared, dead: &[(Queued, Failure)]) {
+  let entries: Vec<(&Envelope, &str, &str)> = dead
+    .iter()
+    .map(|(q, f)| (&*q.envelope, f.code.as_str(), f.message.as_str()))
+    .collect();
+  let written = match &shared.dead_letters {
+    Some(file) => file
+      .append(&entries)
+      .map(|()| format!(" (written to {})", file.path().display())),
+    None => Ok(" (no spool directory: not written anywhere)".to_string()),
+  };
+  let (code, message) = (&dead[0].1.code, &dead[0].1.message);
+  let message = match written {
+    Ok(where_) => format!(
+      "SNS refused {} event(s) for good: {code}: {message}{where_}",
+      dead.len()
+    ),
+    Err(e) => format!(
+      "SNS refused {} event(s) for good: {code}: {message}; the dead-letter file failed: {e}",
+      dead.len()
+    ),
+  };
+  shared.notify_error(NoticeCode::Sink(code.clone()), message, dead.len() as u64);
 }

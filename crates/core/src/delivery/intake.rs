@@ -9,7 +9,7 @@ use super::write_ahead::WriteAhead;
 use super::{Logger, NoticeCode};
 use crate::config::OverflowPolicy;
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::{check_message_size, Envelope};
+use crate::message::{validate_message_size, Envelope};
 use crate::plan::{EventInput, TrackingPlan, ValidEvent};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -158,7 +158,7 @@ impl Logger {
     let admitted = admit(&config.plan, &event)?;
     let agent = config.df_config.resolve_index(event.agent.as_deref())?;
     let envelope = Envelope::new(shared.routes[agent].clone(), &event, dedup_id.as_deref());
-    check_message_size(envelope.message_len(), shared.limits.message_bytes)?;
+    validate_message_size(envelope.message_len(), shared.limits.message_bytes)?;
     Ok((Prepared { envelope }, admitted))
   }
 

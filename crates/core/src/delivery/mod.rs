@@ -11,7 +11,6 @@
 
 mod close;
 mod completion;
-mod dead_letters;
 mod dispatcher;
 mod epochs;
 mod group;
@@ -147,7 +146,7 @@ const WRITE_AHEAD_CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// Creates the spool directory and opens a spool file in it: an error naming the path and
 /// the cause when it cannot be used.
-pub fn check_spool_dir(dir: &std::path::Path) -> Result<()> {
+pub fn validate_spool_dir(dir: &std::path::Path) -> Result<()> {
   let cannot = |why: String| {
     LoggerError::new(
       ErrorCode::InvalidOptions,
@@ -181,7 +180,7 @@ impl Logger {
   pub fn open(config: LoggerConfig, observer: Option<Observer>) -> Result<Logger> {
     if config.delivery.durability == Durability::Disk {
       if let Some(dir) = &config.delivery.spool_dir {
-        check_spool_dir(dir)?;
+        validate_spool_dir(dir)?;
       }
     }
     let sink = config.sink.build()?;

@@ -4,7 +4,7 @@
 use super::{codes, Problem};
 use crate::config::LoggerConfig;
 use crate::error::Result;
-use crate::sink::sns::check::{self as sns_check, CredentialsReport, TopicAttributes};
+use crate::sink::sns::preflight::{self, CredentialsReport, TopicAttributes};
 use crate::sink::SinkConfig;
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -96,8 +96,8 @@ pub async fn check(
     return Ok(report);
   };
 
-  let aws = sns_check::load_config(options).await;
-  let credentials = sns_check::credentials(&aws, env).await;
+  let aws = preflight::load_config(options).await;
+  let credentials = preflight::credentials(&aws, env).await;
   if let Some(error) = &credentials.error {
     report
       .problems
@@ -124,7 +124,7 @@ pub async fn check(
   }
 
   // One question per topic, however many agents share it.
-  let client = sns_check::client(&aws);
+  let client = preflight::client(&aws);
   let mut topics: Vec<String> = report.agents.iter().map(|a| a.topic_arn.clone()).collect();
   topics.sort();
   topics.dedup();
@@ -134,7 +134,7 @@ pub async fn check(
   let mut spawn_next = |running: &mut JoinSet<TopicAttributes>| {
     if let Some(topic) = pending.next() {
       let client = client.clone();
-      running.spawn(async move { sns_check::topic_attributes(&client, &topic).await });
+      running.spawn(async move { preflight::topic_attributes(&client, &topic).await });
     }
   };
   for _ in 0..TOPICS_AT_ONCE {

@@ -5,7 +5,7 @@ use super::send::{send_in_order, GroupOutcome, Outcome, Tally};
 use super::{codes, Problem};
 use crate::error::{ErrorCode, LoggerError, Result};
 use crate::message::Envelope;
-use crate::sink::sns::check::redact;
+use crate::sink::sns::redact;
 use crate::sink::Sink;
 use crate::storage::{
   spool_dir_files, DeadLetterFile, DeadLetterLine, DirLock, DirLockError, OpenFailure,

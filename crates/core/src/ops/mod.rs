@@ -62,7 +62,7 @@ impl From<&crate::sink::Failure> for ErrorInfo {
   fn from(failure: &crate::sink::Failure) -> Self {
     ErrorInfo {
       code: failure.code.clone(),
-      message: crate::sink::sns::check::redact(&failure.message),
+      message: crate::sink::sns::redact(&failure.message),
     }
   }
 }

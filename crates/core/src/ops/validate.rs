@@ -2,7 +2,7 @@
 //! as `logEvent` would check each one (without df_config.json: any agent name is taken).
 
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::{build_message, check_message_size};
+use crate::message::{build_message, validate_message_size};
 use crate::plan::{event_fields, EventInput, TrackingPlan};
 use crate::sink::sns;
 use serde::Serialize;
@@ -41,10 +41,10 @@ pub struct ValidateReport {
 }
 
 /// Checks one line; `Ok` when `logEvent` would take it.
-fn check_line(plan: &TrackingPlan, line: &str) -> Result<()> {
+fn validate_line(plan: &TrackingPlan, line: &str) -> Result<()> {
   let mut fields = event_fields(line, "the line")?;
   let event = plan.validate(EventInput::take_from_json(&mut fields))?;
-  check_message_size(
+  validate_message_size(
     build_message(AGENT_ID_STAND_IN, &event).len(),
     sns::LIMITS.message_bytes,
   )
@@ -125,7 +125,7 @@ pub fn validate_lines(plan: &TrackingPlan, mut reader: impl BufRead) -> Result<V
     let outcome = match next_line(&mut reader, &mut held, number)? {
       None => break,
       Some(Line::Text(line)) if line.trim().is_empty() => continue,
-      Some(Line::Text(line)) => check_line(plan, &line),
+      Some(Line::Text(line)) => validate_line(plan, &line),
       Some(Line::NotUtf8 { offset }) => Err(LoggerError::new(
         ErrorCode::InvalidEvent,
         format!("the line is not UTF-8 (from byte {offset})"),

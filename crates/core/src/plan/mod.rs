@@ -92,7 +92,7 @@ impl TrackingPlan {
         format!("{origin} is not a valid tracking plan: {e}"),
       )
     })?;
-    plan.check(origin)?;
+    plan.verify(origin)?;
     Ok(plan)
   }
 
@@ -122,7 +122,7 @@ impl TrackingPlan {
         merge_action(&category.category, action, new_action, origin)?;
       }
     }
-    self.check(origin)?;
+    self.verify(origin)?;
     Ok(self)
   }
 
@@ -206,7 +206,7 @@ impl TrackingPlan {
     events
   }
 
-  fn check(&self, origin: &str) -> Result<()> {
+  fn verify(&self, origin: &str) -> Result<()> {
     let invalid = |what: String| {
       Err(LoggerError::new(
         ErrorCode::InvalidPlan,
@@ -251,7 +251,7 @@ impl TrackingPlan {
               quote(&property.property)
             ));
           }
-          if let Err(what) = property.kind.as_type().check_declaration() {
+          if let Err(what) = property.kind.as_type().verify_declaration() {
             return invalid(format!(
               "{at} property {} {what}",
               quote(&property.property)

@@ -195,7 +195,7 @@ impl TrackingPlan {
       if let Value::TooLong(len) = value {
         return Err(too_large(&field(), len));
       }
-      let checked = kind.check(value).map_err(|value| {
+      let checked = kind.validate(value).map_err(|value| {
         error(
           ErrorCode::InvalidProperty,
           kind.reject(&field(), &describe(&value), &event_name()),

@@ -1,11 +1,11 @@
 //! Durable storage: the spool of unsent events (redb), the dead-letter file, and the lock on
 //! their directory.
 
-mod dead_letter;
+mod dead_letter_file;
 mod dir_lock;
 mod spool;
 
-pub use dead_letter::{DeadLetterFile, DeadLetterLine};
+pub use dead_letter_file::{DeadLetterFile, DeadLetterLine};
 pub use dir_lock::{DirLock, DirLockError};
 pub use spool::{
   spool_dir_files, OpenFailure, Spool, SpoolError, SpoolFileEntry, SpoolFileHandle, SpoolRead,

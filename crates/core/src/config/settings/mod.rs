@@ -188,7 +188,7 @@ mod tests {
 
   #[test]
   fn options_are_checked_in_their_order() {
-    let check = |options: Json| sources(&options).check(LIST).unwrap_err().message;
+    let check = |options: Json| sources(&options).validate(LIST).unwrap_err().message;
     assert_eq!(
       check(json!({ "count": 11, "bogus": 1 })),
       "count 11 is out of range; allowed: a whole number from 1 to 10"
@@ -202,7 +202,7 @@ mod tests {
       "source must be a path to x, got null"
     );
     assert!(sources(&json!({ "count": null, "policy": "drop" }))
-      .check(LIST)
+      .validate(LIST)
       .is_ok());
   }
 

@@ -32,8 +32,8 @@ impl<'a> Sources<'a> {
   }
 
   /// Refuses the first option, in the object's order, that no setting of `list` has or whose
-  /// value its setting does not take: every option is checked before any is used.
-  pub fn check(&self, list: &[&dyn AnySetting]) -> Result<()> {
+  /// value its setting does not take: every option is validated before any is used.
+  pub fn validate(&self, list: &[&dyn AnySetting]) -> Result<()> {
     for (key, value) in self.options.into_iter().flatten() {
       let Some(setting) = list.iter().find(|s| s.key() == key) else {
         return Err(invalid(format!(
@@ -42,7 +42,7 @@ impl<'a> Sources<'a> {
           one_of(list.iter().map(|s| s.key()))
         )));
       };
-      setting.check(value).map_err(invalid)?;
+      setting.validate(value).map_err(invalid)?;
     }
     Ok(())
   }

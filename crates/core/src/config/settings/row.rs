@@ -68,7 +68,7 @@ impl<T: 'static> Setting<T> {
 pub trait AnySetting {
   fn key(&self) -> &'static str;
   /// Checks an option's value.
-  fn check(&self, value: &Json) -> std::result::Result<(), String>;
+  fn validate(&self, value: &Json) -> std::result::Result<(), String>;
   /// The row as data: key, env, flag, value (the flag's value name), type, allowed, ts,
   /// default, hasDefault and doc.
   fn describe(&self) -> Json;
@@ -79,7 +79,7 @@ impl<T: Value> AnySetting for Setting<T> {
     self.key
   }
 
-  fn check(&self, value: &Json) -> std::result::Result<(), String> {
+  fn validate(&self, value: &Json) -> std::result::Result<(), String> {
     if value.is_null() && T::NULL_IS_ABSENT {
       return Ok(());
     }

@@ -32,7 +32,7 @@ impl PropertyType for EnumType {
     format!("one of {}", self.allowed())
   }
 
-  fn check(&self, value: Value) -> Result<Checked, Value> {
+  fn validate(&self, value: Value) -> Result<Checked, Value> {
     let matched = match &value {
       Value::String(s) => self.values.iter().find(|v| &v.value == s),
       _ => None,
@@ -53,7 +53,7 @@ impl PropertyType for EnumType {
     )
   }
 
-  fn check_declaration(&self) -> Result<(), String> {
+  fn verify_declaration(&self) -> Result<(), String> {
     if self.values.is_empty() {
       return Err("has no values".to_string());
     }

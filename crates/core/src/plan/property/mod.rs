@@ -24,7 +24,7 @@ pub trait PropertyType {
 
   /// The value as the message holds it, or the value back when it is not allowed. An enum
   /// value may also decide the event's type.
-  fn check(&self, value: Value) -> Result<Checked, Value>;
+  fn validate(&self, value: Value) -> Result<Checked, Value>;
 
   /// The message for a value that is not allowed; `shown` describes it.
   fn reject(&self, field: &str, shown: &str, _event: &str) -> String {
@@ -32,7 +32,7 @@ pub trait PropertyType {
   }
 
   /// What is wrong with the plan's declaration, completing "property X ...".
-  fn check_declaration(&self) -> Result<(), String> {
+  fn verify_declaration(&self) -> Result<(), String> {
     Ok(())
   }
 

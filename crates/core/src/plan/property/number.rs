@@ -17,7 +17,7 @@ impl PropertyType for NumberType {
     }
   }
 
-  fn check(&self, value: Value) -> Result<Checked, Value> {
+  fn validate(&self, value: Value) -> Result<Checked, Value> {
     match value {
       Value::Number(n) if n.is_finite() && self.minimum.is_none_or(|min| n >= min) => {
         Ok(PropertyValue::Number(n).into())
@@ -26,7 +26,7 @@ impl PropertyType for NumberType {
     }
   }
 
-  fn check_declaration(&self) -> Result<(), String> {
+  fn verify_declaration(&self) -> Result<(), String> {
     match self.minimum {
       Some(min) if !min.is_finite() => Err("has a non-finite minimum".to_string()),
       _ => Ok(()),

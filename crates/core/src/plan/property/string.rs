@@ -11,7 +11,7 @@ impl PropertyType for StringType {
     "a non-empty string".to_string()
   }
 
-  fn check(&self, value: Value) -> Result<Checked, Value> {
+  fn validate(&self, value: Value) -> Result<Checked, Value> {
     match value {
       Value::String(s) if !s.is_empty() => Ok(PropertyValue::String(s).into()),
       other => Err(other),

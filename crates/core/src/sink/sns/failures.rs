@@ -124,7 +124,7 @@ fn mentions_credentials(error: &(dyn Error + 'static)) -> bool {
 /// session token included, in `SignatureDoesNotMatch`): access key ids, and any run of 32 or
 /// more token characters holding both letters and digits (secret keys, session tokens,
 /// signatures). The text reaches `onError` and the dead-letter file.
-pub(super) fn redact(text: &str) -> String {
+pub fn redact(text: &str) -> String {
   const MIN_SECRET: usize = 32;
   let is_token = |c: char| c.is_ascii_alphanumeric() || "+/=%_-".contains(c);
   let mut out = String::with_capacity(text.len());

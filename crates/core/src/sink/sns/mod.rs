@@ -3,12 +3,14 @@
 //! spools), so the SDK makes one attempt per call, bounded by timeouts. Everything SNS
 //! requires of a request lives in this folder.
 
-pub mod check;
+pub mod preflight;
+
+pub use failures::redact;
 mod failures;
 mod rules;
 
 pub use rules::{
-  check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json,
+  is_fifo_topic, is_valid_dedup_id, request_json, validate_message_group_id, validate_topic_arn,
   SnsRequest, LIMITS, SUBJECT,
 };
 

@@ -25,7 +25,7 @@ pub fn is_fifo_topic(topic_arn: &str) -> bool {
 
 /// `MessageGroupId`: 1-128 characters, letters, digits and punctuation. Returns what is
 /// allowed when `id` is not.
-pub fn check_message_group_id(id: &str) -> Result<(), &'static str> {
+pub fn validate_message_group_id(id: &str) -> Result<(), &'static str> {
   let valid = !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic());
   valid
     .then_some(())
@@ -34,11 +34,11 @@ pub fn check_message_group_id(id: &str) -> Result<(), &'static str> {
 
 /// `MessageDeduplicationId`: the same rule as the message group id.
 pub fn is_valid_dedup_id(id: &str) -> bool {
-  check_message_group_id(id).is_ok()
+  validate_message_group_id(id).is_ok()
 }
 
 /// `arn:aws…:sns:<region>:<account>:<topic>[.fifo]`; returns why an ARN is not one.
-pub fn check_topic_arn(arn: &str) -> Result<(), &'static str> {
+pub fn validate_topic_arn(arn: &str) -> Result<(), &'static str> {
   let parts: Vec<&str> = arn.split(':').collect();
   let [prefix, partition, service, region, account, name] = parts[..] else {
     return Err("it needs six ':'-separated parts");
@@ -142,10 +142,10 @@ mod tests {
 
   #[test]
   fn topic_arns_and_group_ids() {
-    assert!(check_topic_arn("arn:aws:sns:us-east-1:1:t.fifo").is_ok());
-    assert!(check_topic_arn("arn:aws:s3:::bucket").is_err());
-    assert!(check_message_group_id("https://chat.example.com").is_ok());
-    assert!(check_message_group_id("").is_err());
-    assert!(check_message_group_id("chät").is_err());
+    assert!(validate_topic_arn("arn:aws:sns:us-east-1:1:t.fifo").is_ok());
+    assert!(validate_topic_arn("arn:aws:s3:::bucket").is_err());
+    assert!(validate_message_group_id("https://chat.example.com").is_ok());
+    assert!(validate_message_group_id("").is_err());
+    assert!(validate_message_group_id("chät").is_err());
   }
 }

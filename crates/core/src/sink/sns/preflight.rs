@@ -154,12 +154,6 @@ pub fn client(config: &SdkConfig) -> Client {
   Client::new(config)
 }
 
-/// Removes what may be a secret from text (see the sink's failures): for the operator's
-/// commands, which show error messages read back from files.
-pub fn redact(text: &str) -> String {
-  failures::redact(text)
-}
-
 #[cfg(test)]
 mod tests {
   use super::*;
