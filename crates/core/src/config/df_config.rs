@@ -211,8 +211,8 @@ mod tests {
   fn unreadable_or_malformed_files_are_config_errors() {
     let err = DfConfig::from_file("/nonexistent/df_config.json").unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidConfig);
-    let dir = std::env::temp_dir().join(format!("df-config-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let path = dir.join("df_config.json");
     std::fs::write(&path, "{\"bot\": {\"private_key\": \"SECRET\"").unwrap();
     let err = DfConfig::from_file(path.to_str().unwrap()).unwrap_err();
@@ -221,7 +221,6 @@ mod tests {
       "{}",
       err.message
     );
-    std::fs::remove_dir_all(dir).unwrap();
   }
 
   #[test]
@@ -248,8 +247,8 @@ mod tests {
       "{}",
       err.message
     );
-    let dir = std::env::temp_dir().join(format!("df-config-big-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let fifo = dir.join("fifo.json");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if made.is_ok_and(|s| s.success()) {
@@ -269,6 +268,5 @@ mod tests {
     .unwrap();
     let err = DfConfig::from_file(big.to_str().unwrap()).unwrap_err();
     assert!(err.message.contains("at most"), "{}", err.message);
-    std::fs::remove_dir_all(dir).unwrap();
   }
 }

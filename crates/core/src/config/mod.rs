@@ -268,8 +268,8 @@ mod tests {
 
   #[test]
   fn options_win_and_environment_fills_the_rest() {
-    let dir = std::env::temp_dir().join(format!("sns-logger-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let path = dir.join("df_config.json");
     std::fs::write(&path, agents().to_string()).unwrap();
     let path_str = path.to_str().unwrap().to_string();
@@ -293,7 +293,6 @@ mod tests {
         path: "/tmp/x.jsonl".into()
       })
     );
-    std::fs::remove_dir_all(dir).unwrap();
   }
 
   #[test]

@@ -1,7 +1,7 @@
 //! The spool under damage and faults: damaged files, a full disk, a directory shared by
 //! several loggers, and a task that panics.
 
-use super::tests::{sessions, spool_config, temp_dir, wait_for, window_opened, Switchable};
+use super::tests::{sessions, spool_config, wait_for, window_opened, Switchable};
 use super::*;
 use crate::sink::MemorySink;
 use crate::storage::Spool;
@@ -21,9 +21,10 @@ fn recorder() -> (Observer, Arc<Mutex<Vec<String>>>) {
 }
 
 /// A real spool file holding `events` events.
-fn spool_bytes(name: &str, events: u64) -> Vec<u8> {
-  let dir = temp_dir(name);
-  let spool = Spool::new(&dir);
+fn spool_bytes(events: u64) -> Vec<u8> {
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
+  let spool = Spool::new(dir);
   let envelope = crate::message::Envelope::whole(
     "arn:aws:sns:us-east-1:123456789012:events.fifo",
     "https://chat.example.com",
@@ -34,14 +35,12 @@ fn spool_bytes(name: &str, events: u64) -> Vec<u8> {
     spool.append([(key, &envelope)]).unwrap();
   }
   spool.release();
-  let bytes = std::fs::read(dir.join(Spool::FILE_NAME)).unwrap();
-  std::fs::remove_dir_all(dir).unwrap();
-  bytes
+  std::fs::read(dir.join(Spool::FILE_NAME)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_spool_file_is_moved_aside_and_the_logger_keeps_working() {
-  let good = spool_bytes("damage-source", 50);
+  let good = spool_bytes(50);
   let mut flipped = good.clone();
   for byte in &mut flipped[4096..4096 + 512] {
     *byte ^= 0xff;
@@ -56,14 +55,15 @@ async fn a_damaged_spool_file_is_moved_aside_and_the_logger_keeps_working() {
     ("bytes flipped", flipped),
   ];
   for (case, bytes) in damaged {
-    let dir = temp_dir(&format!("damaged-{}", case.replace(' ', "-")));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(Spool::FILE_NAME), bytes).unwrap();
     let sink = Arc::new(Switchable::default());
     sink.up.store(true, Relaxed);
     let (observer, notices) = recorder();
     let logger = Logger::start(
-      spool_config(&dir, 1000, 60_000),
+      spool_config(dir, 1000, 60_000),
       sink.clone(),
       Some(observer),
       &Handle::current(),
@@ -79,7 +79,7 @@ async fn a_damaged_spool_file_is_moved_aside_and_the_logger_keeps_working() {
       "{case}: {delivered:?}"
     );
     let notices = notices.lock().join("\n");
-    let moved = std::fs::read_dir(&dir)
+    let moved = std::fs::read_dir(dir)
       .unwrap()
       .filter_map(|e| e.ok()?.file_name().into_string().ok())
       .any(|name| name.contains(".corrupt-"));
@@ -91,7 +91,6 @@ async fn a_damaged_spool_file_is_moved_aside_and_the_logger_keeps_working() {
       );
     }
     assert!(!notices.contains("InternalError"), "{case}: {notices}");
-    std::fs::remove_dir_all(dir).unwrap();
   }
 }
 
@@ -127,16 +126,17 @@ async fn a_task_that_panics_is_reported_and_started_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
-  let dir = temp_dir("shared-dir");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let down = Arc::new(Switchable::default());
   let first = Logger::start(
-    spool_config(&dir, 10, 200),
+    spool_config(dir, 10, 200),
     down.clone(),
     None,
     &Handle::current(),
   );
   let second = Logger::start(
-    spool_config(&dir, 10, 200),
+    spool_config(dir, 10, 200),
     down.clone(),
     None,
     &Handle::current(),
@@ -157,7 +157,7 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
     names.sort();
     names
   };
-  assert_eq!(files(&dir).len(), 2, "one file each: {:?}", files(&dir));
+  assert_eq!(files(dir).len(), 2, "one file each: {:?}", files(dir));
   first.close(Duration::ZERO).await;
   second.close(Duration::ZERO).await;
 
@@ -165,7 +165,7 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
   up.up.store(true, Relaxed);
   let (observer, notices) = recorder();
   let next = Logger::start(
-    spool_config(&dir, 1000, 60_000),
+    spool_config(dir, 1000, 60_000),
     up.clone(),
     Some(observer),
     &Handle::current(),
@@ -185,7 +185,7 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
   delivered.dedup();
   assert_eq!(delivered.len(), 80);
   assert_eq!(report.left_in_spool, 0);
-  assert_eq!(files(&dir), [Spool::FILE_NAME], "the adopted file is gone");
+  assert_eq!(files(dir), [Spool::FILE_NAME], "the adopted file is gone");
   assert!(
     notices
       .lock()
@@ -194,7 +194,6 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
     "{:?}",
     notices.lock()
   );
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// A tmpfs mounted at a directory, unmounted (and the directory removed) when dropped, even
@@ -229,9 +228,10 @@ fn mount_small_disk(dir: &std::path::Path, bytes: u64) -> SmallDisk {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_drops_only_while_it_is_full_and_names_the_cause() {
-  let dir = temp_dir("full-disk");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let disk: usize = 8 << 20;
-  let _disk = mount_small_disk(&dir, disk as u64);
+  let _disk = mount_small_disk(dir, disk as u64);
   let spool_dir = dir.join("spool");
   std::fs::create_dir_all(&spool_dir).unwrap();
   let filler = dir.join("filler");
@@ -336,11 +336,12 @@ async fn a_full_disk_drops_only_while_it_is_full_and_names_the_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logger_that_never_spools_creates_no_spool_file() {
-  let dir = temp_dir("no-file");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
   sink.up.store(true, Relaxed);
   let logger = Logger::start(
-    spool_config(&dir, 1000, 60_000),
+    spool_config(dir, 1000, 60_000),
     sink,
     None,
     &Handle::current(),
@@ -350,7 +351,7 @@ async fn a_logger_that_never_spools_creates_no_spool_file() {
   let report = logger.close(Duration::from_secs(5)).await;
   assert_eq!(report.left_in_spool, 0);
   // Only the directory's lock, which every logger holds (storage::DirLock), and it is empty.
-  let files: Vec<_> = std::fs::read_dir(&dir)
+  let files: Vec<_> = std::fs::read_dir(dir)
     .map_or(Vec::new(), |d| d.filter_map(|e| e.ok()).collect())
     .iter()
     .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -362,7 +363,6 @@ async fn a_logger_that_never_spools_creates_no_spool_file() {
       .len(),
     0
   );
-  let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Written ahead (`durability: disk`), a full disk refuses whole batches, and the spool counts
@@ -372,9 +372,10 @@ async fn a_logger_that_never_spools_creates_no_spool_file() {
 /// batch was refused).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_ahead_log_on_a_full_disk_refuses_until_a_batch_fits_again() {
-  let dir = temp_dir("full-disk-ahead");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let disk: usize = 2 << 20;
-  let _disk = mount_small_disk(&dir, disk as u64);
+  let _disk = mount_small_disk(dir, disk as u64);
   let spool_dir = dir.join("spool");
   let mut config = spool_config(&spool_dir, 10, 60_000);
   config.delivery.durability = crate::config::Durability::Disk;

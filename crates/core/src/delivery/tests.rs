@@ -326,12 +326,6 @@ pub(super) fn spool_config(
   config
 }
 
-pub(super) fn temp_dir(name: &str) -> std::path::PathBuf {
-  let dir = std::env::temp_dir().join(format!("sns-logger-delivery-{name}-{}", std::process::id()));
-  let _ = std::fs::remove_dir_all(&dir);
-  dir
-}
-
 pub(super) fn sessions(sink: &MemorySink) -> Vec<String> {
   sink.records().iter().map(|e| session_of(e)).collect()
 }
@@ -346,10 +340,11 @@ pub(super) async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overflow_goes_to_the_spool_and_is_replayed_in_order_once_sns_is_back() {
-  let dir = temp_dir("overflow");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
   let logger = Logger::start(
-    spool_config(&dir, 20, 500),
+    spool_config(dir, 20, 500),
     sink.clone(),
     None,
     &Handle::current(),
@@ -370,19 +365,19 @@ async fn overflow_goes_to_the_spool_and_is_replayed_in_order_once_sns_is_back() 
   assert!(stats.replayed >= 180, "{stats:?}");
   logger.close(Duration::from_secs(5)).await;
   assert_eq!(
-    Spool::new(&dir).count().unwrap(),
+    Spool::new(dir).count().unwrap(),
     0,
     "replayed events are removed from the spool"
   );
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_during_an_outage_waits_for_the_spool_writer_instead_of_growing_memory() {
-  let dir = temp_dir("flood");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
   let logger = Logger::start(
-    spool_config(&dir, 20, 60_000),
+    spool_config(dir, 20, 60_000),
     sink,
     None,
     &Handle::current(),
@@ -410,15 +405,15 @@ async fn a_flood_during_an_outage_waits_for_the_spool_writer_instead_of_growing_
   let stats = logger.stats();
   assert_eq!(stats.spooled + stats.queue_events, events, "{stats:?}");
   logger.close(Duration::from_millis(100)).await;
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_retry_budget_spools_and_a_new_logger_replays_after_close() {
-  let dir = temp_dir("budget");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let down = Arc::new(Switchable::default());
   let logger = Logger::start(
-    spool_config(&dir, 1000, 300),
+    spool_config(dir, 1000, 300),
     down.clone(),
     None,
     &Handle::current(),
@@ -430,12 +425,12 @@ async fn a_spent_retry_budget_spools_and_a_new_logger_replays_after_close() {
   assert_eq!(tally.spooled, 30, "{tally:?}");
   let report = logger.close(Duration::from_millis(500)).await;
   assert_eq!(report.tally.sent, 0);
-  assert_eq!(Spool::new(&dir).count().unwrap(), 30);
+  assert_eq!(Spool::new(dir).count().unwrap(), 30);
 
   let up = Arc::new(Switchable::default());
   up.up.store(true, Relaxed);
   let next = Logger::start(
-    spool_config(&dir, 1000, 300),
+    spool_config(dir, 1000, 300),
     up.clone(),
     None,
     &Handle::current(),
@@ -450,15 +445,15 @@ async fn a_spent_retry_budget_spools_and_a_new_logger_replays_after_close() {
     "spooled events first, then the new one"
   );
   next.close(Duration::from_secs(5)).await;
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_at_its_deadline_spools_what_is_left() {
-  let dir = temp_dir("deadline");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let down = Arc::new(Switchable::default());
   let logger = Logger::start(
-    spool_config(&dir, 1000, 60_000),
+    spool_config(dir, 1000, 60_000),
     down,
     None,
     &Handle::current(),
@@ -475,16 +470,16 @@ async fn close_at_its_deadline_spools_what_is_left() {
       ..Default::default()
     }
   );
-  assert_eq!(Spool::new(&dir).count().unwrap(), 15);
-  std::fs::remove_dir_all(dir).unwrap();
+  assert_eq!(Spool::new(dir).count().unwrap(), 15);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_count_each_event_once_even_when_it_is_replayed() {
-  let dir = temp_dir("count-once");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
   let logger = Logger::start(
-    spool_config(&dir, 20, 300),
+    spool_config(dir, 20, 300),
     sink.clone(),
     None,
     &Handle::current(),
@@ -511,7 +506,6 @@ async fn reports_count_each_event_once_even_when_it_is_replayed() {
   assert_eq!(report.tally, Tally::default());
   assert_eq!(report.left_in_spool, 0);
   assert_eq!(logger.stats().accepted, 100);
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Delivers like the memory sink, a few milliseconds per batch.
@@ -536,10 +530,11 @@ impl Sink for Slow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
-  let dir = temp_dir("close-replay");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let down = Arc::new(Switchable::default());
   let first = Logger::start(
-    spool_config(&dir, 1000, 60_000),
+    spool_config(dir, 1000, 60_000),
     down,
     None,
     &Handle::current(),
@@ -549,11 +544,11 @@ async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
   }
   first.close(Duration::ZERO).await;
   first.wait_for_close_writes(Duration::from_secs(30));
-  assert_eq!(Spool::new(&dir).count().unwrap(), 3000);
+  assert_eq!(Spool::new(dir).count().unwrap(), 3000);
 
   let slow = Arc::new(Slow::default());
   let next = Logger::start(
-    spool_config(&dir, 1000, 60_000),
+    spool_config(dir, 1000, 60_000),
     slow.clone(),
     None,
     &Handle::current(),
@@ -565,18 +560,18 @@ async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
   let report = next.close(Duration::from_millis(200)).await;
   let sent = slow.delivered.records().len() as u64;
   assert!(sent < 3000, "the replay was still going: {sent}");
-  let left = Spool::new(&dir).count().unwrap();
+  let left = Spool::new(dir).count().unwrap();
   assert_eq!(left, 3000 - sent, "every acknowledged event left the spool");
   assert_eq!(report.left_in_spool, left);
   assert_eq!(report.tally, Tally::default(), "no event of this run");
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_resolves_soon_after_its_deadline_whatever_the_queue_holds() {
-  let dir = temp_dir("deadline-many");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let down = Arc::new(Switchable::default());
-  let mut config = spool_config(&dir, 1_000_000, 60_000);
+  let mut config = spool_config(dir, 1_000_000, 60_000);
   config.delivery.max_queue_bytes = 1 << 30;
   let logger = Logger::start(config, down, None, &Handle::current());
   let events = 200_000;
@@ -597,8 +592,7 @@ async fn close_resolves_soon_after_its_deadline_whatever_the_queue_holds() {
   assert_eq!(report.left_in_spool, events);
   // Process exit waits for the write close() left running.
   logger.wait_for_close_writes(Duration::from_secs(60));
-  assert_eq!(Spool::new(&dir).count().unwrap(), events);
-  std::fs::remove_dir_all(dir).unwrap();
+  assert_eq!(Spool::new(dir).count().unwrap(), events);
 }
 
 /// `n` prepared events of sessions `from..from + n`.
@@ -649,10 +643,11 @@ async fn enqueue_all_takes_a_batch_whole_or_refuses_it_whole_when_nothing_can_sp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enqueue_all_hands_a_batch_to_the_spool_when_the_queue_is_full() {
-  let dir = temp_dir("enqueue-all");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
   let logger = Logger::start(
-    spool_config(&dir, 5, 60_000),
+    spool_config(dir, 5, 60_000),
     sink.clone(),
     None,
     &Handle::current(),
@@ -668,7 +663,6 @@ async fn enqueue_all_hands_a_batch_to_the_spool_when_the_queue_is_full() {
     (0..25).map(|i| i.to_string()).collect::<Vec<_>>()
   );
   logger.close(Duration::from_secs(5)).await;
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

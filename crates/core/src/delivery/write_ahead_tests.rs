@@ -2,9 +2,7 @@
 //! callers. Crashes are tested where they happen, on a relay killed with SIGKILL
 //! (`__test__/relay-durability.test.mjs`).
 
-use super::tests::{
-  config, prepared, sessions, spool_config, temp_dir, wait_for, window_opened, Switchable,
-};
+use super::tests::{config, prepared, sessions, spool_config, wait_for, window_opened, Switchable};
 use super::*;
 use crate::config::Durability;
 use crate::sink::MemorySink;
@@ -21,11 +19,12 @@ fn in_spool(logger: &Logger) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_batch_is_in_the_spool_before_the_answer_and_leaves_it_once_sent() {
-  let dir = temp_dir("write-ahead");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
   // Memory caches 5 events: the rest wait in the spool only, and are replayed in order.
   let logger = Logger::start(
-    write_ahead_config(&dir, 5),
+    write_ahead_config(dir, 5),
     sink.clone(),
     None,
     &Handle::current(),
@@ -56,14 +55,14 @@ async fn an_accepted_batch_is_in_the_spool_before_the_answer_and_leaves_it_once_
   let report = logger.close(Duration::from_secs(5)).await;
   assert_eq!(report.left_in_spool, 0);
   assert_eq!(sink.delivered.records().len(), 60, "none sent twice");
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logged_events_are_written_ahead_and_flush_waits_for_the_writes() {
-  let dir = temp_dir("write-ahead-log");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
-  let mut config = write_ahead_config(&dir, 100_000);
+  let mut config = write_ahead_config(dir, 100_000);
   config.delivery.retry_budget = Duration::from_millis(200);
   let logger = Logger::start(config, sink.clone(), None, &Handle::current());
   for i in 0..50 {
@@ -85,15 +84,15 @@ async fn logged_events_are_written_ahead_and_flush_waits_for_the_writes() {
     (0..50).map(|i| i.to_string()).collect::<Vec<_>>()
   );
   logger.close(Duration::from_secs(5)).await;
-  assert_eq!(Spool::new(&dir).count().unwrap(), 0);
-  std::fs::remove_dir_all(dir).unwrap();
+  assert_eq!(Spool::new(dir).count().unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_max_spool_bytes_batches_are_refused_whole_until_the_spool_drains() {
-  let dir = temp_dir("write-ahead-cap");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(Switchable::default());
-  let mut config = write_ahead_config(&dir, 100_000);
+  let mut config = write_ahead_config(dir, 100_000);
   config.delivery.max_spool_bytes = 20_000;
   let logger = Logger::start(config, sink.clone(), None, &Handle::current());
   let mut accepted = 0;
@@ -128,7 +127,6 @@ async fn past_max_spool_bytes_batches_are_refused_whole_until_the_spool_drains()
       .map(|i| i.to_string())
       .collect::<Vec<_>>()
   );
-  std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,10 +158,11 @@ async fn published_answers_once_the_sink_has_every_event_or_refuses_after_its_pa
 /// through overflow and replay too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_batches_leave_in_the_order_of_their_numbers() {
-  let dir = temp_dir("concurrent-order");
+  let dir = tempfile::tempdir().unwrap();
+  let dir = dir.path();
   let sink = Arc::new(MemorySink::default());
   let logger = Logger::start(
-    spool_config(&dir, 50, 60_000),
+    spool_config(dir, 50, 60_000),
     sink.clone(),
     None,
     &Handle::current(),
@@ -194,5 +193,4 @@ async fn concurrent_batches_leave_in_the_order_of_their_numbers() {
     "events left out of the order of their numbers"
   );
   logger.close(Duration::from_secs(5)).await;
-  std::fs::remove_dir_all(dir).unwrap();
 }

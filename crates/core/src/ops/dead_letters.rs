@@ -335,9 +335,9 @@ mod tests {
 
   #[test]
   fn lists_by_code_and_topic_and_requeue_removes_only_what_was_delivered() {
-    let dir = std::env::temp_dir().join(format!("sns-logger-dl-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let file = DeadLetterFile::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let file = DeadLetterFile::new(dir);
     let envelope =
       |topic: &str, message: &str| Envelope::whole(topic, "g", &format!("d-{message}"), message);
     let (a, b) = (
@@ -363,7 +363,7 @@ mod tests {
       .unwrap()
       .write_all(b"not a dead letter\n")
       .unwrap();
-    let list = list_dead_letters(&dir, &DeadLetterFilter::default()).unwrap();
+    let list = list_dead_letters(dir, &DeadLetterFilter::default()).unwrap();
     assert_eq!((list.entries, list.unreadable_lines), (3, 1));
     assert_eq!(list.groups.len(), 2);
     assert_eq!(list.groups[0].error_code, "AuthorizationError");
@@ -372,7 +372,7 @@ mod tests {
       topic_arn: Some(a.into()),
       ..Default::default()
     };
-    assert_eq!(list_dead_letters(&dir, &only_a).unwrap().entries, 2);
+    assert_eq!(list_dead_letters(dir, &only_a).unwrap().entries, 2);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
       .enable_all()
@@ -380,7 +380,7 @@ mod tests {
       .unwrap();
     let report = runtime
       .block_on(requeue_dead_letters(
-        &dir,
+        dir,
         Arc::new(Partly),
         &only_a,
         &mut |_, _| {},
@@ -394,6 +394,5 @@ mod tests {
         && text.contains("\"two\"")
         && text.contains("not a dead letter")
     );
-    std::fs::remove_dir_all(dir).unwrap();
   }
 }

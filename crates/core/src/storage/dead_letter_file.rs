@@ -95,12 +95,9 @@ mod tests {
 
   #[test]
   fn a_dead_letter_file_moved_away_is_written_anew_where_the_path_says() {
-    let dir = std::env::temp_dir().join(format!(
-      "sns-logger-dead-letter-moved-{}",
-      std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let file = DeadLetterFile::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let file = DeadLetterFile::new(dir);
     let envelope = Envelope::whole("arn:aws:sns:us-east-1:1:t.fifo", "g", "d-1", "{}");
     file.append(&[(&envelope, "NotFound", "first")]).unwrap();
     std::fs::rename(file.path(), dir.join("moved.jsonl")).unwrap();
@@ -110,6 +107,5 @@ mod tests {
     assert!(now.contains("\"second\""));
     let moved = std::fs::read_to_string(dir.join("moved.jsonl")).unwrap();
     assert!(moved.contains("\"first\"") && !moved.contains("\"second\""));
-    std::fs::remove_dir_all(&dir).unwrap();
   }
 }

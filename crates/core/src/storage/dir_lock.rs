@@ -68,18 +68,11 @@ impl From<TryLockError> for DirLockError {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use std::path::PathBuf;
-
-  fn fresh_dir(name: &str) -> PathBuf {
-    let dir =
-      std::env::temp_dir().join(format!("sns-logger-dir-lock-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-  }
 
   #[test]
   fn loggers_share_the_directory_and_a_claim_waits_for_all_of_them_to_let_go() {
-    let spool = fresh_dir("share").join("spool");
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
     let (Ok(first), Ok(second)) = (DirLock::share(&spool), DirLock::share(&spool)) else {
       panic!("two loggers share a directory");
     };
@@ -97,9 +90,8 @@ mod tests {
 
   #[test]
   fn a_directory_that_cannot_be_used_is_an_io_error() {
-    let dir = fresh_dir("unusable");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("a-file");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
     assert!(matches!(DirLock::share(&file), Err(DirLockError::Io(_))));
   }

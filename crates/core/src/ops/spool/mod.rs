@@ -88,12 +88,6 @@ mod tests {
   use crate::message::Envelope;
   use crate::storage::Spool;
 
-  pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sns-logger-ops-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-  }
-
   pub fn envelope(group: &str, n: u64, at: &str) -> Envelope {
     Envelope::whole(
       "arn:aws:sns:us-east-1:1:t.fifo",
@@ -105,9 +99,10 @@ mod tests {
 
   #[test]
   fn status_counts_per_group_and_export_writes_requests() {
-    let dir = temp_dir("status");
-    assert_eq!(spool_status(&dir).events, 0);
-    let spool = Spool::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    assert_eq!(spool_status(dir).events, 0);
+    let spool = Spool::new(dir);
     spool
       .append([
         (1, &envelope("a", 1, "2026-01-01T00:00:02.000Z")),
@@ -115,14 +110,14 @@ mod tests {
         (3, &envelope("b", 3, "2026-01-01T00:00:03.000Z")),
       ])
       .unwrap();
-    let busy = spool_status(&dir);
+    let busy = spool_status(dir);
     assert_eq!(busy.files[0].state, "in-use");
     assert_eq!(
-      export_spool(&dir, &mut |_| Ok(())).unwrap_err().code,
+      export_spool(dir, &mut |_| Ok(())).unwrap_err().code,
       ErrorCode::SpoolBusy
     );
     spool.release();
-    let status = spool_status(&dir);
+    let status = spool_status(dir);
     assert_eq!(status.events, 3);
     assert_eq!(status.groups.len(), 2);
     let a = &status.groups[0];
@@ -130,7 +125,7 @@ mod tests {
     assert_eq!(a.oldest.as_deref(), Some("2026-01-01T00:00:01.000Z"));
     assert_eq!(a.newest.as_deref(), Some("2026-01-01T00:00:02.000Z"));
     let mut out = String::new();
-    let report = export_spool(&dir, &mut |s| {
+    let report = export_spool(dir, &mut |s| {
       out.push_str(s);
       Ok(())
     })
@@ -138,6 +133,5 @@ mod tests {
     assert_eq!(report.events, 3);
     assert_eq!(out.lines().count(), 3);
     assert!(out.starts_with("{\"TopicArn\":\"arn:aws:sns:us-east-1:1:t.fifo\",\"Subject\":\"RC\",\"MessageGroupId\":\"a\",\"MessageDeduplicationId\":\"d1\""));
-    std::fs::remove_dir_all(dir).unwrap();
   }
 }

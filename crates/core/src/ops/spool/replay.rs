@@ -156,14 +156,15 @@ pub async fn replay_spool(
 mod tests {
   use super::*;
   use crate::ops::spool::spool_status;
-  use crate::ops::spool::tests::{envelope, temp_dir};
+  use crate::ops::spool::tests::envelope;
   use crate::sink::MemorySink;
   use crate::storage::Spool;
 
   #[test]
   fn replay_sends_and_empties_the_spool() {
-    let dir = temp_dir("replay");
-    let spool = Spool::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spool = Spool::new(dir);
     spool
       .append([
         (1, &envelope("a", 1, "2026-01-01T00:00:00.000Z")),
@@ -178,11 +179,10 @@ mod tests {
       .unwrap();
     let mut last = (0, 0);
     let report = runtime
-      .block_on(replay_spool(&dir, sink.clone(), &mut |d, t| last = (d, t)))
+      .block_on(replay_spool(dir, sink.clone(), &mut |d, t| last = (d, t)))
       .unwrap();
     assert_eq!((report.sent, report.left, report.events), (2, 0, 2));
     assert_eq!(last, (2, 2));
-    assert_eq!(spool_status(&dir).events, 0);
-    std::fs::remove_dir_all(dir).unwrap();
+    assert_eq!(spool_status(dir).events, 0);
   }
 }

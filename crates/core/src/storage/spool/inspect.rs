@@ -186,13 +186,6 @@ mod tests {
   use super::*;
   use crate::storage::Spool;
 
-  fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir =
-      std::env::temp_dir().join(format!("sns-logger-inspect-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-  }
-
   fn envelope(n: u64) -> Envelope {
     Envelope::whole(
       "arn:aws:sns:us-east-1:1:t.fifo",
@@ -204,22 +197,23 @@ mod tests {
 
   #[test]
   fn reads_a_file_a_logger_left_and_refuses_one_it_holds() {
-    let dir = temp_dir("read");
-    assert!(spool_dir_files(&dir).is_empty());
-    let spool = Spool::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    assert!(spool_dir_files(dir).is_empty());
+    let spool = Spool::new(dir);
     spool
       .append([(1, &envelope(1)), (2, &envelope(2))])
       .unwrap();
     spool.insert_raw(3, b"not json").unwrap();
     assert!(matches!(
-      SpoolFileHandle::open(&dir, Spool::FILE_NAME),
+      SpoolFileHandle::open(dir, Spool::FILE_NAME),
       Err(OpenFailure::Locked)
     ));
     spool.release();
-    let files = spool_dir_files(&dir);
+    let files = spool_dir_files(dir);
     assert_eq!(files.len(), 1);
     assert!(files[0].bytes > 0 && !files[0].moved_aside);
-    let handle = SpoolFileHandle::open(&dir, Spool::FILE_NAME).unwrap();
+    let handle = SpoolFileHandle::open(dir, Spool::FILE_NAME).unwrap();
     assert_eq!(handle.count().unwrap(), 3);
     let records = handle.read_after(None, 10).unwrap();
     assert_eq!(records.len(), 3);
@@ -228,23 +222,22 @@ mod tests {
     assert_eq!(handle.read_after(Some(1), 1).unwrap()[0].0, 2);
     handle.remove(&[1]).unwrap();
     assert_eq!(handle.count().unwrap(), 2);
-    std::fs::remove_dir_all(dir).unwrap();
   }
 
   #[test]
   fn a_damaged_file_is_reported_and_left_in_place() {
-    let dir = temp_dir("damaged");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(Spool::FILE_NAME), b"garbage, not a database").unwrap();
     std::fs::write(dir.join("spool.redb.corrupt-1"), b"old").unwrap();
     assert!(matches!(
-      SpoolFileHandle::open(&dir, Spool::FILE_NAME),
+      SpoolFileHandle::open(dir, Spool::FILE_NAME),
       Err(OpenFailure::Damaged(_))
     ));
     assert!(dir.join(Spool::FILE_NAME).exists());
-    let files = spool_dir_files(&dir);
+    let files = spool_dir_files(dir);
     assert_eq!(files.len(), 2);
     assert!(files[1].moved_aside && files[1].name == "spool.redb.corrupt-1");
-    std::fs::remove_dir_all(dir).unwrap();
   }
 }

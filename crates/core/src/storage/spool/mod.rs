@@ -390,12 +390,6 @@ mod tests {
   use super::*;
   use std::os::unix::fs::PermissionsExt;
 
-  fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sns-logger-spool-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-  }
-
   fn envelope(n: u64) -> Envelope {
     Envelope::whole(
       "arn:aws:sns:us-east-1:1:t.fifo",
@@ -407,10 +401,11 @@ mod tests {
 
   #[test]
   fn a_spool_never_writes_into_a_file_another_filled_after_it_started() {
-    let dir = temp_dir("late-file");
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     // Both made while the directory is empty: each logger's keys start at 0.
-    let first = Spool::new(&dir);
-    let second = Spool::new(&dir);
+    let first = Spool::new(dir);
+    let second = Spool::new(dir);
     second
       .append((0..30).map(|n| (n, &*Box::leak(Box::new(envelope(1000 + n))))))
       .unwrap();
@@ -420,25 +415,25 @@ mod tests {
       .unwrap();
     first.release();
     // Every event of both, in two files: none overwrote another.
-    let files = file::spool_files(&dir);
+    let files = file::spool_files(dir);
     assert_eq!(files.len(), 2, "{files:?}");
-    let reader = Spool::new(&dir);
+    let reader = Spool::new(dir);
     let mut total = 0;
     for name in files {
-      let Ok(handle) = crate::storage::SpoolFileHandle::open(&dir, &name) else {
+      let Ok(handle) = crate::storage::SpoolFileHandle::open(dir, &name) else {
         panic!("{name} is not readable");
       };
       total += handle.count().unwrap();
     }
     assert_eq!(total, 230);
     assert!(reader.exists());
-    std::fs::remove_dir_all(&dir).unwrap();
   }
 
   #[test]
   fn appends_reads_oldest_first_and_removes() {
-    let dir = temp_dir("order");
-    let spool = Spool::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spool = Spool::new(dir);
     assert!(!spool.exists());
     spool
       .append([(5, &envelope(5)), (2, &envelope(2)), (9, &envelope(9))])
@@ -460,16 +455,16 @@ mod tests {
     assert_eq!(spool.last_key().unwrap(), Some(9));
     drop(spool);
     // A new run finds what is left.
-    let again = Spool::new(&dir);
+    let again = Spool::new(dir);
     assert!(again.exists());
     assert_eq!(again.read_after(None, 10).unwrap().events[0].1, envelope(9));
-    std::fs::remove_dir_all(dir).unwrap();
   }
 
   #[test]
   fn corrupt_records_are_skipped_and_a_corrupt_file_is_replaced() {
-    let dir = temp_dir("corrupt");
-    let spool = Spool::new(&dir);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let spool = Spool::new(dir);
     spool.append([(1, &envelope(1))]).unwrap();
     spool.insert_raw(2, b"\x00not json").unwrap();
     spool.append([(3, &envelope(3))]).unwrap();
@@ -487,9 +482,8 @@ mod tests {
       b"garbage, not a database at all",
     )
     .unwrap();
-    let spool = Spool::new(&dir);
+    let spool = Spool::new(dir);
     assert_eq!(spool.count().unwrap(), 0);
     assert!(spool.notices.lock()[0].contains("moved to"));
-    std::fs::remove_dir_all(dir).unwrap();
   }
 }
