@@ -1,6 +1,7 @@
 // The settings table (one row per setting of init() and serve(), from the core) is the one
 // home of each setting's option key, environment variable, flag, type, default and doc line:
-// `serve --help`, the option tables of docs/api.md and docs/relay.md and the options of index.d.ts are written from it.
+// `serve --help`, the setting flags of the operator commands' usage texts, the option tables of
+// docs/api.md and docs/relay.md and the options of index.d.ts are written from it.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -84,6 +85,21 @@ describe('the settings table', () => {
     }
     for (const row of ROWS.filter((r) => r.scope === 'logger' && r.env)) {
       assert.ok(help.stdout.includes(`  ${row.env}`), `names ${row.env}`)
+    }
+  })
+
+  test("the operator commands' usage texts name only the table's variables and flags, and write each setting flag's line from its row", async () => {
+    const known = new Set([...ROWS.map((r) => r.env).filter(Boolean), ...ROWS.map((r) => r.flag).filter(Boolean)])
+    const settingFlags = { spool: ['spoolDir'], 'dead-letters': ['spoolDir'], validate: ['planExtension'] }
+    for (const command of ['check', 'spool', 'dead-letters', 'validate', 'generate-client']) {
+      const help = await runCli([command, '--help'])
+      assert.equal(help.code, 0, command)
+      for (const variable of help.stdout.match(/SNS_LOGGER_[A-Z_]+/g) ?? []) assert.ok(known.has(variable), `${command} --help names ${variable}, which no setting has`)
+      const text = help.stdout.replace(/\s+/g, ' ')
+      for (const key of settingFlags[command] ?? []) {
+        const row = ROWS.find((r) => r.scope === 'logger' && r.key === key)
+        assert.ok(text.includes(row.doc) && text.includes(row.env), `${command} --help: ${key}'s line is its row's (${row.doc}; ${row.env})`)
+      }
     }
   })
 

@@ -3,8 +3,10 @@
 
 const { parse, loggerOptions, native, UsageError, COMMON_FLAGS } = require('./common.js')
 const { painter, table, progress, printJson, problemLines } = require('./format.js')
+const { optionFlagParse, optionFlagUsage } = require('./settings.js')
 
-const DEAD_LETTERS_USAGE = `Usage: sns-logger dead-letters [requeue] [flags]
+/** The usage text; its setting flag's line is written from the settings table. */
+const deadLettersUsage = () => `Usage: sns-logger dead-letters [requeue] [flags]
 
   (none)    lists the dead-letter file (dead-letter.jsonl in the spool directory) by error
             code and topic: how many, first and last, the latest error message
@@ -15,8 +17,7 @@ const DEAD_LETTERS_USAGE = `Usage: sns-logger dead-letters [requeue] [flags]
 Flags:
   --code CODE       only the dead letters of this error code (e.g. NotFound)
   --topic ARN       only those of this topic
-  --spool-dir DIR   the spool directory (else --config's spoolDir, else SNS_LOGGER_SPOOL_DIR,
-                    else ./.sns-logger)
+${optionFlagUsage('spoolDir', 'DIR', 20)}
   --config FILE     a JSON file of init() options (spoolDir and sink are read)
   --json            the report as JSON on stdout
   -h, --help        this text
@@ -30,11 +31,11 @@ function deadLettersCommand(argv) {
   const rest = requeue ? argv.slice(1) : argv
   const { values, positionals } = parse(
     rest,
-    { ...COMMON_FLAGS, 'spool-dir': { type: 'string' }, code: { type: 'string' }, topic: { type: 'string' } },
+    { ...COMMON_FLAGS, ...optionFlagParse('spoolDir'), code: { type: 'string' }, topic: { type: 'string' } },
     { positionals: true },
   )
   if (values.help) {
-    process.stdout.write(DEAD_LETTERS_USAGE)
+    process.stdout.write(deadLettersUsage())
     return 0
   }
   if (positionals.length > 0) throw new UsageError(`unknown dead-letters command ${JSON.stringify(positionals[0])}; allowed: requeue`)
@@ -98,4 +99,4 @@ function requeueCommand(options, dir, values) {
   return ok ? 0 : 1
 }
 
-module.exports = { deadLettersCommand, DEAD_LETTERS_USAGE }
+module.exports = { deadLettersCommand, deadLettersUsage }

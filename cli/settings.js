@@ -14,19 +14,19 @@ function settings() {
 const WIDTH = 96
 const COLUMN = 28
 
-/** `text` wrapped to WIDTH, its first line after `label` (padded to COLUMN), the others indented. */
-function entry(label, text) {
+/** `text` wrapped to WIDTH, its first line after `label` (padded to `column`), the others indented. */
+function entry(label, text, column = COLUMN) {
   const lines = []
-  let line = `  ${label}`.padEnd(COLUMN)
-  if (line.length > COLUMN) {
+  let line = `  ${label}`.padEnd(column)
+  if (line.length > column) {
     lines.push(line.trimEnd())
-    line = ''.padEnd(COLUMN)
+    line = ''.padEnd(column)
   }
   let empty = true
   for (const word of text.split(' ')) {
     if (!empty && line.length + 1 + word.length > WIDTH) {
       lines.push(line)
-      line = ''.padEnd(COLUMN)
+      line = ''.padEnd(column)
       empty = true
     }
     line += empty ? word : ` ${word}`
@@ -96,6 +96,21 @@ function serveUsage(rows) {
     ...loggerEnv.map((e) => `${e}\n`),
     SERVE_END,
   ].join('')
+}
+
+// ---- the operator commands' flags for init() settings ------------------------
+
+/** The flag of an operator command that sets init()'s `key`: `spoolDir` is `--spool-dir`. */
+const optionFlag = (key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+
+/** `optionFlag(key)` for node:util parseArgs. */
+const optionFlagParse = (key) => ({ [optionFlag(key).slice(2)]: { type: 'string' } })
+
+/** Its line in a command's usage text, from the setting's row: its doc line and where the value comes from when the flag is not given. */
+function optionFlagUsage(key, value, column) {
+  const row = settings().find((r) => r.scope === 'logger' && r.key === key)
+  const fallback = [`--config's ${key}`, row.env, row.hasDefault ? row.default : row.default.replace(/^none$/, '')].filter(Boolean)
+  return entry(`${optionFlag(key)} ${value}`, `${row.doc} (else ${fallback.join(', else ')})`, column)
 }
 
 // ---- README ----------------------------------------------------------------
@@ -179,4 +194,4 @@ function updateDts(dts, rows) {
   return updated
 }
 
-module.exports = { settings, serveFlags, serveOptions, serveUsage, loggerTable, relayTable, updateReadme, updateDts, INTERFACES }
+module.exports = { settings, optionFlagParse, optionFlagUsage, serveFlags, serveOptions, serveUsage, loggerTable, relayTable, updateReadme, updateDts, INTERFACES }

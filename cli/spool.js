@@ -3,8 +3,10 @@
 
 const { parse, loggerOptions, native, UsageError, COMMON_FLAGS } = require('./common.js')
 const { painter, table, age, size, progress, printJson, problemLines } = require('./format.js')
+const { optionFlagParse, optionFlagUsage } = require('./settings.js')
 
-const SPOOL_USAGE = `Usage: sns-logger spool <status|replay|export> [flags]
+/** The usage text; its setting flag's line is written from the settings table. */
+const spoolUsage = () => `Usage: sns-logger spool <status|replay|export> [flags]
 
   status    events spooled per topic and message group, their oldest and newest event's
             age, each spool file and its size
@@ -16,8 +18,7 @@ const SPOOL_USAGE = `Usage: sns-logger spool <status|replay|export> [flags]
             the spool is left as it is
 
 Flags:
-  --spool-dir DIR   the spool directory (else --config's spoolDir, else SNS_LOGGER_SPOOL_DIR,
-                    else ./.sns-logger)
+${optionFlagUsage('spoolDir', 'DIR', 20)}
   --config FILE     a JSON file of init() options (spoolDir and sink are read)
   --output FILE     export: write here (created 0600) instead of stdout
   --json            the report as JSON on stdout (export: on stderr)
@@ -33,9 +34,9 @@ spool (replay), 2 bad flags or options.
 
 function spoolCommand(argv) {
   const [sub, ...rest] = argv
-  const { values } = parse(rest, { ...COMMON_FLAGS, 'spool-dir': { type: 'string' }, output: { type: 'string' } })
+  const { values } = parse(rest, { ...COMMON_FLAGS, ...optionFlagParse('spoolDir'), output: { type: 'string' } })
   if (values.help || sub === '--help' || sub === '-h') {
-    process.stdout.write(SPOOL_USAGE)
+    process.stdout.write(spoolUsage())
     return 0
   }
   const options = loggerOptions(values.config)
@@ -141,4 +142,4 @@ function exportSpool(dir, values) {
   return ok ? 0 : 1
 }
 
-module.exports = { spoolCommand, SPOOL_USAGE }
+module.exports = { spoolCommand, spoolUsage }

@@ -3,16 +3,17 @@
 
 const { parse, loggerOptions, native, coded, UsageError, COMMON_FLAGS } = require('./common.js')
 const { painter, table, printJson } = require('./format.js')
+const { optionFlagParse, optionFlagUsage } = require('./settings.js')
 
-const VALIDATE_USAGE = `Usage: sns-logger validate FILE [--plan-extension FILE] [--config FILE] [--json]
+/** The usage text; its setting flag's line is written from the settings table. */
+const validateUsage = () => `Usage: sns-logger validate FILE [--plan-extension FILE] [--config FILE] [--json]
 
 Checks each line of FILE (one event per line, as logEvent() takes it: roomId, category,
 action, properties, timestamp, ...) against the tracking plan, offline: no AWS, no
 df_config.json. Reports each bad line with its number and error code. For an app's CI.
 
 Flags:
-  --plan-extension FILE  a tracking-plan extension (else --config's planExtension, else
-                         SNS_LOGGER_PLAN_EXTENSION)
+${optionFlagUsage('planExtension', 'FILE', 25)}
   --config FILE          a JSON file of init() options (only planExtension is read)
   --json                 the report as JSON on stdout
   -h, --help             this text
@@ -21,9 +22,9 @@ Exit codes: 0 every line is valid, 1 a line is not, 2 bad flags, plan extension 
 `
 
 function validateCommand(argv) {
-  const { values, positionals } = parse(argv, { ...COMMON_FLAGS, 'plan-extension': { type: 'string' } }, { positionals: true })
+  const { values, positionals } = parse(argv, { ...COMMON_FLAGS, ...optionFlagParse('planExtension') }, { positionals: true })
   if (values.help) {
-    process.stdout.write(VALIDATE_USAGE)
+    process.stdout.write(validateUsage())
     return 0
   }
   if (positionals.length !== 1) throw new UsageError('validate takes one FILE: a JSON-lines file of events')
@@ -51,4 +52,4 @@ function validateCommand(argv) {
   return report.invalid === 0 ? 0 : 1
 }
 
-module.exports = { validateCommand, VALIDATE_USAGE }
+module.exports = { validateCommand, validateUsage }
