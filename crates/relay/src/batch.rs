@@ -39,10 +39,10 @@ const SHAPE: &str = r#"the body must be {"batch": [event, ...]}"#;
 pub fn parse(body: &[u8], limits: Limits) -> Result<Vec<&RawValue>, Refusal> {
   let over_limit = RefCell::new(None);
   let mut deserializer = serde_json::Deserializer::from_slice(body);
-  let parsed = BodySeed {
+  let parsed = BodySeed(EventsSeed {
     limits,
     over_limit: &over_limit,
-  }
+  })
   .deserialize(&mut deserializer)
   .and_then(|events| deserializer.end().map(|()| events));
   parsed.map_err(|error| {
@@ -61,10 +61,8 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Vec<&RawValue>, Refusal> {
   })
 }
 
-struct BodySeed<'l> {
-  limits: Limits,
-  over_limit: &'l RefCell<Option<Refusal>>,
-}
+/// The body: `{"batch": [...]}`, its array read by the [`EventsSeed`] it holds.
+struct BodySeed<'l>(EventsSeed<'l>);
 
 impl<'de> DeserializeSeed<'de> for BodySeed<'_> {
   type Value = Vec<&'de RawValue>;
@@ -92,15 +90,14 @@ impl<'de> Visitor<'de> for BodySeed<'_> {
       if batch.is_some() {
         return Err(de::Error::custom("\"batch\" appears twice"));
       }
-      batch = Some(map.next_value_seed(EventsSeed {
-        limits: self.limits,
-        over_limit: self.over_limit,
-      })?);
+      batch = Some(map.next_value_seed(self.0)?);
     }
     batch.ok_or_else(|| de::Error::custom("\"batch\" is missing"))
   }
 }
 
+/// The events of `"batch"`, within `limits`; the limit they went past is left in `over_limit`.
+#[derive(Clone, Copy)]
 struct EventsSeed<'l> {
   limits: Limits,
   over_limit: &'l RefCell<Option<Refusal>>,

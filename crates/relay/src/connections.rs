@@ -33,7 +33,7 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -89,6 +89,19 @@ pub fn serve(
       }
     };
     tokio::pin!(closing);
+    let start = |stream: TcpStream, peer: SocketAddr, slot: OwnedSemaphorePermit| {
+      let connection = Connection {
+        router: router.clone(),
+        draining: draining.clone(),
+        phase: phase.clone(),
+        limits,
+        peer,
+      };
+      tokio::spawn(async move {
+        connection.serve(stream).await;
+        drop(slot);
+      });
+    };
     loop {
       // Past the cap a new connection waits in the listen backlog until one ends.
       let slot = tokio::select! {
@@ -105,17 +118,7 @@ pub fn serve(
           }
         },
       };
-      let connection = Connection {
-        router: router.clone(),
-        draining: draining.clone(),
-        phase: phase.clone(),
-        limits,
-        peer,
-      };
-      tokio::spawn(async move {
-        connection.serve(stream).await;
-        drop(slot);
-      });
+      start(stream, peer, slot);
     }
     // Connections the kernel completed before the listener closes are served, not reset.
     while let Ok(slot) = slots.clone().try_acquire_owned() {
@@ -123,17 +126,7 @@ pub fn serve(
       let Poll::Ready(Ok((stream, peer))) = accepted else {
         break;
       };
-      let connection = Connection {
-        router: router.clone(),
-        draining: draining.clone(),
-        phase: phase.clone(),
-        limits,
-        peer,
-      };
-      tokio::spawn(async move {
-        connection.serve(stream).await;
-        drop(slot);
-      });
+      start(stream, peer, slot);
     }
     drop(listener);
     // Each connection gives its slot back when it ends.

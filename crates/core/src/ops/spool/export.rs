@@ -1,6 +1,6 @@
 //! `sns-logger spool export`: every spooled event as a JSON line, the request SNS would get.
 
-use super::{open_all, readable_chunks, unreadable_records_problem};
+use super::{open_all, readable_chunks, ReadingProblems};
 use crate::error::{ErrorCode, LoggerError, Result};
 use crate::ops::Problem;
 use crate::sink::sns;
@@ -34,9 +34,8 @@ pub fn export_spool(
   let handles = open_all(dir, &mut report.problems)?;
   for handle in &handles {
     report.files.push(handle.name.clone());
-    let mut unreadable = 0;
-    let mut cut_short = None;
-    for records in readable_chunks(handle, &mut cut_short) {
+    let mut reading = ReadingProblems::default();
+    for records in readable_chunks(handle, &mut reading.cut_short) {
       let mut lines = String::new();
       for (_, envelope) in records {
         match envelope {
@@ -45,19 +44,14 @@ pub fn export_spool(
             lines.push('\n');
             report.events += 1;
           }
-          None => unreadable += 1,
+          None => reading.unreadable += 1,
         }
       }
       emit(&lines)
         .map_err(|e| LoggerError::new(ErrorCode::Io, format!("writing the export failed: {e}")))?;
     }
-    report.problems.extend(cut_short);
-    if unreadable > 0 {
-      report
-        .problems
-        .push(unreadable_records_problem(&handle.name, unreadable));
-    }
-    report.unreadable_records += unreadable;
+    let (problems, unreadable) = (&mut report.problems, &mut report.unreadable_records);
+    reading.report(&handle.name, problems, unreadable);
   }
   Ok(report)
 }

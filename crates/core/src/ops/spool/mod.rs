@@ -18,6 +18,25 @@ use std::path::Path;
 /// Records read per step.
 const CHUNK: usize = 5_000;
 
+/// What went wrong reading one file: the chunk that ended the reading, the records that could
+/// not be decoded (counted by the reader).
+#[derive(Default)]
+struct ReadingProblems {
+  cut_short: Option<Problem>,
+  unreadable: u64,
+}
+
+impl ReadingProblems {
+  /// Adds them to a report: its problems, and its count of unreadable records.
+  fn report(self, file: &str, problems: &mut Vec<Problem>, unreadable_records: &mut u64) {
+    problems.extend(self.cut_short);
+    if self.unreadable > 0 {
+      problems.push(unreadable_records_problem(file, self.unreadable));
+    }
+    *unreadable_records += self.unreadable;
+  }
+}
+
 /// A file's records, a chunk at a time, oldest first, until one cannot be read: that one
 /// ends the reading and is described in `cut_short`.
 fn readable_chunks<'a>(

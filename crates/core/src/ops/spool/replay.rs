@@ -1,7 +1,7 @@
 //! `sns-logger spool replay`: the spooled events sent now, each removed from the spool once
 //! SNS has it, those refused for good moved to the dead-letter file.
 
-use super::{open_all, readable_chunks, unreadable_records_problem};
+use super::{open_all, readable_chunks, ReadingProblems};
 use crate::error::Result;
 use crate::message::Envelope;
 use crate::ops::send::{send_in_order, GroupOutcome, Outcome, Tally};
@@ -56,9 +56,8 @@ pub async fn replay_spool(
   let mut done_before = 0;
   progress(0, total);
   for handle in &handles {
-    let mut unreadable = 0;
-    let mut cut_short = None;
-    for records in readable_chunks(handle, &mut cut_short) {
+    let mut reading = ReadingProblems::default();
+    for records in readable_chunks(handle, &mut reading.cut_short) {
       let mut keys = Vec::new();
       let mut envelopes = Vec::new();
       for (key, envelope) in records {
@@ -74,7 +73,7 @@ pub async fn replay_spool(
             keys.push(key);
             envelopes.push(Arc::new(envelope));
           }
-          None => unreadable += 1,
+          None => reading.unreadable += 1,
         }
       }
       let base = done_before;
@@ -139,13 +138,8 @@ pub async fn replay_spool(
       }
       done_before += outcomes.len() as u64;
     }
-    report.problems.extend(cut_short);
-    if unreadable > 0 {
-      report
-        .problems
-        .push(unreadable_records_problem(&handle.name, unreadable));
-    }
-    report.unreadable_records += unreadable;
+    let (problems, unreadable) = (&mut report.problems, &mut report.unreadable_records);
+    reading.report(&handle.name, problems, unreadable);
   }
   progress(total, total);
   report.groups = tally.into_groups();

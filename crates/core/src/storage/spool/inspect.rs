@@ -184,16 +184,8 @@ impl Drop for SpoolFileHandle {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::storage::spool::tests::envelope;
   use crate::storage::Spool;
-
-  fn envelope(n: u64) -> Envelope {
-    Envelope::whole(
-      "arn:aws:sns:us-east-1:1:t.fifo",
-      "g",
-      &format!("d{n}"),
-      &format!("{{\"n\":{n}}}"),
-    )
-  }
 
   #[test]
   fn reads_a_file_a_logger_left_and_refuses_one_it_holds() {

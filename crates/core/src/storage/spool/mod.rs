@@ -390,7 +390,7 @@ mod tests {
   use super::*;
   use std::os::unix::fs::PermissionsExt;
 
-  fn envelope(n: u64) -> Envelope {
+  pub(super) fn envelope(n: u64) -> Envelope {
     Envelope::whole(
       "arn:aws:sns:us-east-1:1:t.fifo",
       "g",
