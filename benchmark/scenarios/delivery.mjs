@@ -39,6 +39,8 @@ scenario(async ({ endpoint, contender, events, groups, options }) => {
     requests: seen.requests,
     messages: seen.messages,
     orderViolations: seen.order_violations,
+    // How long the endpoint held each request on average (its latency and its timer's lag).
+    meanDelayMs: seen.delayed_requests > 0 ? seen.delayed_us / seen.delayed_requests / 1000 : 0,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   }
 })

@@ -40,6 +40,10 @@ struct State {
   message_bytes: AtomicU64,
   rejected_requests: AtomicU64,
   order_violations: AtomicU64,
+  /// Requests held for the configured latency, and the microseconds they were held in all:
+  /// the timer's granularity makes that more than the latency, which bounds a client's rate.
+  delayed_requests: AtomicU64,
+  delayed_us: AtomicU64,
   /// Source of message ids, sequence numbers and request ids (unique and increasing).
   next_id: AtomicU64,
   latency_ms: AtomicU64,
@@ -51,7 +55,7 @@ struct State {
 
 impl State {
   /// The counters reported by `/__stats` and zeroed by `/__reset`.
-  fn counters(&self) -> [(&'static str, &AtomicU64); 8] {
+  fn counters(&self) -> [(&'static str, &AtomicU64); 10] {
     [
       ("requests", &self.requests),
       ("publish_requests", &self.publish_requests),
@@ -61,6 +65,8 @@ impl State {
       ("message_bytes", &self.message_bytes),
       ("rejected_requests", &self.rejected_requests),
       ("order_violations", &self.order_violations),
+      ("delayed_requests", &self.delayed_requests),
+      ("delayed_us", &self.delayed_us),
     ]
   }
 }
@@ -184,7 +190,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
   // Sleep before counting: a client that gives up during the delay has not been "accepted",
   // so its retry is not reported as an order violation.
   if latency > 0 {
+    let slept = std::time::Instant::now();
     tokio::time::sleep(Duration::from_millis(latency)).await;
+    state.delayed_requests.fetch_add(1, Relaxed);
+    let held = slept.elapsed().as_micros() as u64;
+    state.delayed_us.fetch_add(held, Relaxed);
   }
   if unavailable {
     let (status, code) = (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable");
