@@ -26,6 +26,7 @@ scenario(async ({ endpoint, contender, events, groups, options }) => {
   const elu = performance.eventLoopUtilization(elu0)
 
   const seen = await control.stats()
+  const delays = await control.delays()
   await client.close()
   if (seen.messages !== events) throw new Error(`${contender}: the endpoint acknowledged ${seen.messages} of ${events} events`)
   return {
@@ -40,7 +41,7 @@ scenario(async ({ endpoint, contender, events, groups, options }) => {
     messages: seen.messages,
     orderViolations: seen.order_violations,
     // How long the endpoint held each request on average (its latency and its timer's lag).
-    meanDelayMs: seen.delayed_requests > 0 ? seen.delayed_us / seen.delayed_requests / 1000 : 0,
+    meanDelayMs: delays.mean_ms,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   }
 })

@@ -50,6 +50,8 @@ export function endpointControl(url) {
     })
   return {
     stats: () => call('GET', '/__stats'),
+    /** `{ requests, mean_ms }`: the requests held for the latency, and how long on average. */
+    delays: () => call('GET', '/__delays'),
     reset: () => call('POST', '/__reset'),
     configure: ({ latencyMs, mode }) => {
       const query = new URLSearchParams()

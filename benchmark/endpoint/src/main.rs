@@ -55,7 +55,7 @@ struct State {
 
 impl State {
   /// The counters reported by `/__stats` and zeroed by `/__reset`.
-  fn counters(&self) -> [(&'static str, &AtomicU64); 10] {
+  fn counters(&self) -> [(&'static str, &AtomicU64); 8] {
     [
       ("requests", &self.requests),
       ("publish_requests", &self.publish_requests),
@@ -65,8 +65,6 @@ impl State {
       ("message_bytes", &self.message_bytes),
       ("rejected_requests", &self.rejected_requests),
       ("order_violations", &self.order_violations),
-      ("delayed_requests", &self.delayed_requests),
-      ("delayed_us", &self.delayed_us),
     ]
   }
 }
@@ -150,8 +148,26 @@ fn configure(state: &State, query: &str) -> Resp {
   json_resp(StatusCode::OK, config_json(state))
 }
 
+/// `GET /__delays`: the requests held for the latency and how long, on average, in ms.
+fn delays(state: &State) -> serde_json::Value {
+  let (requests, us) = (
+    state.delayed_requests.load(Relaxed),
+    state.delayed_us.load(Relaxed),
+  );
+  let mean_ms = if requests == 0 {
+    0.0
+  } else {
+    us as f64 / requests as f64 / 1000.0
+  };
+  json!({"requests": requests, "mean_ms": mean_ms})
+}
+
 fn reset(state: &State) {
-  for (_, c) in state.counters() {
+  let delays = [
+    ("delayed_requests", &state.delayed_requests),
+    ("delayed_us", &state.delayed_us),
+  ];
+  for (_, c) in state.counters().into_iter().chain(delays) {
     c.store(0, Relaxed);
   }
   state.last_dedup.lock().unwrap().clear();
@@ -162,6 +178,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Infal
     (&Method::POST, "/") => true,
     (&Method::POST, "/v1/batch") => false,
     (&Method::GET, "/__stats") => return Ok(json_resp(StatusCode::OK, stats(&state))),
+    (&Method::GET, "/__delays") => return Ok(json_resp(StatusCode::OK, delays(&state))),
     (&Method::POST, "/__reset") => {
       reset(&state);
       return Ok(json_resp(StatusCode::OK, json!({})));
