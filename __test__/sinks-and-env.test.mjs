@@ -498,3 +498,31 @@ test('plan/index.js loads with --no-addons (plain JavaScript)', () => {
   assertExitedCleanly(viaExports);
   assert.equal(viaExports.stdout.trim(), 'function');
 });
+
+test("an in-process logger's delivery threads run below the host's (Linux: SCHED_BATCH, nice 5)", { skip: process.platform !== 'linux' && 'Linux only' }, () => {
+  // In a child: the runtime is one per process, and this process's may already run.
+  const result = runNode([
+    '-e',
+    `const { readdirSync, readFileSync } = require('node:fs');
+     const { SnsLogger } = require(${j(INDEX)});
+     const logger = new SnsLogger({ siteUrl: ${j(SITE_URL)}, dfConfig: ${j(dfConfig())}, sink: { kind: 'memory' } });
+     logger.logEvent({ agent: 'support.bot', roomId: 'r1', category: 'Survey', action: 'link_clicked' });
+     logger.flush().then(async () => {
+       const threads = readdirSync('/proc/self/task').map((task) => {
+         const stat = readFileSync('/proc/self/task/' + task + '/stat', 'utf8');
+         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+         return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice: Number(fields[16]), policy: Number(fields[38]) };
+       });
+       await logger.close();
+       console.log(JSON.stringify(threads));
+     });`,
+  ]);
+  assertExitedCleanly(result);
+  const threads = JSON.parse(result.stdout);
+  const delivery = threads.filter((t) => t.name === 'sns-logger');
+  assert.ok(delivery.length >= 2, `the runtime's threads: ${result.stdout}`);
+  const SCHED_BATCH = 3;
+  for (const thread of delivery) assert.deepEqual({ nice: thread.nice, policy: thread.policy }, { nice: 5, policy: SCHED_BATCH });
+  const host = threads.filter((t) => t.name === 'node');
+  assert.ok(host.length > 0 && host.every((t) => t.nice === 0 && t.policy === 0), `the host's threads keep their priority: ${result.stdout}`);
+});

@@ -205,6 +205,8 @@ impl JsSnsLogger {
     let config =
       LoggerConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
     let observer = observer(on_notice)?;
+    // Inside an application, delivery is background work: the JavaScript thread comes first.
+    runtime::yield_to_host();
     let logger = Logger::open(config, observer).map_err(to_js)?;
     Ok(JsSnsLogger { logger })
   }
