@@ -164,7 +164,7 @@ test(`packed with npm pack and installed with no Rust toolchain: the logger, sns
   const plat = packInfo(sh('npm', ['pack', '--json', '--pack-destination', tarballs], { cwd: staged, env }).stdout)
   t.diagnostic(`packed: ${main.filename} ${kB(main.size)} (unpacked ${kB(main.unpackedSize)}), ${plat.filename} ${MB(plat.size)} (unpacked ${MB(plat.unpackedSize)})`)
   assert.ok(!main.files.some((f) => f.endsWith('.node')), `the main package carries no binary: ${main.files.join(', ')}`)
-  for (const file of ['index.js', 'binding.js', 'cli.js', 'cli/generate-client.js', 'cli/event-check.js', 'plan/index.js', 'plan/render.mjs', 'plan/render-schema.mjs', 'plan/schema/event.json', 'client/index.cjs', 'client/generate.mjs', 'widget/sns-logger-widget.min.js']) {
+  for (const file of ['index.js', 'binding.js', 'cli.js', 'cli/generate-client.js', 'cli/tail.js', 'cli/event-check.js', 'plan/index.js', 'plan/render.mjs', 'plan/render-schema.mjs', 'plan/schema/event.json', 'client/index.cjs', 'client/generate.mjs', 'widget/sns-logger-widget.min.js']) {
     assert.ok(main.files.includes(file), `the main package has ${file}`)
   }
   assert.deepEqual(plat.files.sort(), ['README.md', addonFile, 'package.json'].sort())

@@ -7,6 +7,7 @@ pub mod check;
 mod failures;
 mod rules;
 
+pub(crate) use failures::mentions_credentials;
 pub use rules::{
   check_message_group_id, check_topic_arn, is_fifo_topic, is_valid_dedup_id, request_json,
   SnsRequest, LIMITS, SUBJECT,
