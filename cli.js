@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict'
-// The `sns-logger` command: `serve` runs the HTTP relay; `check`, `spool`, `dead-letters` and
-// `validate` are the operator's tools; `generate-client` writes the client into an app (one
-// file each in cli/).
+// The `sns-logger` command: `serve` runs the HTTP relay; `check`, `spool`, `dead-letters`,
+// `validate` and `tail` are the operator's tools; `generate-client` writes the client into an
+// app, `schema` the JSON Schemas of the messages (one file each in cli/).
 // Exit codes: 0 done, 1 failed while running or a problem found, 2 bad flags or config.
 
 const { UsageError } = require('./cli/common.js')
@@ -20,6 +20,9 @@ Commands:
   dead-letters requeue  send them again once the cause is fixed
   validate FILE         check a JSON-lines file of events against the tracking plan, offline
   generate-client       write the relay client into a Rocket.Chat app's source (--out DIR)
+  schema                write the JSON Schemas of the plan's messages (--out DIR), with an extension
+  tail                  print the events arriving in an SQS queue subscribed to a topic
+                        (--queue-url URL), each checked against the plan's schema
 
 Run "sns-logger <command> --help" for its flags. Every operator command takes --json.
 Exit codes: 0 done, 1 failed or a problem found, 2 bad flags, options or config.
@@ -34,6 +37,8 @@ const COMMANDS = {
   'dead-letters': () => require('./cli/dead-letters.js').deadLettersCommand,
   validate: () => require('./cli/validate.js').validateCommand,
   'generate-client': () => require('./cli/generate-client.js').generateClientCommand,
+  schema: () => require('./cli/schema.js').schemaCommand,
+  tail: () => require('./cli/tail.js').tailCommand,
 }
 
 function main(argv) {

@@ -1,7 +1,7 @@
 // Tests for the generated plan/ artifacts: no drift, builders, constants, plain-JS loading.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,11 +10,13 @@ import {
   ROOT,
   actionSources,
   loadPlan,
+  orphanSchemas,
   renderPlanDts,
   renderPlanJs,
   staleFiles,
   updateReadme,
 } from '../scripts/generate-plan.mjs';
+import { tempDir } from './support/fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const plan = loadPlan();
@@ -31,6 +33,36 @@ test('generated files match plan/tracking-plan.json (no drift)', () => {
     if (updated !== null) assert.equal(readme, updated, 'README tracking-plan table is stale: run npm run generate');
   }
   assert.deepEqual(staleFiles(), []);
+  assert.deepEqual(orphanSchemas(), []);
+});
+
+/** A copy of plan/ (generated files included) whose tracking plan `change` edits, without regenerating. */
+function changedPlanRoot(change) {
+  const root = tempDir('sns-logger-plan-drift-');
+  cpSync(join(ROOT, 'plan'), join(root, 'plan'), { recursive: true });
+  const edited = structuredClone(plan);
+  change(edited);
+  writeFileSync(join(root, 'plan/tracking-plan.json'), JSON.stringify(edited));
+  return root;
+}
+
+test('a plan change without npm run generate leaves the JSON Schemas of what changed stale', () => {
+  const root = changedPlanRoot((p) => {
+    const failed = p.categories.find((c) => c.category === 'Escalation').actions.find((a) => a.action === 'failed');
+    failed.properties[0].values.push({ value: 'queue full', name: 'QueueFull', sources: ['SF.app'] });
+  });
+  const stale = staleFiles(root).map(({ file }) => file.slice(root.length + 1));
+  for (const file of ['plan/schema/escalation.failed.json', 'plan/schema/event.json', 'plan/index.js', 'plan/index.d.ts']) assert.ok(stale.includes(file), `${file} is not reported: ${stale.join(', ')}`);
+  assert.ok(!stale.includes('plan/schema/survey.link-clicked.json'), 'an unchanged event keeps its schema');
+  assert.deepEqual(orphanSchemas(root), []);
+});
+
+test('an event removed from the plan leaves its schema file behind as an orphan until npm run generate', () => {
+  const root = changedPlanRoot((p) => {
+    p.categories = p.categories.filter((c) => c.category !== 'Survey');
+  });
+  assert.deepEqual(orphanSchemas(root), [join(root, 'plan/schema/survey.link-clicked.json')]);
+  assert.ok(staleFiles(root).some(({ file }) => file === join(root, 'plan/schema/event.json')));
 });
 
 test('generate-plan --check exits 0 when nothing drifted', () => {

@@ -37,10 +37,9 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, motoSnsEnv, sqsClient, startMoto } from './support/moto.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, receiveBatch, startMoto } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, runCli, startRelay } from './support/relay.mjs'
 import { startProxy } from './support/sns-proxy.mjs'
 import { waitUntil as waitFor } from './support/wait.mjs'
@@ -257,7 +256,7 @@ class Load {
  */
 class QueueReader {
   constructor(endpoint, queueUrl) {
-    this.sqs = sqsClient(endpoint)
+    this.endpoint = endpoint
     this.queueUrl = queueUrl
     /** { dedupId, groupId, message } in arrival order. */
     this.messages = []
@@ -269,29 +268,11 @@ class QueueReader {
 
   /** One receive (waiting up to `waitSeconds`) and the deletion of what it got; how many. */
   async receiveOnce(waitSeconds) {
-    const { Messages: batch = [] } = await this.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: waitSeconds,
-        MessageSystemAttributeNames: ['All'],
-      }),
-      { abortSignal: AbortSignal.timeout(30_000) },
-    )
+    const batch = await receiveBatch(this.endpoint, this.queueUrl, { waitSeconds, abortSignal: AbortSignal.timeout(30_000) })
     for (const m of batch) {
-      const dedupId = m.Attributes?.MessageDeduplicationId
-      this.messages.push({ dedupId, groupId: m.Attributes?.MessageGroupId, message: JSON.parse(m.Body).Message })
+      const dedupId = m.messageDeduplicationId
+      this.messages.push({ dedupId, groupId: m.messageGroupId, message: m.message })
       this.seen.add(dedupId)
-    }
-    if (batch.length) {
-      const { Failed: failed = [] } = await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-        { abortSignal: AbortSignal.timeout(30_000) },
-      )
-      if (failed.length) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(failed)}`)
     }
     return batch.length
   }

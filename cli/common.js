@@ -59,6 +59,23 @@ function native() {
   return require('../binding.js')
 }
 
+/**
+ * The built-in plan, with the additions of --plan-extension FILE when given: checked first by
+ * the core's rules (what the relay and init() refuse is refused here, with their message,
+ * `ERR_INVALID_PLAN`), then merged in the shape the renderers read.
+ */
+async function planWithExtension(extensionPath) {
+  const plan = require('../plan/tracking-plan.json')
+  if (extensionPath === undefined) return plan
+  const { existsSync, readFileSync } = require('node:fs')
+  if (!existsSync(extensionPath)) {
+    throw coded('ERR_INVALID_PLAN', `--plan-extension: cannot read ${JSON.stringify(extensionPath)}: no such file`)
+  }
+  native().opsCheckPlan(extensionPath)
+  const { mergeExtension } = await import('../client/generate.mjs')
+  return mergeExtension(plan, JSON.parse(readFileSync(extensionPath, 'utf8')))
+}
+
 /** Flags every operator command takes. */
 const COMMON_FLAGS = {
   config: { type: 'string' },
@@ -66,4 +83,4 @@ const COMMON_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 }
 
-module.exports = { UsageError, coded, parse, whole, readConfig, loggerOptions, native, COMMON_FLAGS }
+module.exports = { UsageError, coded, parse, whole, readConfig, loggerOptions, native, planWithExtension, COMMON_FLAGS }

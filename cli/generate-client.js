@@ -4,7 +4,7 @@
 
 const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs')
 const { isAbsolute, join, relative } = require('node:path')
-const { parse, native, coded, UsageError } = require('./common.js')
+const { parse, planWithExtension, UsageError } = require('./common.js')
 
 const GENERATE_CLIENT_USAGE = `Usage: sns-logger generate-client --out DIR [--plan-extension FILE] [--check]
 
@@ -27,17 +27,8 @@ Exit codes: 0 written (or up to date), 1 out of date (--check), 2 bad flags or p
 /** A path as the header shows it: relative to where the command ran, with forward slashes. */
 const shown = (path) => (isAbsolute(path) ? relative(process.cwd(), path) || '.' : path).split('\\').join('/')
 
-/** The built-in plan with the extension's additions, checked by the core as the relay checks it. */
-function planWith(extensionPath, mergeExtension) {
-  const plan = require('../plan/tracking-plan.json')
-  if (extensionPath === undefined) return plan
-  // The core's rules decide (what the relay and init() refuse is refused here, with their message).
-  native().opsCheckPlan(extensionPath)
-  return mergeExtension(plan, JSON.parse(readFileSync(extensionPath, 'utf8')))
-}
-
 async function generate({ out, extension, check }) {
-  const { renderClient, mergeExtension } = await import('../client/generate.mjs')
+  const { renderClient } = await import('../client/generate.mjs')
   const { version } = require('../package.json')
   const command = ['npx sns-logger generate-client --out', shown(out), ...(extension ? ['--plan-extension', shown(extension)] : [])].join(' ')
   const header = [
@@ -45,7 +36,7 @@ async function generate({ out, extension, check }) {
     'Regenerate after upgrading sns-logger or changing the plan extension:',
     `  ${command}`,
   ]
-  const files = renderClient({ plan: planWith(extension, mergeExtension), header })
+  const files = renderClient({ plan: await planWithExtension(extension), header })
   if (check) {
     const stale = files.filter(({ name, content }) => !existsSync(join(out, name)) || readFileSync(join(out, name), 'utf8') !== content)
     for (const { name } of stale) process.stderr.write(`out of date: ${shown(join(out, name))} (run ${command})\n`)
@@ -69,11 +60,7 @@ function generateClientCommand(argv) {
     return 0
   }
   if (!values.out) throw new UsageError('generate-client needs --out DIR: the folder in the app to write the client into')
-  const extension = values['plan-extension']
-  if (extension !== undefined && !existsSync(extension)) {
-    throw coded('ERR_INVALID_PLAN', `--plan-extension: cannot read ${JSON.stringify(extension)}: no such file`)
-  }
-  return generate({ out: values.out, extension, check: values.check === true })
+  return generate({ out: values.out, extension: values['plan-extension'], check: values.check === true })
 }
 
 module.exports = { generateClientCommand, GENERATE_CLIENT_USAGE }

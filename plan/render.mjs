@@ -47,7 +47,8 @@ const oneOf = (values) => {
 /**
  * Per property type (the core's crates/core/src/plan/property/, one file each): its TypeScript
  * type, what a valid value is (`describe`, word for word the core's `PropertyType::describe`;
- * a test compares them), its JSDoc rule, its README cell and a sample value for examples.
+ * a test compares them), its JSDoc rule, its README cell, a sample value for examples and its
+ * JSON Schema (`schema`: what the core's `check` lets into a message; render-schema.mjs).
  */
 export const PROPERTY_TYPES = {
   enum: {
@@ -56,13 +57,21 @@ export const PROPERTY_TYPES = {
     rule: (p) => `one of {@link ${p.enum}}`,
     cell: (p) => p.values.map(enumValueCell).join(', '),
     sample: (p) => `${p.enum}.${p.values[0].name}`,
+    schema: (p) => ({ type: 'string', enum: p.values.map((v) => v.value) }),
   },
-  string: { ts: () => 'string', describe: () => 'a non-empty string', cell: () => 'string', sample: () => "'abc'" },
+  string: {
+    ts: () => 'string',
+    describe: () => 'a non-empty string',
+    cell: () => 'string',
+    sample: () => "'abc'",
+    schema: () => ({ type: 'string', minLength: 1 }),
+  },
   number: {
     ts: () => 'number',
     describe: (p) => (p.minimum === undefined ? 'a finite number' : `a finite number >= ${p.minimum}`),
     cell: (p) => (p.minimum === undefined ? 'number' : `number ≥ ${p.minimum}`),
     sample: () => '42',
+    schema: (p) => ({ type: 'number', ...(p.minimum === undefined ? {} : { minimum: p.minimum }) }),
   },
 };
 

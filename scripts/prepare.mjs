@@ -26,12 +26,13 @@ export function run(command, args, { capture = false, quiet = false, cwd = root 
 }
 
 /**
- * Installs a package's dev dependencies unless every one is already there: the project's
- * (`npm install`), or those of a folder with its own lockfile such as examples/ (`npm ci`).
+ * Installs a package's dependencies and dev dependencies unless every one is already there: the
+ * project's (`npm install`), or those of a folder with its own lockfile such as examples/ (`npm ci`).
  */
 export function ensureInstalled({ quiet = false, dir = root } = {}) {
-  const { devDependencies } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
-  const installed = Object.keys(devDependencies).every((name) => existsSync(join(dir, 'node_modules', name, 'package.json')))
+  const { dependencies, devDependencies } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  const names = Object.keys({ ...dependencies, ...devDependencies })
+  const installed = names.every((name) => existsSync(join(dir, 'node_modules', name, 'package.json')))
   if (installed) return true
   const args = dir === root ? ['install', '--no-audit', '--no-fund'] : ['ci', '--prefix', dir, '--no-audit', '--no-fund']
   return run('npm', args, { quiet }).ok

@@ -10,6 +10,7 @@ mod js_input;
 mod logger;
 pub mod ops;
 mod relay;
+mod tail;
 
 use napi::bindgen_prelude::Error;
 use napi_derive::napi;

@@ -126,7 +126,7 @@ describe('moto harness', () => {
     )
     assert.deepEqual(parsed.failed, [])
 
-    const received = await receiveAll(moto.endpoint, queueUrl, { expected: 3, timeoutMs: 10_000 })
+    const received = await receiveAll(moto.endpoint, queueUrl, { events: false, expected: 3, timeoutMs: 10_000 })
     assert.equal(received.length, 3)
     assert.deepEqual(
       received.map((r) => r.message),
@@ -142,13 +142,13 @@ describe('moto harness', () => {
     }
 
     // The queue really is drained.
-    assert.deepEqual(await receiveAll(moto.endpoint, queueUrl, { timeoutMs: 2_000 }), [])
+    assert.deepEqual(await receiveAll(moto.endpoint, queueUrl, { events: false, timeoutMs: 2_000 }), [])
   })
 
   test('standard topic -> standard queue delivers envelopes', async () => {
     const { topicArn, queueUrl } = await createStandardTopicWithQueue(moto.endpoint, 'harness-std')
     await snsClient(moto.endpoint).send(new PublishCommand({ TopicArn: topicArn, Message: 'plain', Subject: 'RC' }))
-    const received = await receiveAll(moto.endpoint, queueUrl, { expected: 1 })
+    const received = await receiveAll(moto.endpoint, queueUrl, { events: false, expected: 1 })
     assert.equal(received.length, 1)
     assert.equal(received[0].subject, 'RC')
     assert.equal(received[0].message, 'plain')
@@ -195,15 +195,15 @@ describe('moto harness', () => {
       await publishBatch(moto.endpoint, topicArn, [entry(200), entry(201, { groupId: undefined })]),
     )
     show('duplicate entry Ids', await publishBatch(moto.endpoint, topicArn, [entry(300), entry(300, { dedupId: 'x' })]))
-    t.diagnostic(`queue now holds ${(await receiveAll(moto.endpoint, queueUrl, { settleSeconds: 0 })).length} message(s)`)
+    t.diagnostic(`queue now holds ${(await receiveAll(moto.endpoint, queueUrl, { events: false, settleSeconds: 0 })).length} message(s)`)
 
     // Dedup: same MessageDeduplicationId twice while the first is still queued, then again after it was deleted.
     const dup = await publishBatch(moto.endpoint, topicArn, [entry(1), entry(2, { dedupId: 'd1' })])
     show('two entries sharing MessageDeduplicationId', dup)
-    const afterDup = await receiveAll(moto.endpoint, queueUrl, { settleSeconds: 0 })
+    const afterDup = await receiveAll(moto.endpoint, queueUrl, { events: false, settleSeconds: 0 })
     t.diagnostic(`  -> delivered to the FIFO queue: ${JSON.stringify(afterDup.map((r) => r.message))}`)
     await publishBatch(moto.endpoint, topicArn, [entry(3, { dedupId: 'd1' })])
-    const afterDelete = await receiveAll(moto.endpoint, queueUrl, { settleSeconds: 0 })
+    const afterDelete = await receiveAll(moto.endpoint, queueUrl, { events: false, settleSeconds: 0 })
     t.diagnostic(
       `  -> same id re-published after the first was deleted: ${JSON.stringify(afterDelete.map((r) => r.message))}`,
     )

@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-sqs'
 
 import { ensureMoto, VENV_PYTHON } from '../../scripts/ensure-moto.mjs'
+import { assertFollowsPlan } from './plan-schema.mjs'
 
 export const REGION = 'us-east-1'
 export const ACCOUNT_ID = '123456789012'
@@ -403,8 +404,48 @@ export function createStandardTopicWithQueue(endpoint, name, options = {}) {
  */
 
 /**
+ * One ReceiveMessage (waiting up to `waitSeconds`), then the deletion of what it got; the
+ * messages in arrival order. Each SNS Message is checked against the plan's JSON Schema
+ * (support/plan-schema.mjs) and a message that breaks it fails the test, unless `events` is
+ * false (a test of moto itself, publishing messages that are not events). Every test reads
+ * SQS through here.
+ *
+ * @param {string} endpoint
+ * @param {string} queueUrl
+ * @param {{ waitSeconds?: number, events?: boolean, abortSignal?: AbortSignal }} [options]
+ * @returns {Promise<ReceivedMessage[]>}
+ */
+export async function receiveBatch(endpoint, queueUrl, { waitSeconds = 0, events = true, abortSignal } = {}) {
+  const sqs = sqsClient(endpoint)
+  const { Messages: batch = [] } = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+      AttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+    { abortSignal },
+  )
+  const received = batch.map(toReceived)
+  if (events) for (const m of received) assertFollowsPlan(m.message, `message ${m.sqsMessageId} read from ${queueUrl}`)
+  if (batch.length) {
+    const { Failed: failed = [] } = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+      { abortSignal },
+    )
+    if (failed.length) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(failed)}`)
+  }
+  return received
+}
+
+/**
  * Drain a queue: long-poll ReceiveMessage, delete each batch, return the
- * messages in arrival order.
+ * messages in arrival order (each checked against the plan's schema: see receiveBatch).
  *
  * Stops when `expected` messages have been received AND one further poll
  * (waiting `settleSeconds`) found nothing more, or at `timeoutMs`, whichever
@@ -413,13 +454,12 @@ export function createStandardTopicWithQueue(endpoint, name, options = {}) {
  *
  * @param {string} endpoint
  * @param {string} queueUrl
- * @param {{ expected?: number, timeoutMs?: number, settleSeconds?: number }} [options]
- *   defaults: timeoutMs 10000, settleSeconds 1
+ * @param {{ expected?: number, timeoutMs?: number, settleSeconds?: number, events?: boolean }} [options]
+ *   defaults: timeoutMs 10000, settleSeconds 1, events true
  * @returns {Promise<ReceivedMessage[]>}
  */
 export async function receiveAll(endpoint, queueUrl, options = {}) {
-  const { expected, timeoutMs = 10_000, settleSeconds = 1 } = options
-  const sqs = sqsClient(endpoint)
+  const { expected, timeoutMs = 10_000, settleSeconds = 1, events = true } = options
   const deadline = Date.now() + timeoutMs
   const out = []
   for (;;) {
@@ -427,29 +467,13 @@ export async function receiveAll(endpoint, queueUrl, options = {}) {
     if (remainingS < 0) break
     const satisfied = expected === undefined || out.length >= expected
     const wait = Math.max(0, Math.min(satisfied ? settleSeconds : 5, remainingS, 20))
-    const { Messages: batch = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: wait,
-        AttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    )
+    const batch = await receiveBatch(endpoint, queueUrl, { waitSeconds: wait, events })
     if (batch.length === 0) {
       if (satisfied) break
       if (wait === 0) await new Promise((r) => setTimeout(r, 100)) // last sub-second before the deadline
       continue
     }
-    for (const m of batch) out.push(toReceived(m))
-    const { Failed: failed = [] } = await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    )
-    if (failed.length) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(failed)}`)
+    out.push(...batch)
   }
   return out
 }

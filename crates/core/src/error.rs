@@ -26,6 +26,14 @@ pub enum ErrorCode {
   SpoolBusy,
   /// An operator's command could not read or write a file it was given.
   Io,
+  /// `sns-logger tail`: the queue does not exist.
+  QueueNotFound,
+  /// `sns-logger tail`: SQS refused the request (access denied, a bad signature, ...).
+  QueueAccess,
+  /// `sns-logger tail`: SQS could not be reached, or did not answer as SQS.
+  QueueUnreachable,
+  /// No AWS credentials were found (`sns-logger tail`; `check` reports it as a problem).
+  Credentials,
   /// Something that cannot happen did (a failed N-API call while setting up callbacks).
   Internal,
 }
@@ -48,6 +56,10 @@ impl ErrorCode {
       ErrorCode::ListenFailed => "ERR_LISTEN",
       ErrorCode::SpoolBusy => "ERR_SPOOL_BUSY",
       ErrorCode::Io => "ERR_IO",
+      ErrorCode::QueueNotFound => "ERR_QUEUE_NOT_FOUND",
+      ErrorCode::QueueAccess => "ERR_QUEUE_ACCESS",
+      ErrorCode::QueueUnreachable => "ERR_QUEUE_UNREACHABLE",
+      ErrorCode::Credentials => "ERR_CREDENTIALS",
       ErrorCode::Internal => "ERR_INTERNAL",
     }
   }

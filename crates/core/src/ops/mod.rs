@@ -1,4 +1,4 @@
-//! The operator's commands (`sns-logger check`, `spool`, `dead-letters`, `validate`): what
+//! The operator's commands (`sns-logger check`, `spool`, `dead-letters`, `validate`, `tail`): what
 //! they find and do, as plain reports; the command line formats them (tables, `--json`).
 //!
 //! Nothing here prints: reports carry agent names, agent ids, topic ARNs, counts, times and
@@ -9,6 +9,7 @@ mod check;
 mod dead_letters;
 mod send;
 mod spool;
+mod tail;
 mod validate;
 
 pub use check::{check, AgentCheck, CheckReport};
@@ -21,6 +22,7 @@ pub use spool::{
   export_spool, replay_spool, spool_status, ExportReport, FileStatus, GroupStatus, ReplayReport,
   SpoolStatus,
 };
+pub use tail::{DeleteReport, QueueMessage, QueueReader, MAX_WAIT_SECONDS};
 pub use validate::{validate_lines, LineError, ValidateReport};
 
 use serde::Serialize;
@@ -172,3 +174,5 @@ impl Report for ReplayReport {}
 impl Report for DeadLetterList {}
 impl Report for RequeueReport {}
 impl Report for ValidateReport {}
+impl Report for DeleteReport {}
+impl Report for Vec<QueueMessage> {}

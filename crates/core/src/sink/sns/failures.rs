@@ -109,7 +109,7 @@ pub(super) const UNREADABLE_RESPONSE: &str = "UnreadableResponse";
 
 /// Whether the error, or one it was caused by, is about credentials: the SDK reports a failed
 /// credential lookup as a failure to send.
-fn mentions_credentials(error: &(dyn Error + 'static)) -> bool {
+pub(crate) fn mentions_credentials(error: &(dyn Error + 'static)) -> bool {
   let mut next = Some(error);
   while let Some(e) = next {
     if e.to_string().to_ascii_lowercase().contains("credentials") {

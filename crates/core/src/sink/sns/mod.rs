@@ -9,6 +9,7 @@ pub use failures::redact;
 mod failures;
 mod rules;
 
+pub(crate) use failures::mentions_credentials;
 pub use rules::{
   is_fifo_topic, is_valid_dedup_id, request_json, validate_message_group_id, validate_topic_arn,
   SnsRequest, LIMITS, SUBJECT,
