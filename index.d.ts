@@ -53,6 +53,8 @@ export interface LoggerOptions {
   durability?: 'memory' | 'disk'
   /** Whether a spool write waits for stable storage: none, it reaches the file (safe from a crash of the process); commit, it is also flushed to stable storage (safe from power loss), slower. Default: `none`. */
   fsync?: 'none' | 'commit'
+  /** Also send each event's category, action and eventType as SNS String message attributes, which subscription filter policies read; their bytes count towards SNS's 256 KiB per message (docs/message-attributes.md). Env: `SNS_LOGGER_MESSAGE_ATTRIBUTES`. Default: `false`. */
+  messageAttributes?: boolean
   /** The most bytes of events the spool holds; past it new events are refused (counted drops with onError in process, 503 at the relay) (1 MiB to 1 PiB). Default: `4 GiB`. */
   maxSpoolBytes?: number
   // settings:logger:end
@@ -157,13 +159,27 @@ export interface LoggerStats {
   lastErrorCode?: string
 }
 
-/** A request as the memory sink recorded it. `MessageGroupId` and `MessageDeduplicationId` only for FIFO topics. */
+/** A request as the memory sink recorded it. `MessageGroupId` and `MessageDeduplicationId` only for FIFO topics, `MessageAttributes` only with `messageAttributes` on. */
 export interface PublishRecord {
   TopicArn: string
   Subject: 'RC'
   MessageGroupId?: string
   MessageDeduplicationId?: string
   Message: string
+  MessageAttributes?: MessageAttributes
+}
+
+/** An SNS `String` message attribute. */
+export interface StringAttribute {
+  DataType: 'String'
+  StringValue: string
+}
+
+/** The message attributes of a request (`messageAttributes: true`): what subscription filter policies read. */
+export interface MessageAttributes {
+  category: StringAttribute
+  action: StringAttribute
+  eventType: StringAttribute
 }
 
 /** A logger with its own queue and sink. */

@@ -83,7 +83,9 @@ async function usage(): Promise<void> {
     const group: string | undefined = first.MessageGroupId;
     const dedup: string | undefined = first.MessageDeduplicationId;
     const text: string = first.Message + first.TopicArn;
-    void [subject, group, dedup, text];
+    const category: string | undefined = first.MessageAttributes?.category.StringValue;
+    const dataType: 'String' | undefined = first.MessageAttributes?.eventType.DataType;
+    void [subject, group, dedup, text, category, dataType];
   }
   const isClosed: boolean = withOptions.closed;
   void [total, timedOut, closedToo, flushed, counters, lastError, cleared, isClosed];
@@ -200,7 +202,15 @@ async function invalidCalls(): Promise<void> {
   // the memory sink records Subject 'RC' only
   // @ts-expect-error
   const record: PublishRecord = { TopicArn: 't', Subject: 'Other', Message: '{}' };
-  void [t, accepted, code, record];
+  // message attributes are String attributes
+  const attributed: PublishRecord = {
+    TopicArn: 't',
+    Subject: 'RC',
+    Message: '{}',
+    // @ts-expect-error
+    MessageAttributes: { category: { DataType: 'Number', StringValue: '1' }, action: { DataType: 'String', StringValue: 'a' }, eventType: { DataType: 'String', StringValue: 'session' } },
+  };
+  void [t, accepted, code, record, attributed];
 }
 
 const events: LogEvent[] = [];

@@ -6,6 +6,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use sns_logger_core::config::CloseOptions;
 use sns_logger_core::delivery::{self, Observer, Stats, Tally};
+use sns_logger_core::message::{MessageAttributes, ATTRIBUTE_DATA_TYPE};
 use sns_logger_core::sink::{sns, MemorySink};
 use sns_logger_core::{runtime, ErrorCode, Logger, LoggerConfig, LoggerError, Notice};
 use std::sync::Arc;
@@ -183,6 +184,41 @@ pub struct PublishRecord {
   pub message_deduplication_id: Option<String>,
   #[napi(js_name = "Message")]
   pub message: String,
+  /// Only with `messageAttributes` on.
+  #[napi(js_name = "MessageAttributes")]
+  pub message_attributes: Option<MessageAttributesRecord>,
+}
+
+/// The message attributes of a request, as SNS takes them.
+#[napi(object)]
+pub struct MessageAttributesRecord {
+  pub category: StringAttribute,
+  pub action: StringAttribute,
+  #[napi(js_name = "eventType")]
+  pub event_type: StringAttribute,
+}
+
+/// `{ DataType: 'String', StringValue }`.
+#[napi(object)]
+pub struct StringAttribute {
+  #[napi(js_name = "DataType")]
+  pub data_type: String,
+  #[napi(js_name = "StringValue")]
+  pub string_value: String,
+}
+
+impl From<MessageAttributes<'_>> for MessageAttributesRecord {
+  fn from(attributes: MessageAttributes<'_>) -> Self {
+    let string = |value: &str| StringAttribute {
+      data_type: ATTRIBUTE_DATA_TYPE.to_string(),
+      string_value: value.to_string(),
+    };
+    MessageAttributesRecord {
+      category: string(&attributes.category),
+      action: string(&attributes.action),
+      event_type: string(&attributes.event_type),
+    }
+  }
 }
 
 /// A logger with its own queue and sink. `index.js` keeps one as the process-wide logger.
@@ -336,6 +372,7 @@ impl JsSnsLogger {
           message_group_id: fifo.then(|| e.group_id().to_string()),
           message_deduplication_id: fifo.then(|| e.dedup_id().into_owned()),
           message: e.message(),
+          message_attributes: e.attributes().map(Into::into),
         }
       })
       .collect();

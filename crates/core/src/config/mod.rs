@@ -96,6 +96,8 @@ pub struct LoggerConfig {
   pub sink: SinkConfig,
   pub plan: TrackingPlan,
   pub delivery: DeliveryConfig,
+  /// Each message carries its category, action and eventType as message attributes.
+  pub message_attributes: bool,
 }
 
 /// The spool directory of a sink that spools by default (sns) when neither `spoolDir` nor the
@@ -166,6 +168,7 @@ impl LoggerConfig {
       sink,
       plan,
       delivery,
+      message_attributes: given.value(&MESSAGE_ATTRIBUTES)?,
     })
   }
 }

@@ -146,21 +146,24 @@ impl Group {
     )
   }
 
-  /// Moves the next batch (within the sink's entries and bytes per request) into flight.
+  /// Moves the next batch (within the sink's entries and bytes per request, counted as SNS
+  /// counts them: messages and their attributes) into flight.
   pub(super) fn take_batch(&mut self, limits: &SinkLimits) -> Vec<Arc<Envelope>> {
     let mut batch = Vec::with_capacity(self.pending.len().min(limits.batch_entries));
-    let mut bytes = 0;
+    let mut request_bytes = 0;
+    let mut memory_bytes = 0;
     while let Some(head) = self.pending.front() {
-      let size = head.bytes();
+      let size = head.envelope.wire_len();
       if batch.len() == limits.batch_entries
-        || (!batch.is_empty() && bytes + size > limits.batch_bytes)
+        || (!batch.is_empty() && request_bytes + size > limits.batch_bytes)
       {
         break;
       }
-      bytes += size;
+      request_bytes += size;
+      memory_bytes += head.bytes();
       batch.push(self.pending.pop_front().expect("front exists"));
     }
-    self.pending_bytes -= bytes;
+    self.pending_bytes -= memory_bytes;
     let envelopes = batch.iter().map(|q| q.envelope.clone()).collect();
     self.in_flight = Some(batch);
     envelopes

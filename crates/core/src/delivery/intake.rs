@@ -158,7 +158,7 @@ impl Logger {
     let admitted = admit(&config.plan, &event)?;
     let agent = config.df_config.resolve_index(event.agent.as_deref())?;
     let envelope = Envelope::new(shared.routes[agent].clone(), &event, dedup_id.as_deref());
-    validate_message_size(envelope.message_len(), shared.limits.message_bytes)?;
+    validate_message_size(&envelope, shared.limits.message_bytes)?;
     Ok((Prepared { envelope }, admitted))
   }
 

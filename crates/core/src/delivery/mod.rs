@@ -239,6 +239,7 @@ impl Logger {
           &agent.agent_id,
           dedup_ids.prefix(),
           actions.clone(),
+          config.message_attributes,
         );
         Arc::new(route)
       })

@@ -315,6 +315,7 @@ impl Queue {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::message::MessageAttributes;
 
   fn envelope(group: &str, bytes: usize) -> Arc<Envelope> {
     dedup_envelope(group, bytes, "d")
@@ -351,6 +352,38 @@ mod tests {
       2,
       "a third 100 KiB entry would pass 256 KiB"
     );
+  }
+
+  #[test]
+  fn batches_are_cut_by_the_bytes_of_messages_and_their_attributes() {
+    let attributes = crate::message::MessageAttributes {
+      category: "Escalation".into(),
+      action: "successful".into(),
+      event_type: "session".into(),
+    };
+    // Two messages that together fill 256 KiB but for 40 bytes: one request without
+    // attributes; with them (68 bytes each) the second passes 256 KiB and waits.
+    let message = "x".repeat(128 * 1024 - 20);
+    let with = |attributes: Option<&MessageAttributes>, dedup_id: &str| {
+      let topic = "arn:aws:sns:us-east-1:1:t.fifo";
+      Arc::new(match attributes {
+        None => Envelope::whole(topic, "g", dedup_id, &message),
+        Some(a) => Envelope::whole_with_attributes(topic, "g", dedup_id, &message, a).unwrap(),
+      })
+    };
+    assert_eq!(attributes.size(), 68);
+    let now = Instant::now();
+    let mut queue = Queue::default();
+    queue.push(with(None, "1"), now, None);
+    queue.push(with(None, "2"), now, None);
+    let (batches, _) = queue.take_ready(now, Duration::ZERO);
+    assert_eq!(batches[0].1.len(), 2);
+    let mut queue = Queue::default();
+    queue.push(with(Some(&attributes), "1"), now, None);
+    queue.push(with(Some(&attributes), "2"), now, None);
+    let (batches, _) = queue.take_ready(now, Duration::ZERO);
+    assert_eq!(batches[0].1.len(), 1, "the second would pass 256 KiB");
+    assert_eq!(batches[0].1[0].wire_len(), 128 * 1024 - 20 + 68);
   }
 
   #[test]

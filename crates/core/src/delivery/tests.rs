@@ -22,6 +22,7 @@ pub(super) fn config(linger_ms: u64) -> LoggerConfig {
     sink: SinkConfig::Memory(Default::default()),
     plan: TrackingPlan::built_in(),
     delivery: DeliveryConfig { linger: Duration::from_millis(linger_ms), ..Default::default() },
+    message_attributes: false,
   }
 }
 

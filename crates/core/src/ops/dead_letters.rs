@@ -4,7 +4,6 @@
 use super::send::{send_in_order, GroupOutcome, Outcome, Tally};
 use super::{codes, Problem};
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::Envelope;
 use crate::sink::sns::redact;
 use crate::sink::Sink;
 use crate::storage::{
@@ -81,7 +80,11 @@ fn parse(bytes: &[u8]) -> Vec<(&[u8], Option<Line<'_>>)> {
   bytes
     .split(|&b| b == b'\n')
     .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-    .map(|line| (line, serde_json::from_slice::<Line>(line).ok()))
+    .map(|line| {
+      let read = serde_json::from_slice::<Line>(line).ok();
+      // A request that names an event type the plan does not have cannot be sent again.
+      (line, read.filter(|l| l.request.envelope().is_ok()))
+    })
     .collect()
 }
 
@@ -219,13 +222,8 @@ pub async fn requeue_dead_letters(
       None => report.unreadable_lines += 1,
       Some(line) if filter.matches(line) => {
         chosen.push(i);
-        let request = &line.request;
-        envelopes.push(Arc::new(Envelope::whole(
-          &request.topic_arn,
-          request.message_group_id.as_deref().unwrap_or(""),
-          request.message_deduplication_id.as_deref().unwrap_or(""),
-          &request.message,
-        )));
+        let envelope = line.request.envelope();
+        envelopes.push(Arc::new(envelope.expect("parse kept sendable lines only")));
       }
       Some(_) => {}
     }
@@ -305,6 +303,7 @@ fn rewrite(
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::message::Envelope;
   use crate::sink::{BatchResult, BoxFuture, Failure, FailureKind, SinkLimits};
 
   /// Delivers every message but those containing "still-broken".

@@ -103,7 +103,7 @@ async fn send_group(
     let mut take = 0;
     let mut bytes = 0;
     while take < rest.len() && take < limits.batch_entries {
-      let size = items[rest[take]].message_len();
+      let size = items[rest[take]].wire_len();
       if take > 0 && bytes + size > limits.batch_bytes {
         break;
       }
@@ -268,6 +268,37 @@ mod tests {
       dedup,
       "{}",
     ))
+  }
+
+  #[tokio::test(start_paused = true)]
+  async fn a_batch_holds_what_fits_in_its_bytes_with_the_attributes_counted() {
+    let sink = Arc::new(Scripted {
+      batches: Mutex::default(),
+    });
+    let attributes = crate::message::MessageAttributes {
+      category: "C".into(),
+      action: "a".into(),
+      event_type: "session".into(),
+    };
+    // 460 bytes of message each: two fit in 1000 bytes, not with 50 bytes of attributes each.
+    let message = "x".repeat(460);
+    let topic = "arn:aws:sns:us-east-1:1:t.fifo";
+    let with = |dedup: &str| {
+      Arc::new(Envelope::whole_with_attributes(topic, "g", dedup, &message, &attributes).unwrap())
+    };
+    let items = vec![
+      Arc::new(Envelope::whole(topic, "g", "plain-1", &message)),
+      Arc::new(Envelope::whole(topic, "g", "plain-2", &message)),
+      with("attrs-1"),
+      with("attrs-2"),
+    ];
+    assert_eq!(items[2].wire_len(), 460 + 50);
+    let outcomes = send_in_order(sink.clone(), items, &mut |_| {}).await;
+    assert!(outcomes.iter().all(|o| *o == Outcome::Sent));
+    assert_eq!(
+      *sink.batches.lock(),
+      [vec!["plain-1", "plain-2"], vec!["attrs-1"], vec!["attrs-2"]]
+    );
   }
 
   #[tokio::test(start_paused = true)]

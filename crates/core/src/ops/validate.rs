@@ -2,7 +2,7 @@
 //! as `logEvent` would check each one (without df_config.json: any agent name is taken).
 
 use crate::error::{ErrorCode, LoggerError, Result};
-use crate::message::{build_message, validate_message_size};
+use crate::message::{unrouted_envelope, validate_message_size};
 use crate::plan::{event_fields, EventInput, TrackingPlan};
 use crate::sink::sns;
 use serde::Serialize;
@@ -45,7 +45,7 @@ fn validate_line(plan: &TrackingPlan, line: &str) -> Result<()> {
   let mut fields = event_fields(line, "the line")?;
   let event = plan.validate(EventInput::take_from_json(&mut fields))?;
   validate_message_size(
-    build_message(AGENT_ID_STAND_IN, &event).len(),
+    &unrouted_envelope(AGENT_ID_STAND_IN, &event),
     sns::LIMITS.message_bytes,
   )
 }

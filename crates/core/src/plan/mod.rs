@@ -35,6 +35,13 @@ impl EventType {
       EventType::Session => "session",
     }
   }
+
+  /// The event type `name` names ([`EventType::as_str`]).
+  pub fn named(name: &str) -> Option<EventType> {
+    [EventType::CustomerAction, EventType::Session]
+      .into_iter()
+      .find(|t| t.as_str() == name)
+  }
 }
 
 #[derive(Debug, Clone, Deserialize)]

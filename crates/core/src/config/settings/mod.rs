@@ -110,6 +110,14 @@ crate::settings! {
       doc: "whether a spool write waits for stable storage: none, it reaches the file (safe from a crash of the process); commit, it is also flushed to stable storage (safe from power loss), slower",
       ..Setting::BLANK
     };
+    MESSAGE_ATTRIBUTES: bool = Setting {
+      key: "messageAttributes",
+      env: Some("SNS_LOGGER_MESSAGE_ATTRIBUTES"),
+      flag: Some("--message-attributes"),
+      default: Fallback::Value(false),
+      doc: "also send each event's category, action and eventType as SNS String message attributes, which subscription filter policies read; their bytes count towards SNS's 256 KiB per message (docs/message-attributes.md)",
+      ..Setting::BLANK
+    };
     MAX_SPOOL_BYTES: WholeNumber<{ 1 << 20 }, { 1 << 50 }> = Setting {
       key: "maxSpoolBytes",
       flag: Some("--max-spool-bytes N"),

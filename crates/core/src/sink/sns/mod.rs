@@ -17,14 +17,14 @@ pub use rules::{
 
 use super::{BatchResult, BoxFuture, Failure, Sink, SinkLimits, SinkOptions};
 use crate::error::Result;
-use crate::message::Envelope;
+use crate::message::{Envelope, ATTRIBUTE_DATA_TYPE};
 use crate::options::WholeNumber;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sns::operation::publish_batch::PublishBatchOutput;
-use aws_sdk_sns::types::PublishBatchRequestEntry;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -140,6 +140,14 @@ fn request_entry(index: usize, envelope: &Envelope, fifo: bool) -> PublishBatchR
       .message_group_id(&**envelope.group_id())
       .message_deduplication_id(envelope.dedup_id());
   }
+  for (name, value) in envelope.attributes().iter().flat_map(|a| a.entries()) {
+    let value = MessageAttributeValue::builder()
+      .data_type(ATTRIBUTE_DATA_TYPE)
+      .string_value(value)
+      .build()
+      .expect("the data type is set");
+    entry = entry.message_attributes(name, value);
+  }
   entry.build().expect("id and message are set")
 }
 
@@ -216,5 +224,45 @@ impl Sink for SnsSink {
 
   fn limits(&self) -> SinkLimits {
     LIMITS
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::message::MessageAttributes;
+
+  const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:events.fifo";
+
+  #[test]
+  fn an_entry_carries_attributes_only_when_its_event_was_logged_with_them() {
+    let plain = request_entry(3, &Envelope::whole(TOPIC, "site", "d-1", "{}"), true);
+    assert_eq!(plain.id(), "3");
+    assert_eq!(plain.message(), "{}");
+    assert_eq!(plain.subject(), Some(SUBJECT));
+    assert_eq!(plain.message_group_id(), Some("site"));
+    assert_eq!(plain.message_deduplication_id(), Some("d-1"));
+    assert_eq!(plain.message_attributes(), None);
+
+    let attributes = MessageAttributes {
+      category: "Agent Transfer".into(),
+      action: "failed".into(),
+      event_type: "session".into(),
+    };
+    let envelope = Envelope::whole_with_attributes(TOPIC, "site", "d-1", "{}", &attributes);
+    let entry = request_entry(3, &envelope.unwrap(), true);
+    let sent = entry.message_attributes().expect("attributes");
+    let mut names: Vec<&String> = sent.keys().collect();
+    names.sort();
+    assert_eq!(names, ["action", "category", "eventType"]);
+    for (name, value) in attributes.entries() {
+      assert_eq!(sent[name].data_type(), "String", "{name}");
+      assert_eq!(sent[name].string_value(), Some(value), "{name}");
+      assert_eq!(sent[name].binary_value(), None, "{name}");
+    }
+    assert_eq!(
+      (entry.message(), entry.message_deduplication_id()),
+      ("{}", Some("d-1"))
+    );
   }
 }

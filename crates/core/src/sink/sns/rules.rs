@@ -1,7 +1,7 @@
 //! What SNS accepts: the request's fixed parts, its size limits, and the rules for topic
 //! ARNs, message group ids and deduplication ids.
 
-use crate::message::Envelope;
+use crate::message::{Envelope, MessageAttributes};
 use crate::sink::SinkLimits;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -63,6 +63,8 @@ pub fn validate_topic_arn(arn: &str) -> Result<(), &'static str> {
 
 /// One Publish request with SNS's parameter names: the line format of the file sink, of
 /// `spool export` and of the dead-letter file's `request`, written and read with this one type.
+/// `MessageAttributes` only when the event was logged with `messageAttributes` on, so that the
+/// lines of a logger without them are what they always were.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SnsRequest<'a> {
@@ -76,6 +78,8 @@ pub struct SnsRequest<'a> {
   pub message_deduplication_id: Option<Cow<'a, str>>,
   #[serde(borrow)]
   pub message: Cow<'a, str>,
+  #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+  pub message_attributes: Option<MessageAttributes<'a>>,
 }
 
 fn subject() -> Cow<'static, str> {
@@ -92,6 +96,22 @@ impl<'a> SnsRequest<'a> {
       message_group_id: fifo.then(|| Cow::Borrowed(&**envelope.group_id())),
       message_deduplication_id: fifo.then(|| envelope.dedup_id()),
       message: Cow::Owned(envelope.message()),
+      message_attributes: envelope.attributes(),
+    }
+  }
+
+  /// The envelope that sends this request again, with its own dedup id and attributes.
+  pub fn envelope(&self) -> Result<Envelope, String> {
+    let (topic, group, dedup) = (
+      &self.topic_arn,
+      self.message_group_id.as_deref().unwrap_or(""),
+      self.message_deduplication_id.as_deref().unwrap_or(""),
+    );
+    match &self.message_attributes {
+      None => Ok(Envelope::whole(topic, group, dedup, &self.message)),
+      Some(attributes) => {
+        Envelope::whole_with_attributes(topic, group, dedup, &self.message, attributes)
+      }
     }
   }
 }
@@ -128,6 +148,30 @@ mod tests {
       request_json(&envelope),
       r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events","Subject":"RC","Message":"{\"a\":1}"}"#
     );
+  }
+
+  #[test]
+  fn a_request_with_attributes_lists_them_last_and_sends_them_again_when_read_back() {
+    let attributes = MessageAttributes {
+      category: "Survey".into(),
+      action: "link_clicked".into(),
+      event_type: "customerAction".into(),
+    };
+    let topic = "arn:aws:sns:us-east-1:123456789012:events.fifo";
+    let envelope =
+      Envelope::whole_with_attributes(topic, "site", "d-1", "{\"a\":1}", &attributes).unwrap();
+    let line = request_json(&envelope);
+    assert_eq!(
+      line,
+      r#"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:events.fifo","Subject":"RC","MessageGroupId":"site","MessageDeduplicationId":"d-1","Message":"{\"a\":1}","MessageAttributes":{"category":{"DataType":"String","StringValue":"Survey"},"action":{"DataType":"String","StringValue":"link_clicked"},"eventType":{"DataType":"String","StringValue":"customerAction"}}}"#
+    );
+    let request: SnsRequest = serde_json::from_str(&line).unwrap();
+    let again = request.envelope().unwrap();
+    assert_eq!(again.attributes(), Some(attributes));
+    assert_eq!(request_json(&again), line);
+    let plain = request_json(&Envelope::whole(topic, "site", "d-1", "{}"));
+    let plain: SnsRequest = serde_json::from_str(&plain).unwrap();
+    assert_eq!(plain.envelope().unwrap().attributes(), None);
   }
 
   #[test]

@@ -1,5 +1,10 @@
 //! The message for one event (its JSON, keys in the spec's order) and the envelope it
-//! travels in through delivery: topic, message group and deduplication id.
+//! travels in through delivery: topic, message group, deduplication id and, when the logger
+//! sends them, message attributes ([`attributes`]).
+
+mod attributes;
+
+pub use attributes::{MessageAttributes, DATA_TYPE as ATTRIBUTE_DATA_TYPE};
 
 use crate::error::{ErrorCode, LoggerError};
 use crate::hex;
@@ -13,8 +18,8 @@ use crate::wire::push_json_str;
 pub use crate::wire::MAX_MESSAGE_BYTES;
 
 /// What every message of one agent shares, once per agent and logger: the topic, the site's
-/// message group, the message's first key, the logger's prefix of dedup ids and the parts its
-/// plan's actions share.
+/// message group, the message's first key, the logger's prefix of dedup ids, the parts its
+/// plan's actions share and whether its messages carry attributes.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Route {
   pub topic_arn: Arc<str>,
@@ -23,17 +28,20 @@ pub struct Route {
   head: Box<str>,
   dedup_prefix: Box<str>,
   actions: Arc<ActionParts>,
+  /// Its messages carry [`MessageAttributes`] (`messageAttributes`).
+  attributes: bool,
 }
 
 impl Route {
   /// `dedup_prefix`: the logger's ([`DedupIds::prefix`]); `actions`: those of the plan that
-  /// validates the events.
+  /// validates the events; `attributes`: its messages carry message attributes.
   pub fn new(
     topic_arn: Arc<str>,
     group_id: Arc<str>,
     agent_id: &str,
     dedup_prefix: &str,
     actions: Arc<ActionParts>,
+    attributes: bool,
   ) -> Route {
     let mut head = b"{\"dialogflowAgentId\":".to_vec();
     push_json_str(&mut head, agent_id);
@@ -43,15 +51,37 @@ impl Route {
       head: utf8(head).into(),
       dedup_prefix: dedup_prefix.into(),
       actions,
+      attributes,
+    }
+  }
+
+  /// The route of a message read back whole.
+  fn whole(topic_arn: &str, group_id: &str, attributes: bool) -> Route {
+    Route {
+      topic_arn: topic_arn.into(),
+      group_id: group_id.into(),
+      head: "".into(),
+      dedup_prefix: "".into(),
+      actions: Default::default(),
+      attributes,
     }
   }
 }
 
-/// What the messages of each action of a plan share between the tab id and the properties,
-/// `,"category":"…","action":"…","properties":{`: written once per logger, so that a waiting
-/// event holds no copy of it.
+/// What the events of one action share, so that a waiting event holds no copy of it: its part
+/// of the message and, for message attributes, its category and action.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ActionPart {
+  /// `,"category":"…","action":"…","properties":{`, between the tab id and the properties;
+  /// empty for a message read back whole.
+  middle: Box<str>,
+  category: Box<str>,
+  action: Box<str>,
+}
+
+/// The [`ActionPart`] of each action of a plan, written once per logger.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct ActionParts(Vec<Vec<Arc<str>>>);
+pub struct ActionParts(Vec<Vec<Arc<ActionPart>>>);
 
 impl ActionParts {
   pub fn for_plan(plan: &TrackingPlan) -> ActionParts {
@@ -65,7 +95,7 @@ impl ActionParts {
   }
 
   /// `event`'s part; written anew for an action not in the table (an empty table's).
-  fn of(&self, event: &ValidEvent) -> Arc<str> {
+  fn of(&self, event: &ValidEvent) -> Arc<ActionPart> {
     let id = event.action_id;
     let cached = self
       .0
@@ -77,27 +107,31 @@ impl ActionParts {
   }
 }
 
-fn action_part(category: &str, action: &str) -> Arc<str> {
+fn action_part(category: &str, action: &str) -> Arc<ActionPart> {
   let mut json = b",\"category\":".to_vec();
   push_json_str(&mut json, category);
   json.extend_from_slice(b",\"action\":");
   push_json_str(&mut json, action);
   json.extend_from_slice(b",\"properties\":{");
-  utf8(json).into()
+  Arc::new(ActionPart {
+    middle: utf8(json).into(),
+    category: category.into(),
+    action: action.into(),
+  })
 }
 
 /// One event, ready to publish, kept small while it waits: what it shares with other events
-/// (its [`Route`], its action's part of the message) is shared, and what is its own (the dedup
-/// id when given, room, tab and properties JSON) is one string. The message is written out
-/// when a sink needs it. The dedup id is fixed here once, so retries and replays reuse it;
-/// sinks decide what of the envelope a request carries (SNS: group and dedup id only for FIFO
-/// topics).
+/// (its [`Route`], its action's [`ActionPart`]) is shared, and what is its own (the dedup id
+/// when given, room, tab and properties JSON) is one string. The message is written out when a
+/// sink needs it. The dedup id and the message attributes are fixed here once, so retries and
+/// replays send the same; sinks decide what of the envelope a request carries (SNS: group and
+/// dedup id only for FIFO topics).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
   route: Arc<Route>,
-  /// `,"category":…,"action":…,"properties":{`, shared by the events of one action; `None`:
-  /// `text` holds the whole message after the dedup id.
-  middle: Option<Arc<str>>,
+  /// What the events of its action share: its part of the message, its category and action.
+  /// Read back whole: only the category and action of its attributes, when it has them.
+  action: Option<Arc<ActionPart>>,
   /// The dedup id (when given), then `,"roomId":…,"tabId":…`, then the properties' entries
   /// (from `split`).
   text: Box<str>,
@@ -107,6 +141,9 @@ pub struct Envelope {
   /// Length of a given dedup id at the start of `text`; 0: the logger's own, from `seq`.
   given_dedup_len: u16,
   event_type: EventType,
+  /// `text` holds the whole message after the dedup id (read back from the spool or a dead
+  /// letter).
+  whole: bool,
 }
 
 /// `"2022-09-26T17:50:47.225Z"`: years 0000 to 9999 only (validation sees to it).
@@ -143,7 +180,7 @@ impl Envelope {
       value.write_json(&mut text);
     }
     Envelope {
-      middle: Some(route.actions.of(event)),
+      action: Some(route.actions.of(event)),
       route,
       text: utf8(text).into_boxed_str(),
       seq: 0,
@@ -151,6 +188,7 @@ impl Envelope {
       split: split as u32,
       given_dedup_len: dedup_id.len() as u16,
       event_type: event.event_type,
+      whole: false,
     }
   }
 
@@ -166,24 +204,19 @@ impl Envelope {
     self
   }
 
-  /// An envelope whose message is already written (read back from the spool, or a test's).
+  /// An envelope whose message is already written (read back from the spool, or a test's),
+  /// without message attributes ([`Envelope::whole_with_attributes`]: with).
   pub fn whole(topic_arn: &str, group_id: &str, dedup_id: &str, message: &str) -> Envelope {
-    let route = Route {
-      topic_arn: topic_arn.into(),
-      group_id: group_id.into(),
-      head: "".into(),
-      dedup_prefix: "".into(),
-      actions: Default::default(),
-    };
     Envelope {
-      route: Arc::new(route),
-      middle: None,
+      route: Arc::new(Route::whole(topic_arn, group_id, false)),
+      action: None,
       text: format!("{dedup_id}{message}").into_boxed_str(),
       seq: 0,
       timestamp_ms: 0,
       split: 0,
       given_dedup_len: dedup_id.len() as u16,
       event_type: EventType::Session,
+      whole: true,
     }
   }
 
@@ -206,7 +239,7 @@ impl Envelope {
   /// The `Message` string, keys in the order of the spec.
   pub fn message(&self) -> String {
     let own = &self.text[self.given_dedup_len as usize..];
-    let Some(middle) = &self.middle else {
+    let (false, Some(action)) = (self.whole, &self.action) else {
       return own.to_string();
     };
     let (room_and_tab, properties) = own.split_at(self.split as usize);
@@ -214,7 +247,7 @@ impl Envelope {
     for part in [
       &*self.route.head,
       room_and_tab,
-      middle,
+      &action.middle,
       properties,
       TAIL_KEY,
       self.event_type.as_str(),
@@ -230,18 +263,18 @@ impl Envelope {
   /// The length of [`Envelope::message`] in bytes, without writing it.
   pub fn message_len(&self) -> usize {
     let own = self.text.len() - self.given_dedup_len as usize;
-    match &self.middle {
-      None => own,
-      Some(middle) => {
+    match (self.whole, &self.action) {
+      (false, Some(action)) => {
         self.route.head.len()
           + own
-          + middle.len()
+          + action.middle.len()
           + TAIL_KEY.len()
           + self.event_type.as_str().len()
           + TIMESTAMP_KEY.len()
           + TIMESTAMP_LEN
           + 2
       }
+      _ => own,
     }
   }
 
@@ -287,6 +320,13 @@ struct StoredEnvelope<'a> {
   dedup_id: Cow<'a, str>,
   #[serde(rename = "Message", borrow)]
   message: Cow<'a, str>,
+  #[serde(
+    rename = "MessageAttributes",
+    borrow,
+    default,
+    skip_serializing_if = "Option::is_none"
+  )]
+  attributes: Option<MessageAttributes<'a>>,
 }
 
 impl Serialize for Envelope {
@@ -296,6 +336,7 @@ impl Serialize for Envelope {
       group_id: Cow::Borrowed(self.group_id()),
       dedup_id: self.dedup_id(),
       message: Cow::Owned(self.message()),
+      attributes: self.attributes(),
     }
     .serialize(serializer)
   }
@@ -309,12 +350,19 @@ impl<'de> Deserialize<'de> for Envelope {
         "MessageDeduplicationId is too long",
       ));
     }
-    Ok(Envelope::whole(
-      &stored.topic_arn,
-      &stored.group_id,
-      &stored.dedup_id,
-      &stored.message,
-    ))
+    let (topic, group) = (&stored.topic_arn, &stored.group_id);
+    match &stored.attributes {
+      None => Ok(Envelope::whole(
+        topic,
+        group,
+        &stored.dedup_id,
+        &stored.message,
+      )),
+      Some(attributes) => {
+        Envelope::whole_with_attributes(topic, group, &stored.dedup_id, &stored.message, attributes)
+          .map_err(serde::de::Error::custom)
+      }
+    }
   }
 }
 
@@ -355,15 +403,21 @@ impl Default for DedupIds {
   }
 }
 
-/// Refuses a message of `bytes` over a sink's `max_bytes` (`ERR_MESSAGE_TOO_LARGE`).
-pub fn validate_message_size(bytes: usize, max_bytes: usize) -> Result<(), LoggerError> {
+/// Refuses an envelope whose message and attributes pass a sink's `max_bytes`
+/// (`ERR_MESSAGE_TOO_LARGE`).
+pub fn validate_message_size(envelope: &Envelope, max_bytes: usize) -> Result<(), LoggerError> {
+  let bytes = envelope.wire_len();
   if bytes <= max_bytes {
     return Ok(());
   }
-  Err(LoggerError::new(
-    ErrorCode::MessageTooLarge,
-    format!("the message would be {bytes} bytes; SNS allows at most {max_bytes} bytes"),
-  ))
+  let message = match envelope.attributes() {
+    None => format!("the message would be {bytes} bytes; SNS allows at most {max_bytes} bytes"),
+    Some(attributes) => format!(
+      "the message and its attributes would be {bytes} bytes ({} of them its attributes: messageAttributes is on); SNS allows at most {max_bytes} bytes",
+      attributes.size()
+    ),
+  };
+  Err(LoggerError::new(ErrorCode::MessageTooLarge, message))
 }
 
 /// Every piece written is UTF-8: string slices, ASCII literals and serde_json's output.
@@ -371,16 +425,23 @@ fn utf8(bytes: Vec<u8>) -> String {
   String::from_utf8(bytes).expect("the message is UTF-8")
 }
 
-/// The `Message` string of an event, keys in the order of the spec.
-pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> String {
+/// The envelope of an event outside a logger (no topic, group or attributes), to measure or
+/// write its message.
+pub fn unrouted_envelope(dialogflow_agent_id: &str, event: &ValidEvent) -> Envelope {
   let route = Route::new(
     "".into(),
     "".into(),
     dialogflow_agent_id,
     "",
     Default::default(),
+    false,
   );
-  Envelope::new(Arc::new(route), event, None).message()
+  Envelope::new(Arc::new(route), event, None)
+}
+
+/// The `Message` string of an event, keys in the order of the spec.
+pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> String {
+  unrouted_envelope(dialogflow_agent_id, event).message()
 }
 
 #[cfg(test)]
@@ -481,6 +542,7 @@ mod tests {
       "agent",
       "",
       actions.clone(),
+      true,
     ));
     let mut checked = 0;
     for (c, category) in plan.categories.iter().enumerate() {
@@ -500,7 +562,13 @@ mod tests {
         let Ok(event) = plan.validate(input) else {
           continue;
         };
-        let cached = Envelope::new(route.clone(), &event, None).message();
+        let envelope = Envelope::new(route.clone(), &event, None);
+        let attributes = envelope.attributes().expect("the route sends attributes");
+        assert_eq!(
+          (&*attributes.category, &*attributes.action),
+          (category.category.as_str(), action.action.as_str())
+        );
+        let cached = envelope.message();
         assert_eq!(cached, build_message("agent", &event));
         assert!(cached.contains(&format!(r#""action":{}"#, serde_json::json!(action.action))));
         checked += 1;
