@@ -104,11 +104,11 @@ describe('the settings table', () => {
   })
 
   test("serve's flags become the options of their settings", () => {
-    const argv = ['--port', '0', '--widget-origin', 'https://a.example', '--widget-origin', 'https://b.example', '--trust-forwarded-for', '--ack', 'queued', '--max-spool-bytes', '1048576']
+    const argv = ['--port', '0', '--widget-origin', 'https://a.example', '--widget-origin', 'https://b.example', '--trust-forwarded-for', '--ack', 'queued', '--max-spool-bytes', '1048576', '--message-attributes']
     const { values } = parseArgs({ args: argv, options: serveFlags(ROWS), strict: true })
     assert.deepEqual(serveOptions(ROWS, values), {
       relay: { port: 0, widgetOrigins: ['https://a.example', 'https://b.example'], trustForwardedFor: true, ack: 'queued' },
-      logger: { maxSpoolBytes: 1048576 },
+      logger: { maxSpoolBytes: 1048576, messageAttributes: true },
     })
   })
 

@@ -6,6 +6,7 @@
 //   const sns = await startFakeSns([(entries) => batchReply({ successful: [entries[0].id] })])
 //   ... sink: { kind: 'sns', endpoint: sns.endpoint, region: 'us-east-1' } ...
 //   sns.accepted   // every entry a reply marked successful, in order, once per dedup id (as a FIFO topic stores them)
+//   sns.bodies     // each request's form-encoded body, byte for byte
 //   await sns.stop()
 
 import { createServer } from 'node:http'
@@ -50,6 +51,7 @@ function entriesOf(body) {
 export async function startFakeSns(script = []) {
   const replies = [...script]
   const requests = []
+  const bodies = []
   const accepted = []
   const dedupIds = new Set()
   const server = createServer((req, res) => {
@@ -59,6 +61,7 @@ export async function startFakeSns(script = []) {
     req.on('end', () => {
       const entries = entriesOf(body)
       requests.push(entries)
+      bodies.push(body)
       const reply = (replies.shift() ?? acceptAll)(entries)
       // What a real SNS would have stored: the entries this reply says were published, each
       // dedup id once (a FIFO topic takes a repeat within 5 minutes and delivers it no more).
@@ -76,6 +79,7 @@ export async function startFakeSns(script = []) {
   return {
     endpoint: `http://127.0.0.1:${server.address().port}`,
     requests,
+    bodies,
     accepted,
     /** Replies still to come. */
     pending: () => replies.length,

@@ -336,22 +336,41 @@ export function sqsClient(endpoint) {
 // ---------------------------------------------------------------------------
 
 async function createTopicWithQueue(endpoint, topicName, queueName, topicAttributes, queueAttributes) {
-  const sns = snsClient(endpoint)
-  const sqs = sqsClient(endpoint)
-  const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: topicName, Attributes: topicAttributes }))
+  const { TopicArn: topicArn } = await snsClient(endpoint).send(new CreateTopicCommand({ Name: topicName, Attributes: topicAttributes }))
   if (!topicArn) throw new Error(`CreateTopic ${topicName} returned no TopicArn`)
+  return { topicArn, ...(await subscribeNewQueue(endpoint, topicArn, queueName, { queueAttributes })) }
+}
 
-  const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: queueAttributes }))
+/**
+ * Create queue `queueName` and subscribe it to `topicArn` (envelope delivery), with
+ * `subscriptionAttributes` (e.g. `{ FilterPolicy, FilterPolicyScope }`). A FIFO queue's name
+ * ends in `.fifo` and its `queueAttributes` hold `FifoQueue: 'true'`.
+ *
+ * @param {string} endpoint
+ * @param {string} topicArn
+ * @param {string} queueName
+ * @param {{ queueAttributes?: Record<string,string>, subscriptionAttributes?: Record<string,string> }} [options]
+ * @returns {Promise<{ queueUrl: string, queueArn: string, subscriptionArn: string }>}
+ */
+export async function subscribeNewQueue(endpoint, topicArn, queueName, options = {}) {
+  const sqs = sqsClient(endpoint)
+  const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: options.queueAttributes }))
   const { Attributes: attrs } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
   )
   const queueArn = attrs.QueueArn
 
   // Not raw delivery: the SQS body is the SNS JSON envelope (Type, Subject, Message, ...).
-  const { SubscriptionArn: subscriptionArn } = await sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, ReturnSubscriptionArn: true }),
+  const { SubscriptionArn: subscriptionArn } = await snsClient(endpoint).send(
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: 'sqs',
+      Endpoint: queueArn,
+      Attributes: options.subscriptionAttributes,
+      ReturnSubscriptionArn: true,
+    }),
   )
-  return { topicArn, queueUrl, queueArn, subscriptionArn }
+  return { queueUrl, queueArn, subscriptionArn }
 }
 
 /**

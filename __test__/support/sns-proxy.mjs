@@ -9,13 +9,31 @@
 //   proxy.state.route = ({ action, topicArn, groups, n }) => (groups.includes(A) ? 'throttle400' : 'pass')
 // and `proxy.state.log` lists every request that reached a handler, in arrival order, as
 // { n, action, topicArn, groups, entries, mode }.
+//
+// For a suite: `const aws = motoBehindProxy()` starts moto and a proxy before its tests and
+// stops them after (`aws.moto`, `aws.proxy`).
 
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
+import { after, before } from 'node:test'
 
 import { PublishBatchCommand } from '@aws-sdk/client-sns'
 
-import { snsClient } from './moto.mjs'
+import { snsClient, startMoto } from './moto.mjs'
+
+/** moto and a proxy in front of it for the calling suite: started before its tests, stopped after. */
+export function motoBehindProxy() {
+  const aws = { moto: null, proxy: null }
+  before(async () => {
+    aws.moto = await startMoto()
+    aws.proxy = await startProxy(aws.moto.endpoint)
+  })
+  after(async () => {
+    await aws.proxy?.close()
+    await aws.moto?.stop()
+  })
+  return aws
+}
 
 function xmlEscape(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
