@@ -62,6 +62,7 @@ const ROWS = [
   ['cpu_us_per_event_disk', "durability 'memory'"],
   ['throughput_eps_0ms', '(a) per event'],
   ['throughput_eps_0ms', '(b) batched'],
+  ['throughput_eps_20ms', 'bound: groups x 10 / mean hold'],
   ['throughput_eps_20ms', '(a) per event'],
   ['throughput_eps_20ms', '(b) batched'],
   ['single_group_eps_20ms', '(b) batched'],

@@ -3,7 +3,7 @@
 //! policies read. SNS counts every part of an attribute (name, data type and value) towards
 //! the message's size, and so does the logger ([`Envelope::wire_len`]).
 
-use super::{ActionPart, Envelope, Route};
+use super::{ActionPart, Envelope, EventKind, Form, Route};
 use crate::error::quote;
 use crate::plan::EventType;
 use serde::de::Error as _;
@@ -46,11 +46,11 @@ impl MessageAttributes<'_> {
 impl Envelope {
   /// Its `MessageAttributes`: category, action and eventType, when its logger sends them.
   pub fn attributes(&self) -> Option<MessageAttributes<'_>> {
-    let action = self.action.as_ref().filter(|_| self.route.attributes)?;
+    let kind = self.kind().filter(|_| self.route.attributes)?;
     Some(MessageAttributes {
-      category: Cow::Borrowed(&action.category),
-      action: Cow::Borrowed(&action.action),
-      event_type: Cow::Borrowed(self.event_type.as_str()),
+      category: Cow::Borrowed(&kind.action.category),
+      action: Cow::Borrowed(&kind.action.action),
+      event_type: Cow::Borrowed(kind.event_type.as_str()),
     })
   }
 
@@ -81,10 +81,13 @@ impl Envelope {
       category: (*attributes.category).into(),
       action: (*attributes.action).into(),
     };
+    let kind = EventKind {
+      action: Arc::new(names),
+      event_type,
+    };
     Ok(Envelope {
       route: Arc::new(Route::whole(topic_arn, group_id, true)),
-      action: Some(Arc::new(names)),
-      event_type,
+      form: Form::Whole { kind: Some(kind) },
       ..Envelope::whole(topic_arn, group_id, dedup_id, message)
     })
   }

@@ -1,124 +1,26 @@
 //! The message for one event (its JSON, keys in the spec's order) and the envelope it
 //! travels in through delivery: topic, message group, deduplication id and, when the logger
-//! sends them, message attributes ([`attributes`]).
+//! sends them, message attributes. This file writes the message; what a logger's messages
+//! share is [`route`]'s, its dedup ids [`dedup`]'s, the attributes [`attributes`]', the
+//! stored form [`stored`]'s.
 
 mod attributes;
+mod dedup;
+mod route;
+mod stored;
 
 pub use attributes::{MessageAttributes, DATA_TYPE as ATTRIBUTE_DATA_TYPE};
+pub use dedup::DedupIds;
+pub use route::{ActionPart, ActionParts, Route};
 
 use crate::error::{ErrorCode, LoggerError};
-use crate::hex;
-use crate::plan::{EventType, TrackingPlan, ValidEvent};
+use crate::plan::{EventType, ValidEvent};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::wire::push_json_str;
 pub use crate::wire::MAX_MESSAGE_BYTES;
-
-/// What every message of one agent shares, once per agent and logger: the topic, the site's
-/// message group, the message's first key, the logger's prefix of dedup ids, the parts its
-/// plan's actions share and whether its messages carry attributes.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Route {
-  pub topic_arn: Arc<str>,
-  pub group_id: Arc<str>,
-  /// `{"dialogflowAgentId":"<agent_id>"`; empty for a message read back whole.
-  head: Box<str>,
-  dedup_prefix: Box<str>,
-  actions: Arc<ActionParts>,
-  /// Its messages carry [`MessageAttributes`] (`messageAttributes`).
-  attributes: bool,
-}
-
-impl Route {
-  /// `dedup_prefix`: the logger's ([`DedupIds::prefix`]); `actions`: those of the plan that
-  /// validates the events; `attributes`: its messages carry message attributes.
-  pub fn new(
-    topic_arn: Arc<str>,
-    group_id: Arc<str>,
-    agent_id: &str,
-    dedup_prefix: &str,
-    actions: Arc<ActionParts>,
-    attributes: bool,
-  ) -> Route {
-    let mut head = b"{\"dialogflowAgentId\":".to_vec();
-    push_json_str(&mut head, agent_id);
-    Route {
-      topic_arn,
-      group_id,
-      head: utf8(head).into(),
-      dedup_prefix: dedup_prefix.into(),
-      actions,
-      attributes,
-    }
-  }
-
-  /// The route of a message read back whole.
-  fn whole(topic_arn: &str, group_id: &str, attributes: bool) -> Route {
-    Route {
-      topic_arn: topic_arn.into(),
-      group_id: group_id.into(),
-      head: "".into(),
-      dedup_prefix: "".into(),
-      actions: Default::default(),
-      attributes,
-    }
-  }
-}
-
-/// What the events of one action share, so that a waiting event holds no copy of it: its part
-/// of the message and, for message attributes, its category and action.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ActionPart {
-  /// `,"category":"…","action":"…","properties":{`, between the tab id and the properties;
-  /// empty for a message read back whole.
-  middle: Box<str>,
-  category: Box<str>,
-  action: Box<str>,
-}
-
-/// The [`ActionPart`] of each action of a plan, written once per logger.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ActionParts(Vec<Vec<Arc<ActionPart>>>);
-
-impl ActionParts {
-  pub fn for_plan(plan: &TrackingPlan) -> ActionParts {
-    let parts = plan.categories.iter().map(|category| {
-      let actions = category.actions.iter();
-      actions
-        .map(|action| action_part(&category.category, &action.action))
-        .collect()
-    });
-    ActionParts(parts.collect())
-  }
-
-  /// `event`'s part; written anew for an action not in the table (an empty table's).
-  fn of(&self, event: &ValidEvent) -> Arc<ActionPart> {
-    let id = event.action_id;
-    let cached = self
-      .0
-      .get(id.category)
-      .and_then(|actions| actions.get(id.action));
-    cached
-      .cloned()
-      .unwrap_or_else(|| action_part(event.category, event.action))
-  }
-}
-
-fn action_part(category: &str, action: &str) -> Arc<ActionPart> {
-  let mut json = b",\"category\":".to_vec();
-  push_json_str(&mut json, category);
-  json.extend_from_slice(b",\"action\":");
-  push_json_str(&mut json, action);
-  json.extend_from_slice(b",\"properties\":{");
-  Arc::new(ActionPart {
-    middle: utf8(json).into(),
-    category: category.into(),
-    action: action.into(),
-  })
-}
 
 /// One event, ready to publish, kept small while it waits: what it shares with other events
 /// (its [`Route`], its action's [`ActionPart`]) is shared, and what is its own (the dedup id
@@ -129,21 +31,34 @@ fn action_part(category: &str, action: &str) -> Arc<ActionPart> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
   route: Arc<Route>,
-  /// What the events of its action share: its part of the message, its category and action.
-  /// Read back whole: only the category and action of its attributes, when it has them.
-  action: Option<Arc<ActionPart>>,
-  /// The dedup id (when given), then `,"roomId":…,"tabId":…`, then the properties' entries
-  /// (from `split`).
+  /// The dedup id (when given), then the rest of the message as `form` says.
   text: Box<str>,
   seq: u64,
-  timestamp_ms: i64,
-  split: u32,
   /// Length of a given dedup id at the start of `text`; 0: the logger's own, from `seq`.
   given_dedup_len: u16,
+  form: Form,
+}
+
+/// What kind of event an envelope holds: its action (category and action, and its part of
+/// the message) and its `eventType`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventKind {
+  action: Arc<ActionPart>,
   event_type: EventType,
-  /// `text` holds the whole message after the dedup id (read back from the spool or a dead
-  /// letter).
-  whole: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
+  /// Built from a validated event: after the dedup id, `text` holds `,"roomId":…,"tabId":…`
+  /// and, from `split`, the properties' entries; the message is written around them.
+  Parts {
+    kind: EventKind,
+    split: u32,
+    timestamp_ms: i64,
+  },
+  /// Read back (the spool, a dead letter): after the dedup id, `text` is the whole message.
+  /// Its kind is known only when it was stored with its message attributes.
+  Whole { kind: Option<EventKind> },
 }
 
 /// `"2022-09-26T17:50:47.225Z"`: years 0000 to 9999 only (validation sees to it).
@@ -179,16 +94,20 @@ impl Envelope {
       text.push(b':');
       value.write_json(&mut text);
     }
+    let kind = EventKind {
+      action: route.actions.of(event),
+      event_type: event.event_type,
+    };
     Envelope {
-      action: Some(route.actions.of(event)),
       route,
       text: utf8(text).into_boxed_str(),
       seq: 0,
-      timestamp_ms: event.timestamp.timestamp_millis(),
-      split: split as u32,
       given_dedup_len: dedup_id.len() as u16,
-      event_type: event.event_type,
-      whole: false,
+      form: Form::Parts {
+        kind,
+        split: split as u32,
+        timestamp_ms: event.timestamp.timestamp_millis(),
+      },
     }
   }
 
@@ -209,14 +128,10 @@ impl Envelope {
   pub fn whole(topic_arn: &str, group_id: &str, dedup_id: &str, message: &str) -> Envelope {
     Envelope {
       route: Arc::new(Route::whole(topic_arn, group_id, false)),
-      action: None,
       text: format!("{dedup_id}{message}").into_boxed_str(),
       seq: 0,
-      timestamp_ms: 0,
-      split: 0,
       given_dedup_len: dedup_id.len() as u16,
-      event_type: EventType::Session,
-      whole: true,
+      form: Form::Whole { kind: None },
     }
   }
 
@@ -226,6 +141,14 @@ impl Envelope {
 
   pub fn group_id(&self) -> &Arc<str> {
     &self.route.group_id
+  }
+
+  /// Its category, action and `eventType`; `None` for a message read back without them.
+  pub fn kind(&self) -> Option<&EventKind> {
+    match &self.form {
+      Form::Parts { kind, .. } => Some(kind),
+      Form::Whole { kind } => kind.as_ref(),
+    }
   }
 
   /// The `MessageDeduplicationId`.
@@ -239,23 +162,28 @@ impl Envelope {
   /// The `Message` string, keys in the order of the spec.
   pub fn message(&self) -> String {
     let own = &self.text[self.given_dedup_len as usize..];
-    let (false, Some(action)) = (self.whole, &self.action) else {
+    let Form::Parts {
+      kind,
+      split,
+      timestamp_ms,
+    } = &self.form
+    else {
       return own.to_string();
     };
-    let (room_and_tab, properties) = own.split_at(self.split as usize);
+    let (room_and_tab, properties) = own.split_at(*split as usize);
     let mut message = String::with_capacity(self.message_len());
     for part in [
       &*self.route.head,
       room_and_tab,
-      &action.middle,
+      &kind.action.middle,
       properties,
       TAIL_KEY,
-      self.event_type.as_str(),
+      kind.event_type.as_str(),
       TIMESTAMP_KEY,
     ] {
       message.push_str(part);
     }
-    write_timestamp(&mut message, self.timestamp_ms);
+    write_timestamp(&mut message, *timestamp_ms);
     message.push_str("\"}");
     message
   }
@@ -263,18 +191,18 @@ impl Envelope {
   /// The length of [`Envelope::message`] in bytes, without writing it.
   pub fn message_len(&self) -> usize {
     let own = self.text.len() - self.given_dedup_len as usize;
-    match (self.whole, &self.action) {
-      (false, Some(action)) => {
+    match &self.form {
+      Form::Parts { kind, .. } => {
         self.route.head.len()
           + own
-          + action.middle.len()
+          + kind.action.middle.len()
           + TAIL_KEY.len()
-          + self.event_type.as_str().len()
+          + kind.event_type.as_str().len()
           + TIMESTAMP_KEY.len()
           + TIMESTAMP_LEN
           + 2
       }
-      _ => own,
+      Form::Whole { .. } => own,
     }
   }
 
@@ -306,100 +234,6 @@ fn write_timestamp(out: &mut String, millis: i64) {
       out.push(char::from(b'0' + digit as u8));
     }
     out.push(separator);
-  }
-}
-
-/// How an envelope is stored (spool) and shown (`records()`): the request's own names.
-#[derive(Serialize, Deserialize)]
-struct StoredEnvelope<'a> {
-  #[serde(rename = "TopicArn", borrow)]
-  topic_arn: Cow<'a, str>,
-  #[serde(rename = "MessageGroupId", borrow)]
-  group_id: Cow<'a, str>,
-  #[serde(rename = "MessageDeduplicationId", borrow)]
-  dedup_id: Cow<'a, str>,
-  #[serde(rename = "Message", borrow)]
-  message: Cow<'a, str>,
-  #[serde(
-    rename = "MessageAttributes",
-    borrow,
-    default,
-    skip_serializing_if = "Option::is_none"
-  )]
-  attributes: Option<MessageAttributes<'a>>,
-}
-
-impl Serialize for Envelope {
-  fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-    StoredEnvelope {
-      topic_arn: Cow::Borrowed(self.topic_arn()),
-      group_id: Cow::Borrowed(self.group_id()),
-      dedup_id: self.dedup_id(),
-      message: Cow::Owned(self.message()),
-      attributes: self.attributes(),
-    }
-    .serialize(serializer)
-  }
-}
-
-impl<'de> Deserialize<'de> for Envelope {
-  fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Envelope, D::Error> {
-    let stored = StoredEnvelope::deserialize(deserializer)?;
-    if stored.dedup_id.len() > u16::MAX as usize {
-      return Err(serde::de::Error::custom(
-        "MessageDeduplicationId is too long",
-      ));
-    }
-    let (topic, group) = (&stored.topic_arn, &stored.group_id);
-    match &stored.attributes {
-      None => Ok(Envelope::whole(
-        topic,
-        group,
-        &stored.dedup_id,
-        &stored.message,
-      )),
-      Some(attributes) => {
-        Envelope::whole_with_attributes(topic, group, &stored.dedup_id, &stored.message, attributes)
-          .map_err(serde::de::Error::custom)
-      }
-    }
-  }
-}
-
-/// `MessageDeduplicationId`s: a random prefix per logger (a UUIDv7) and the event's sequence
-/// number, zero-padded so that ids sort in logging order. Unique per event and fixed when the
-/// event is logged, without a random draw per event; written out only when a request needs it.
-pub struct DedupIds {
-  prefix: String,
-}
-
-impl DedupIds {
-  pub fn new() -> DedupIds {
-    DedupIds {
-      prefix: uuid::Uuid::now_v7().simple().to_string(),
-    }
-  }
-
-  pub fn id(&self, seq: u64) -> String {
-    DedupIds::id_of(&self.prefix, seq)
-  }
-
-  pub fn prefix(&self) -> &str {
-    &self.prefix
-  }
-
-  fn id_of(prefix: &str, seq: u64) -> String {
-    let mut id = String::with_capacity(prefix.len() + 17);
-    id.push_str(prefix);
-    id.push('-');
-    hex::push_u64(&mut id, seq);
-    id
-  }
-}
-
-impl Default for DedupIds {
-  fn default() -> Self {
-    DedupIds::new()
   }
 }
 
@@ -448,6 +282,7 @@ pub fn build_message(dialogflow_agent_id: &str, event: &ValidEvent) -> String {
 mod tests {
   use super::*;
   use crate::plan::{EventInput, PropertiesInput, TrackingPlan, Value};
+  use route::action_part;
 
   fn valid(
     plan: &TrackingPlan,
