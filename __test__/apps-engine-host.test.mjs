@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test'
 
 import { ensureAppsEngine } from '../scripts/ensure-apps-engine.mjs'
 import { livechatEventContext, packageApp, startAppsEngine } from './support/apps-engine.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const SMOKE_APP = '__test__/support/apps-engine/smoke-app'
 const OFFLINE_ID = '0d6f4a3b-8c2e-4f1a-9b7d-5e3c2a1f0e9d'
@@ -34,15 +35,6 @@ function startRecorder() {
       resolve({ url, received, close: () => new Promise((done) => server.close(done)) })
     })
   })
-}
-
-/** Waits (bounded) until `check()` is truthy; the verdict stays with the caller's assertions. */
-async function waitFor(check, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 let recorder
@@ -202,7 +194,7 @@ test('disable, enable and remove as an admin does', async () => {
   const pid = engine.manager.getOneById(smokeId).getRuntimeController().deno.pid
   await engine.remove(smokeId)
   assert.equal(engine.manager.getOneById(smokeId), undefined)
-  await waitFor(() => !isRunning(pid), `app process ${pid} to exit after remove`)
+  await waitUntil(() => !isRunning(pid), `app process ${pid} to exit after remove`, 10_000)
 })
 
 test('close() unloads the apps and leaves no Deno process running', async () => {

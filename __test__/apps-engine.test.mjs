@@ -16,6 +16,7 @@ import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, startMoto } from './support/moto.mjs'
 import { startGate } from './support/gate.mjs'
 import { DF_NEXT_TOKEN, DF_TOKEN, SF_TOKEN, TOKENS, startRelay } from './support/relay.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const dir = tempDir('sns-logger-apps-engine-')
 const DF_CONFIG = join(dir, 'df_config.json')
@@ -24,15 +25,6 @@ const DF_BOT = SUPPORT.username // the bot serving the rooms: the relay's `agent
 const SF_BOT = 'salesforce.bot' // the agent that stands for Salesforce Live Agent
 const unhandled = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
-
-/** Waits for `condition()` (bounded: a failure names what never happened). */
-async function until(condition, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 /** Dialogflow, standing in: "handover <department>", "bye", anything else a plain reply; "down" a 503. */
 async function startDialogflow() {
@@ -85,7 +77,7 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
    */
   const relayed = (appId) => {
     const count = expectedOf.get(appId) ?? 0
-    return until(() => acceptedFrom(appId) >= count, `${count} events of app ${appId} accepted by the relay`)
+    return waitUntil(() => acceptedFrom(appId) >= count, `${count} events of app ${appId} accepted by the relay`)
   }
 
   const room = (id, fields = {}) => engine.livechat.addRoom({ id, visitor: `token-${id}`, servedBy: DF_BOT, department: 'Support', ...fields })
@@ -257,11 +249,11 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
     await engine.hook('IPostLivechatRoomStarted', j)
     await visitorSays('room-j', 'handover Nowhere')
     expect(df, 'room-j', ['Chat Session', 'started', {}], ['Escalation', 'attempted', {}], ['Escalation', 'failed', { failure_reason: 'invalid target department' }])
-    await until(() => engine.httpRequests.some((r) => r.appId === df && r.error !== undefined), 'a request of DF.app to fail while the relay is down')
+    await waitUntil(() => engine.httpRequests.some((r) => r.appId === df && r.error !== undefined), 'a request of DF.app to fail while the relay is down')
     relay = await startTheRelay()
     gate.open(relay.url)
     const before = acceptedFrom(df)
-    await until(() => acceptedFrom(df) > before, 'DF.app to deliver its held events once the relay is back')
+    await waitUntil(() => acceptedFrom(df) > before, 'DF.app to deliver its held events once the relay is back')
     await engine.hook('IPostLivechatAgentAssigned', livechatEventContext({ room: j, agent: bot(SF_BOT) }))
     await liveAgent('room-j', { message: { type: 'ChatRequestFail', message: { reason: 'InternalFailure' } } })
     expect(sf, 'room-j', ['Escalation', 'failed', { failure_reason: 'salesforce internal failure' }])
@@ -269,7 +261,7 @@ describe('the example apps in the real Apps-Engine -> relay -> moto SNS -> SQS F
 
   test('every expected event arrives in SNS exactly once, in order per room, through the engine; nothing else', async () => {
     const total = [...expected.values()].reduce((n, events) => n + events.length, 0)
-    await until(() => acceptedFrom(sf) + acceptedFrom(df) >= total, `${total} events accepted by the relay`)
+    await waitUntil(() => acceptedFrom(sf) + acceptedFrom(df) >= total, `${total} events accepted by the relay`)
     const messages = (await receiveAll(moto.endpoint, queueUrl, { expected: total, timeoutMs: 60_000 })).map((m) => {
       assert.equal(m.subject, 'RC')
       assert.equal(m.messageGroupId, SITE_URL)

@@ -20,6 +20,7 @@ import {
 } from './support/moto.mjs'
 import { cli, event, spoolWhileSnsIsDown } from './support/ops.mjs'
 import { SF_TOKEN, TOKENS, post, startRelay } from './support/relay.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const { SnsLogger } = createRequire(import.meta.url)('../index.js')
 const root = tempDir('sns-logger-ops-moto-')
@@ -176,8 +177,7 @@ describe('dead-letters requeue', () => {
     })
     const deadLetters = () => (existsSync(join(spoolDir, 'dead-letter.jsonl')) ? readFileSync(join(spoolDir, 'dead-letter.jsonl'), 'utf8').split('\n').filter(Boolean).length : 0)
     const deadLettered = async (count) => {
-      const deadline = Date.now() + 20_000
-      while (deadLetters() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+      await waitUntil(() => deadLetters() >= count, `${count} dead letters`, { timeoutMs: 20_000, failOnTimeout: false })
       assert.equal(deadLetters(), count)
     }
     const send = async (from) => {

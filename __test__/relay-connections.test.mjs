@@ -14,6 +14,7 @@ import { describe, test } from 'node:test'
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { startFakeSns } from './support/fake-sns.mjs'
 import { SF_TOKEN, TOKENS, post, runCli, startRelay } from './support/relay.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const dir = tempDir('sns-logger-relay-connections-')
 const DF_CONFIG = join(dir, 'df_config.json')
@@ -35,12 +36,16 @@ function relayWith(args = [], logger = {}) {
   return relay.then((r) => Object.assign(r, { out }))
 }
 
-/** Waits for `condition()` to hold, at most `ms` (then fails naming `what`). */
-async function until(condition, what, ms = 5000) {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
-    await sleep(10)
+/** Waits for `condition()` to hold, at most 5 s (then fails naming `what`). */
+const until = (condition, what) => waitUntil(condition, what, 5000)
+
+/** Runs `body(relay)` with a relay from relayWith(args), then stops it: the relay exits 0. */
+async function withRelay(args, body) {
+  const relay = await relayWith(args)
+  try {
+    await body(relay)
+  } finally {
+    assert.equal(await relay.stop(), 0)
   }
 }
 
@@ -84,6 +89,11 @@ async function open(url) {
       assert.ok(conn.answers().length >= n, `answer ${n} came before the connection closed: ${JSON.stringify(conn.text)}`)
       return conn.answers()[n - 1]
     },
+    /** Sends GET /healthz and returns the status of the `n`th answer on this connection. */
+    async healthz(n) {
+      conn.write(GET_HEALTHZ)
+      return (await conn.answer(n)).status
+    },
   }
   socket.setEncoding('utf8')
   socket.on('data', (d) => (conn.text += d))
@@ -97,11 +107,10 @@ async function open(url) {
 }
 
 /** Resolves once `url` refuses new connections (the relay stopped listening), at most 5 s. */
-async function untilRefused(url) {
+function untilRefused(url) {
   const { port } = new URL(url)
-  const deadline = Date.now() + 5000
-  while (Date.now() < deadline) {
-    const refused = await new Promise((resolve) => {
+  const refused = () =>
+    new Promise((resolve) => {
       const socket = connect(Number(port), '127.0.0.1')
       socket.once('connect', () => {
         socket.destroy()
@@ -109,63 +118,48 @@ async function untilRefused(url) {
       })
       socket.once('error', (e) => resolve(e.code === 'ECONNREFUSED'))
     })
-    if (refused) return
-    await sleep(10)
-  }
-  throw new Error('the relay still accepts connections after 5 s')
+  return waitUntil(refused, 'the relay to refuse new connections', { timeoutMs: 5000, intervalMs: 10 })
 }
 
 describe('relay connections: slow, idle and too many', () => {
-  test('a head that never ends is closed after --header-timeout-ms; a quiet kept-alive connection is not', async () => {
-    const relay = await relayWith(['--header-timeout-ms', '300'])
-    try {
+  test('a head that never ends is closed after --header-timeout-ms; a quiet kept-alive connection is not', () =>
+    withRelay(['--header-timeout-ms', '300'], async (relay) => {
       const kept = await open(relay.url)
-      kept.write(GET_HEALTHZ)
-      assert.equal((await kept.answer(1)).status, 200)
+      assert.equal(await kept.healthz(1), 200)
       const slow = await open(relay.url)
       slow.write('POST /v1/batch HTTP/1.1\r\nHost: relay\r\nContent-Type: applic')
       await until(() => slow.closed, 'the relay closes the connection whose head never ends')
       assert.equal(slow.text, '', 'no answer to a head that never ended')
       // The header timeout is for a head that has begun; the quiet connection is still served.
       assert.equal(kept.closed, false)
-      kept.write(GET_HEALTHZ)
-      assert.equal((await kept.answer(2)).status, 200)
+      assert.equal(await kept.healthz(2), 200)
       kept.socket.destroy()
-    } finally {
-      assert.equal(await relay.stop(), 0)
-    }
-  })
+    }),
+  )
 
-  test('a connection that stays quiet is closed after --idle-timeout-ms, kept-alive or never used', async () => {
-    const relay = await relayWith(['--idle-timeout-ms', '300'])
-    try {
+  test('a connection that stays quiet is closed after --idle-timeout-ms, kept-alive or never used', () =>
+    withRelay(['--idle-timeout-ms', '300'], async (relay) => {
       const kept = await open(relay.url)
-      kept.write(GET_HEALTHZ)
-      assert.equal((await kept.answer(1)).status, 200)
+      assert.equal(await kept.healthz(1), 200)
       const unused = await open(relay.url)
       await until(() => kept.closed && unused.closed, 'the relay closes both idle connections')
       assert.equal(kept.answers().length, 1)
       assert.equal(unused.text, '')
-    } finally {
-      assert.equal(await relay.stop(), 0)
-    }
-  })
+    }),
+  )
 
-  test('--max-connections N: the connection past N waits until one closes; the N open ones are served', async () => {
-    const relay = await relayWith(['--max-connections', '2'])
-    try {
+  test('--max-connections N: the connection past N waits until one closes; the N open ones are served', () =>
+    withRelay(['--max-connections', '2'], async (relay) => {
       const first = await open(relay.url)
       const second = await open(relay.url)
       for (const conn of [first, second]) {
-        conn.write(GET_HEALTHZ)
-        assert.equal((await conn.answer(1)).status, 200)
+        assert.equal(await conn.healthz(1), 200)
       }
       // The kernel completes the third handshake; the relay does not take it while two are open.
       const third = await open(relay.url)
       third.write(GET_HEALTHZ)
       for (const conn of [first, second]) {
-        conn.write(GET_HEALTHZ)
-        assert.equal((await conn.answer(2)).status, 200, 'an open connection is still served')
+        assert.equal(await conn.healthz(2), 200, 'an open connection is still served')
       }
       assert.equal((await fetch(`${relay.adminUrl}/metrics`)).status, 200, 'the admin listener has its own connections')
       assert.equal(third.text, '', 'the third connection is not served while two are open')
@@ -173,10 +167,8 @@ describe('relay connections: slow, idle and too many', () => {
       assert.equal((await third.answer(1)).status, 200, 'served once the first closed')
       second.socket.destroy()
       third.socket.destroy()
-    } finally {
-      assert.equal(await relay.stop(), 0)
-    }
-  })
+    }),
+  )
 
   test('--header-timeout-ms, --idle-timeout-ms and --max-connections are checked', async () => {
     const env = { SNS_LOGGER_SITE_URL: SITE_URL, SNS_LOGGER_DF_CONFIG: DF_CONFIG, SNS_LOGGER_SINK: 'memory' }
@@ -213,9 +205,8 @@ describe('relay connections: a refused body', () => {
     return { conn, writeError }
   }
 
-  test('a client that writes its whole 2 MB body before reading gets the 413 (and a 401)', async () => {
-    const relay = await relayWith()
-    try {
+  test('a client that writes its whole 2 MB body before reading gets the 413 (and a 401)', () =>
+    withRelay([], async (relay) => {
       const body = Buffer.alloc(2 << 20, 'x')
       const request = (auth) =>
         `POST /v1/batch HTTP/1.1\r\nHost: relay\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
@@ -228,27 +219,21 @@ describe('relay connections: a refused body', () => {
         assert.equal(JSON.parse(answer.body).code, code)
         conn.socket.destroy()
       }
-    } finally {
-      assert.equal(await relay.stop(), 0)
-    }
-  })
+    }),
+  )
 
-  test('a client that waits for 100 Continue is refused without being asked for its body', async () => {
-    const relay = await relayWith()
-    try {
+  test('a client that waits for 100 Continue is refused without being asked for its body', () =>
+    withRelay([], async (relay) => {
       const conn = await open(relay.url)
       conn.write(`POST /v1/batch HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: ${2 << 20}\r\nExpect: 100-continue\r\n\r\n`)
       const answer = await conn.answer(1)
       assert.equal(answer.status, 401, 'the answer, not 100 Continue')
       conn.socket.destroy()
-    } finally {
-      assert.equal(await relay.stop(), 0)
-    }
-  })
+    }),
+  )
 
-  test('the discard is bounded: a refused body that keeps trickling is cut off, a huge one is not read', async () => {
-    const relay = await relayWith(['--body-timeout-ms', '300'])
-    try {
+  test('the discard is bounded: a refused body that keeps trickling is cut off, a huge one is not read', () =>
+    withRelay(['--body-timeout-ms', '300'], async (relay) => {
       const head = (length) =>
         `POST /v1/batch HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer ${SF_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
       // 1 MB declared (over the 512 KiB limit), sent 1 KB at a time: 413 at once, and the relay
@@ -269,10 +254,8 @@ describe('relay connections: a refused body', () => {
       huge.write(head(64 << 20))
       assert.equal((await huge.answer(1)).status, 413)
       await until(() => huge.closed, 'the relay closes a connection whose body it will not read')
-    } finally {
-      assert.equal(await relay.stop(), 0)
-    }
-  })
+    }),
+  )
 })
 
 describe('relay connections: SIGTERM', () => {
@@ -282,8 +265,7 @@ describe('relay connections: SIGTERM', () => {
     try {
       // A kept-alive connection whose next head has partly arrived when the signal comes.
       const partial = await open(relay.url)
-      partial.write(GET_HEALTHZ)
-      assert.equal((await partial.answer(1)).status, 200)
+      assert.equal(await partial.healthz(1), 200)
       const body = JSON.stringify({ batch: [appEvent('late')] })
       const rest = `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
       partial.write(`POST /v1/batch HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer ${SF_TOKEN}\r\n`)
@@ -395,8 +377,7 @@ describe('relay connections: SIGTERM', () => {
       }
       for (let i = 0; i < 20; i++) {
         const kept = await open(relay.url)
-        kept.write(GET_HEALTHZ)
-        await kept.answer(1)
+        await kept.healthz(1)
         conns.push(kept)
       }
       assert.equal(await relay.stop('SIGTERM'), 0)

@@ -35,13 +35,13 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 
 
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, motoSnsEnv, receiveBatch, startMoto } from './support/moto.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, receiveBatch } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, runCli, startRelay } from './support/relay.mjs'
-import { startProxy } from './support/sns-proxy.mjs'
+import { motoBehindProxy } from './support/sns-proxy.mjs'
 import { waitUntil as waitFor } from './support/wait.mjs'
 
 const dir = tempDir('sns-logger-relay-durability-')
@@ -379,27 +379,17 @@ after(() => {
 })
 
 describe('relay durability: what a 200 promises, under load and SIGKILL, a full disk and a full spool', () => {
-  let moto
-  let proxy
+  const sns = motoBehindProxy()
   let topics = 0
-
-  before(async () => {
-    moto = await startMoto()
-    proxy = await startProxy(moto.endpoint)
-  })
-  after(async () => {
-    await proxy?.close()
-    await moto?.stop()
-  })
 
   /** A new FIFO topic and queue (read from now on), and a df_config.json whose bot publishes to it. */
   async function freshTopic() {
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     const name = `durability-${++topics}`
-    const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, name)
+    const { topicArn, queueUrl } = await createFifoTopicWithQueue(sns.moto.endpoint, name)
     const path = join(dir, `df_config-${name}.json`)
     writeFileSync(path, JSON.stringify(dfConfig([{ ...SUPPORT, topic: topicArn }])))
-    return { dfConfigPath: path, reader: new QueueReader(moto.endpoint, queueUrl) }
+    return { dfConfigPath: path, reader: new QueueReader(sns.moto.endpoint, queueUrl) }
   }
 
   /** A relay in a child process whose SNS is the proxy in front of moto. */
@@ -418,7 +408,7 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
           sink: { kind: 'sns', connectTimeoutMs: 300, requestTimeoutMs: 2000 },
         },
       },
-      env: motoSnsEnv(proxy.endpoint),
+      env: motoSnsEnv(sns.proxy.endpoint),
     })
   }
 
@@ -437,6 +427,36 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
     assert.equal(delivered.arrived, load.events.size, 'every event sent was answered 200 in the end, and arrived')
     assert.deepEqual(load.unexpected, [], 'answers other than 200, 503 and none')
     return delivered
+  }
+
+  /**
+   * Runs the clients against `relay` (SNS down) until one gets a 503 (`what`) and /readyz and
+   * /metrics say it refuses for `reason`, then stops them. Checks the refusal: /readyz 503
+   * `reason`, and the first 503 was ERR_UNAVAILABLE with a Retry-After.
+   */
+  async function loadUntilRefused(relay, load, reason, what) {
+    const round = load.start(relay.url)
+    let body
+    try {
+      await waitUntil(() => load.expectedSoFar() && load.first503 !== null, what)
+      body = await refusingFor(relay, reason)
+    } finally {
+      await round.stop()
+    }
+    assert.deepEqual(body, { status: reason, reason })
+    assert.equal(load.first503.json.code, 'ERR_UNAVAILABLE', JSON.stringify(load.first503.json))
+    assert.ok(Number(load.first503.retryAfter) >= 1, `Retry-After: ${load.first503.retryAfter}`)
+  }
+
+  /**
+   * SNS back: the spool drains and the refusing relay is ready again by itself; each client
+   * sends its unanswered batch again, and everything answered 200 is delivered and checked.
+   */
+  async function readyAgainAndDelivered(relay, { reader, load, spoolDir, what }) {
+    sns.proxy.setMode('pass')
+    await waitUntil(async () => (await readyz(relay)).status === 200 && (await metrics(relay)).sns_logger_relay_ready === 1, '/readyz 200 and relay_ready 1 again')
+    await load.finishPending(relay.url)
+    return deliveredAndChecked(relay, { reader, load, spoolDir, what })
   }
 
   test('--ack spooled: SIGKILL under load three times (SNS up; SNS down; during the replay), restarted on the same spool: every event answered 200 arrives exactly once, in order per room', async (t) => {
@@ -467,7 +487,7 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
       t.diagnostic(`round 1: ${JSON.stringify(rounds.at(-1))}`)
 
       // Round 2: SNS down for the whole round: nothing answered 200 in it can reach SNS.
-      proxy.setMode('down')
+      sns.proxy.setMode('down')
       relay = await start()
       let ackedBefore = load.acked.size
       await load.killUnderLoad(relay, () => load.acked.size >= ackedBefore + 1500, '1500 more events answered 200 with SNS down')
@@ -483,10 +503,10 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
 
       // Round 3: SNS back; the restart replays the backlog, and once that is under way the
       // clients go on; killed during the replay (some of it sent, not all).
-      proxy.setMode('pass')
-      const logStart = proxy.state.log.length
+      sns.proxy.setMode('pass')
+      const logStart = sns.proxy.state.log.length
       relay = await start()
-      const forwarded = () => proxy.state.log.slice(logStart).filter((r) => r.action === 'PublishBatch' && r.mode === 'pass').length
+      const forwarded = () => sns.proxy.state.log.slice(logStart).filter((r) => r.action === 'PublishBatch' && r.mode === 'pass').length
       await waitUntil(() => forwarded() >= 10, 'the replay to send 10 batches')
       ackedBefore = load.acked.size
       await load.killUnderLoad(
@@ -513,7 +533,7 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
       t.diagnostic(`rounds (acked, at the kill): ${JSON.stringify(rounds)}`)
       t.diagnostic(`answered 200: ${load.acked.size} events; arrived: ${arrived}, each once; copies SNS FIFO drops by dedup id: ${copies}; answers ${JSON.stringify(load.answers)}`)
     } finally {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       for (const relay of relays) await relay.stop('SIGKILL')
     }
   })
@@ -544,20 +564,10 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
     mountTmpfs(disk, '2m')
     const spoolDir = join(disk, 'spool')
     const load = new Load({ padding: 1000 })
-    proxy.setMode('down')
+    sns.proxy.setMode('down')
     const relay = await relayOn({ dfConfigPath, spoolDir })
     try {
-      const round = load.start(relay.url)
-      let reason
-      try {
-        await waitUntil(() => load.expectedSoFar() && load.first503 !== null, 'an answer 503 as the disk fills')
-        reason = await refusingFor(relay, 'spool_failing')
-      } finally {
-        await round.stop()
-      }
-      assert.deepEqual(reason, { status: 'spool_failing', reason: 'spool_failing' })
-      assert.equal(load.first503.json.code, 'ERR_UNAVAILABLE', JSON.stringify(load.first503.json))
-      assert.ok(Number(load.first503.retryAfter) >= 1, `Retry-After: ${load.first503.retryAfter}`)
+      await loadUntilRefused(relay, load, 'spool_failing', 'an answer 503 as the disk fills')
       assert.match(relay.stderr(), /No space left on device/)
       const ackedWhileFull = load.acked.size
 
@@ -582,13 +592,10 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
       }
 
       // SNS back: the spool drains, a write succeeds again, and the relay is ready by itself.
-      proxy.setMode('pass')
-      await waitUntil(async () => (await readyz(relay)).status === 200 && (await metrics(relay)).sns_logger_relay_ready === 1, '/readyz 200 and relay_ready 1 again')
-      await load.finishPending(relay.url)
-      const { arrived, copies } = await deliveredAndChecked(relay, { reader, load, spoolDir, what: 'disk full' })
+      const { arrived, copies } = await readyAgainAndDelivered(relay, { reader, load, spoolDir, what: 'disk full' })
       t.diagnostic(`answered 200 before the disk was full: ${ackedWhileFull}; in all: ${load.acked.size}; arrived: ${arrived}, each once; copies: ${copies}; answers ${JSON.stringify(load.answers)}`)
     } finally {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       await relay.stop('SIGKILL')
       unmount(disk)
     }
@@ -598,29 +605,15 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
     const { dfConfigPath, reader } = await freshTopic()
     const spoolDir = join(dir, 'spool-capped')
     const load = new Load({ padding: 1000 })
-    proxy.setMode('down')
+    sns.proxy.setMode('down')
     const relay = await relayOn({ dfConfigPath, spoolDir, args: ['--max-spool-bytes', String(1 << 20)] })
     try {
-      const round = load.start(relay.url)
-      let reason
-      try {
-        await waitUntil(() => load.expectedSoFar() && load.first503 !== null, 'an answer 503 as the spool reaches its cap')
-        reason = await refusingFor(relay, 'full')
-      } finally {
-        await round.stop()
-      }
-      assert.deepEqual(reason, { status: 'full', reason: 'full' })
-      assert.equal(load.first503.json.code, 'ERR_UNAVAILABLE', JSON.stringify(load.first503.json))
-      assert.ok(Number(load.first503.retryAfter) >= 1, `Retry-After: ${load.first503.retryAfter}`)
+      await loadUntilRefused(relay, load, 'full', 'an answer 503 as the spool reaches its cap')
       const ackedWhileFull = load.acked.size
-
-      proxy.setMode('pass')
-      await waitUntil(async () => (await readyz(relay)).status === 200 && (await metrics(relay)).sns_logger_relay_ready === 1, '/readyz 200 and relay_ready 1 again')
-      await load.finishPending(relay.url)
-      const { arrived, copies } = await deliveredAndChecked(relay, { reader, load, spoolDir, what: 'spool cap' })
+      const { arrived, copies } = await readyAgainAndDelivered(relay, { reader, load, spoolDir, what: 'spool cap' })
       t.diagnostic(`answered 200 before the cap: ${ackedWhileFull}; in all: ${load.acked.size}; arrived: ${arrived}, each once; copies: ${copies}; answers ${JSON.stringify(load.answers)}`)
     } finally {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       await relay.stop('SIGKILL')
     }
   })
@@ -646,7 +639,7 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
         [configOf('env', {}), { SNS_LOGGER_SPOOL_DIR: file }],
       ]) {
         const args = ['serve', '--port', String(taken.address().port), '--admin-port', '0', '--config', config]
-        const { code, stdout, stderr } = await runCli(args, { ...motoSnsEnv(proxy.endpoint), ...env })
+        const { code, stdout, stderr } = await runCli(args, { ...motoSnsEnv(sns.proxy.endpoint), ...env })
         assert.equal(code, 2, stderr)
         assert.ok(stderr.includes(JSON.stringify(file)), `the path is named: ${stderr}`)
         assert.match(stderr, /ERR_INVALID_OPTIONS: spoolDir .* cannot be used: it is a file, not a directory/, 'and the cause')

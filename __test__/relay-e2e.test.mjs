@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 
 import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, resetMoto, startMoto } from './support/moto.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, resetMoto } from './support/moto.mjs'
 import { DF_TOKEN, SF_TOKEN, TOKENS, post, startRelay } from './support/relay.mjs'
-import { startProxy } from './support/sns-proxy.mjs'
+import { motoBehindProxy } from './support/sns-proxy.mjs'
 import { waitUntil } from './support/wait.mjs'
 
 const dir = tempDir('sns-logger-relay-e2e-')
@@ -18,25 +18,13 @@ const DF_CONFIG = join(dir, 'df_config.json')
 writeFileSync(DF_CONFIG, JSON.stringify(dfConfig([SUPPORT])))
 const ORIGIN = 'https://www.example.com'
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
 const bearer = (token) => ({ authorization: `Bearer ${token}` })
 const appEvent = (roomId, extra = {}) => ({ roomId, category: 'Escalation', action: 'attempted', ...extra })
 const widgetEvent = (roomId, extra = {}) => ({ roomId, tabId: 'tab-9', category: 'Survey', action: 'link_clicked', ...extra })
 
 describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
-  let moto
-  let proxy
+  const sns = motoBehindProxy()
   let queueUrl
-
-  before(async () => {
-    moto = await startMoto()
-    proxy = await startProxy(moto.endpoint)
-  })
-  after(async () => {
-    await proxy?.close()
-    await moto?.stop()
-  })
 
   /** A fresh topic and queue, and a relay whose SNS is the proxy in front of moto. */
   async function freshRelay({ spoolDir = mkdtempSync(join(dir, 'spool-')), args = [], retryBudgetMs = 500 } = {}) {
@@ -54,20 +42,20 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
           sink: { kind: 'sns', connectTimeoutMs: 300, requestTimeoutMs: 1000 },
         },
       },
-      env: motoSnsEnv(proxy.endpoint),
+      env: motoSnsEnv(sns.proxy.endpoint),
     })
     return { relay, spoolDir }
   }
 
   async function freshTopic() {
-    proxy.setMode('pass')
-    await resetMoto(moto.endpoint)
-    ;({ queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'rc-support-events'))
+    sns.proxy.setMode('pass')
+    await resetMoto(sns.moto.endpoint)
+    ;({ queueUrl } = await createFifoTopicWithQueue(sns.moto.endpoint, 'rc-support-events'))
   }
 
   /** The room ids that reached the queue, in order, after `expected` arrived (and a quiet second). */
   async function roomsReceived(expected, timeoutMs = 20_000) {
-    const received = await receiveAll(moto.endpoint, queueUrl, { expected, timeoutMs })
+    const received = await receiveAll(sns.moto.endpoint, queueUrl, { expected, timeoutMs })
     for (const r of received) {
       assert.equal(r.subject, 'RC')
       assert.equal(r.messageGroupId, SITE_URL)
@@ -80,16 +68,18 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
    * body. Bounded only to catch a hang; a refused connection (the relay gone before it said
    * "draining") fails at once.
    */
-  async function readyzUntilDraining(relay) {
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const answer = await fetch(`${relay.url}/readyz`)
-      if (answer.status === 503) return answer.json()
-      assert.equal(answer.status, 200, 'readyz before the drain')
-      await answer.arrayBuffer()
-      if (Date.now() > deadline) throw new Error('readyz still 200 10 s after the signal')
-      await sleep(10)
-    }
+  function readyzUntilDraining(relay) {
+    return waitUntil(
+      async () => {
+        const answer = await fetch(`${relay.url}/readyz`)
+        if (answer.status === 503) return answer.json()
+        assert.equal(answer.status, 200, 'readyz before the drain')
+        await answer.arrayBuffer()
+        return false
+      },
+      '/readyz to answer 503 after the signal',
+      { timeoutMs: 10_000, intervalMs: 10 },
+    )
   }
 
   /** Resolves with `promise`, or fails after `ms` (a hang bound, never a verdict on speed). */
@@ -171,7 +161,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
     await freshTopic()
     const { relay } = await freshRelay()
     try {
-      proxy.setMode('down')
+      sns.proxy.setMode('down')
       const expected = []
       for (let b = 0; b < 4; b++) {
         const batch = Array.from({ length: 25 }, (_, i) => appEvent(`outage-${b}-${i}`))
@@ -182,11 +172,11 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       await waitUntil(async () => (await metric(relay, 'sns_logger_events_spooled_total')) >= expected.length, 'every event to be spooled')
       assert.equal(await metric(relay, 'sns_logger_events_spooled_total'), expected.length, 'every event went to the spool')
       assert.equal((await fetch(`${relay.url}/readyz`)).status, 200, 'still ready: the spool takes the events')
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       assert.deepEqual(await roomsReceived(expected.length, 30_000), expected)
       assert.equal(await relay.stop(), 0)
     } finally {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       await relay.stop()
     }
   })
@@ -198,7 +188,7 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
     let restarted
     try {
       // SNS stalls: whatever is accepted is still in memory when the signal comes.
-      proxy.setMode('stall')
+      sns.proxy.setMode('stall')
       const first = Array.from({ length: 10 }, (_, i) => appEvent(`term-${i}`))
       assert.equal((await post(`${relay.url}/v1/batch`, { batch: first }, bearer(SF_TOKEN))).json.accepted, 10)
 
@@ -214,12 +204,12 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       assert.match(relay.stderr(), /closed: 0 sent, 10 spooled, 0 dead-lettered, 0 dropped; 10 left in the spool/)
 
       // SNS is back; the next relay on the same spool sends what the last one kept.
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       ;({ relay: restarted } = await freshRelay({ spoolDir }))
       assert.deepEqual(await roomsReceived(10), first.map((e) => e.roomId))
       assert.equal(await restarted.stop(), 0)
     } finally {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       await relay.stop()
       await restarted?.stop()
     }
@@ -231,11 +221,11 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
     const { relay } = await freshRelay({ args: ['--shutdown-timeout-ms', '10000'], retryBudgetMs: 60_000 })
     try {
       // SNS stalls: the accepted events are in memory, their batch in flight, when the signal comes.
-      proxy.setMode('stall')
-      const logStart = proxy.state.log.length
+      sns.proxy.setMode('stall')
+      const logStart = sns.proxy.state.log.length
       const accepted = Array.from({ length: 10 }, (_, i) => appEvent(`int-${i}`))
       assert.equal((await post(`${relay.url}/v1/batch`, { batch: accepted }, bearer(SF_TOKEN))).json.accepted, 10)
-      await waitUntil(() => proxy.state.log.slice(logStart).some((r) => r.action === 'PublishBatch' && r.mode === 'stall'), 'the batch to reach SNS and stall')
+      await waitUntil(() => sns.proxy.state.log.slice(logStart).some((r) => r.action === 'PublishBatch' && r.mode === 'stall'), 'the batch to reach SNS and stall')
 
       const exited = relay.stop('SIGINT')
       assert.deepEqual(await readyzUntilDraining(relay), { status: 'draining', reason: 'draining' })
@@ -245,12 +235,12 @@ describe('relay end to end (child process -> moto SNS -> SQS FIFO)', () => {
       assert.match(relay.stderr(), /SIGINT: draining/)
 
       // SNS is back during the drain: the stalled request times out and the retry goes through.
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       assert.equal(await withinHangBound(exited, 60_000, 'the drain'), 0)
       assert.match(relay.stderr(), /closed: 10 sent, 0 spooled, 0 dead-lettered, 0 dropped; 0 left in the spool\n/)
       assert.deepEqual(await roomsReceived(10), accepted.map((e) => e.roomId), 'each accepted event once, in order; nothing refused')
     } finally {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       await relay.stop()
     }
   })

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test'
 
 import { FAKE_KEY_BODY, SALES, SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
 import { DF_NEXT_TOKEN, DF_TOKEN, SF_TOKEN, TOKENS, post, runCli, startRelay } from './support/relay.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const require = createRequire(import.meta.url)
 const { SnsLogger, serve } = require('../index.js')
@@ -25,7 +26,6 @@ writeFileSync(TOKENS_FILE, JSON.stringify(TOKENS))
 const ORIGIN = 'http://localhost:3000'
 const SECRETS = [SF_TOKEN, DF_TOKEN, DF_NEXT_TOKEN, FAKE_KEY_BODY]
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const bearer = (token) => ({ authorization: `Bearer ${token}` })
 const widgetHeaders = (extra = {}) => ({ origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', ...extra })
 
@@ -63,10 +63,20 @@ function published(path) {
     .map((line) => JSON.parse(line))
 }
 
+/** What the file sink at `path` holds once it has `count` records, or after 5 s (the caller asserts). */
 async function waitForPublished(path, count) {
-  const deadline = Date.now() + 5000
-  while (published(path).length < count && Date.now() < deadline) await sleep(20)
+  await waitUntil(() => published(path).length >= count, `${count} records in ${path}`, { timeoutMs: 5000, failOnTimeout: false })
   return published(path)
+}
+
+/**
+ * A relay (child process) of `config` (its tokens, widgetOrigins) whose logger writes to a file
+ * sink of its own, `relay.out` (`name`.jsonl in the test directory).
+ */
+async function relayToFile(name, { args = [], ...config } = {}) {
+  const out = join(dir, `${name}.jsonl`)
+  const relay = await startRelay({ dir, args, config: { ...config, logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, sink: { kind: 'file', path: out } } } })
+  return Object.assign(relay, { out })
 }
 
 function assertNoSecret(text, where) {
@@ -75,12 +85,8 @@ function assertNoSecret(text, where) {
 
 describe('relay: the apps route, /v1/batch', () => {
   let relay
-  const out = join(dir, 'apps.jsonl')
   before(async () => {
-    relay = await startRelay({
-      dir,
-      config: { tokens: TOKENS_FILE, logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, sink: { kind: 'file', path: out } } },
-    })
+    relay = await relayToFile('apps', { tokens: TOKENS_FILE })
   })
   after(async () => {
     assert.equal(await relay.stop(), 0)
@@ -115,7 +121,7 @@ describe('relay: the apps route, /v1/batch', () => {
     ]
     assert.deepEqual(answer.json, { accepted: 2, rejected: expected })
 
-    const records = await waitForPublished(out, 2)
+    const records = await waitForPublished(relay.out, 2)
     assert.equal(records.length, 2)
     // Two topics, two batches: their order in the file is not fixed.
     const first = records.find((r) => r.TopicArn === SUPPORT.topic)
@@ -142,12 +148,12 @@ describe('relay: the apps route, /v1/batch', () => {
 
   test('a retried batch gets the same dedup ids from its messageIds; another source gets others', async () => {
     const batch = [appEvent('retry-1', { messageId: 'retry-1' }), appEvent('retry-2', { messageId: 'retry-2' })]
-    const before = published(out).length
+    const before = published(relay.out).length
     for (const token of [SF_TOKEN, SF_TOKEN, DF_NEXT_TOKEN]) {
       const answer = await post(`${relay.url}/v1/batch`, { batch }, bearer(token))
       assert.deepEqual(answer.json, { accepted: 2, rejected: [] })
     }
-    const records = (await waitForPublished(out, before + 6)).slice(before)
+    const records = (await waitForPublished(relay.out, before + 6)).slice(before)
     const ids = records.map((r) => r.MessageDeduplicationId)
     assert.equal(ids[0], ids[2])
     assert.equal(ids[1], ids[3])
@@ -250,11 +256,7 @@ describe('relay: the apps route, /v1/batch', () => {
   })
 
   test('408 when the body is too slow to arrive', async () => {
-    const slow = await startRelay({
-      dir,
-      args: ['--body-timeout-ms', '300'],
-      config: { tokens: TOKENS, logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, sink: { kind: 'file', path: join(dir, 'slow.jsonl') } } },
-    })
+    const slow = await relayToFile('slow', { args: ['--body-timeout-ms', '300'], tokens: TOKENS })
     try {
       const { port } = new URL(slow.url)
       const answer = await new Promise((resolve, reject) => {
@@ -285,11 +287,7 @@ describe('relay: the apps route, /v1/batch', () => {
 
   test('/metrics: Prometheus text on the admin listener, exact counts of its own relay, no token, room id, address or origin', async () => {
     // Its own relay: the counts are those of the requests below, whatever ran before.
-    const out = join(dir, 'metrics.jsonl')
-    const own = await startRelay({
-      dir,
-      config: { tokens: TOKENS_FILE, widgetOrigins: [ORIGIN], logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, sink: { kind: 'file', path: out } } },
-    })
+    const own = await relayToFile('metrics', { tokens: TOKENS_FILE, widgetOrigins: [ORIGIN] })
     try {
       for (const headers of [{}, { authorization: SF_TOKEN }, bearer('not-a-token-0123456789'), bearer(`${SF_TOKEN}x`), { authorization: `Basic ${SF_TOKEN}` }]) {
         assert.equal((await post(`${own.url}/v1/batch`, { batch: [appEvent('metrics-401')] }, headers)).status, 401)
@@ -302,7 +300,7 @@ describe('relay: the apps route, /v1/batch', () => {
       assert.equal(widget.json.accepted, 1)
       const foreign = await post(`${own.url}/v1/w`, JSON.stringify({ batch: [widgetEvent('metrics-w-2')] }), widgetHeaders({ origin: 'https://evil.example.com' }))
       assert.equal(foreign.status, 403)
-      assert.equal((await waitForPublished(out, 5)).length, 5)
+      assert.equal((await waitForPublished(own.out, 5)).length, 5)
 
       const response = await fetch(`${own.adminUrl}/metrics`)
       assert.equal(response.status, 200)
@@ -354,13 +352,8 @@ describe('relay: the apps route, /v1/batch', () => {
 
 describe('relay: the widget route, /v1/w', () => {
   let relay
-  const out = join(dir, 'widget.jsonl')
   before(async () => {
-    relay = await startRelay({
-      dir,
-      args: ['--widget-origin', ORIGIN, '--widget-origin', 'https://www.example.com', '--widget-rate', '3'],
-      config: { logger: { siteUrl: SITE_URL, dfConfig: DF_CONFIG, sink: { kind: 'file', path: out } } },
-    })
+    relay = await relayToFile('widget', { args: ['--widget-origin', ORIGIN, '--widget-origin', 'https://www.example.com', '--widget-rate', '3'] })
   })
   after(async () => {
     assert.equal(await relay.stop(), 0)
@@ -423,7 +416,7 @@ describe('relay: the widget route, /v1/w', () => {
         { index: 4, code: 'ERR_INVALID_EVENT', message: 'tabId is required for widget events: a non-empty string naming the browser tab' },
       ],
     })
-    const records = await waitForPublished(out, 3)
+    const records = await waitForPublished(relay.out, 3)
     assert.deepEqual(
       records.map((r) => [JSON.parse(r.Message).roomId, JSON.parse(r.Message).tabId, JSON.parse(r.Message).eventType]),
       [

@@ -14,12 +14,12 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 
 import { SALES, SITE_URL, SUPPORT, childEnv, clearSnsLoggerEnv, tempDir } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, receiveAll, startMoto, useMotoCredentials } from './support/moto.mjs'
+import { createFifoTopicWithQueue, receiveAll, useMotoCredentials } from './support/moto.mjs'
 import { runCli } from './support/relay.mjs'
-import { startProxy } from './support/sns-proxy.mjs'
+import { motoBehindProxy } from './support/sns-proxy.mjs'
 import { waitUntil } from './support/wait.mjs'
 
 const require = createRequire(import.meta.url)
@@ -28,18 +28,7 @@ const { SnsLogger } = require(INDEX_JS)
 clearSnsLoggerEnv()
 useMotoCredentials()
 
-
-
-let moto
-let proxy
-before(async () => {
-  moto = await startMoto()
-  proxy = await startProxy(moto.endpoint)
-})
-after(async () => {
-  await proxy?.close()
-  await moto?.stop()
-})
+const sns = motoBehindProxy()
 
 /** A logger in a child process; it runs `phases`, one per line the test writes to its stdin. */
 function loggerChild(options, phases) {
@@ -83,8 +72,8 @@ function loggerChild(options, phases) {
 
 test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exactly once, in order per group; only memory is lost', async (t) => {
   const [support, sales] = await Promise.all([
-    createFifoTopicWithQueue(moto.endpoint, 'sigkill-support'),
-    createFifoTopicWithQueue(moto.endpoint, 'sigkill-sales'),
+    createFifoTopicWithQueue(sns.moto.endpoint, 'sigkill-support'),
+    createFifoTopicWithQueue(sns.moto.endpoint, 'sigkill-sales'),
   ])
   const agents = [
     { ...SUPPORT, topic: support.topicArn },
@@ -96,7 +85,7 @@ test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exa
   const options = {
     siteUrl: SITE_URL,
     dfConfig,
-    sink: { kind: 'sns', endpoint: proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 1000 },
+    sink: { kind: 'sns', endpoint: sns.proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 1000 },
     spoolDir,
     retryBudgetMs: 600_000,
   }
@@ -109,7 +98,7 @@ test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exa
   const outage = Array.from({ length: 200 }, (_, i) => `k-${10 + i}`)
 
   // 1. SNS up: 10 events acknowledged. Then SNS down: 200 more, all but the queue's worth spooled.
-  proxy.setMode('pass')
+  sns.proxy.setMode('pass')
   const first = loggerChild({ ...options, maxQueueEvents: MAX_QUEUE }, [
     // Two at a time (the queue's worth), so that none overflows to the spool.
     `async (...a) => {
@@ -135,7 +124,7 @@ test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exa
   try {
     await first.ready()
     assert.deepEqual(await first.next('flushed'), { sent: 10, deadLettered: 0, spooled: 0, dropped: 0 }, 'SNS acknowledged the first 10')
-    proxy.setMode('down')
+    sns.proxy.setMode('down')
     const atKill = await first.next('stats')
     await first.kill()
     assert.equal(atKill.accepted, 210)
@@ -159,16 +148,16 @@ test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exa
 
     // 3. A second logger replays: SNS takes its first 3 batches and stalls the 4th; SIGKILL then.
     // Those 3 are in SNS and may still be in the spool (their deletion not yet done).
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     let forwarded = 0
-    proxy.state.route = (r) => (r.action !== 'PublishBatch' ? null : forwarded++ < 3 ? 'pass' : 'stall')
-    const logStart = proxy.state.log.length
+    sns.proxy.state.route = (r) => (r.action !== 'PublishBatch' ? null : forwarded++ < 3 ? 'pass' : 'stall')
+    const logStart = sns.proxy.state.log.length
     second = loggerChild(options, [])
     await second.ready()
-    await waitUntil(() => proxy.state.log.slice(logStart).some((r) => r.mode === 'stall'), 'a replayed batch to stall')
+    await waitUntil(() => sns.proxy.state.log.slice(logStart).some((r) => r.mode === 'stall'), 'a replayed batch to stall')
     await second.kill()
-    proxy.state.route = null
-    const replayedBeforeKill = proxy.state.log.slice(logStart).filter((r) => r.mode === 'pass' && r.action === 'PublishBatch')
+    sns.proxy.state.route = null
+    const replayedBeforeKill = sns.proxy.state.log.slice(logStart).filter((r) => r.mode === 'pass' && r.action === 'PublishBatch')
     assert.equal(replayedBeforeKill.length, 3)
 
     // 4. A third logger replays what is left.
@@ -191,7 +180,7 @@ test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exa
     ]) {
       const expected = [...acknowledged, ...diskRooms].filter((r) => Number(r.slice(2)) % 2 === parity)
       expected.sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)))
-      const received = await receiveAll(moto.endpoint, queueUrl, { expected: expected.length, timeoutMs: 30_000 })
+      const received = await receiveAll(sns.moto.endpoint, queueUrl, { expected: expected.length, timeoutMs: 30_000 })
       const byId = new Map()
       const rooms = []
       for (const m of received) {
@@ -213,8 +202,8 @@ test('after SIGKILL, what SNS acknowledged and what reached the spool arrive exa
     }
     t.diagnostic(`copies sent again under the same dedup id: ${resentCopies}`)
   } finally {
-    proxy.state.route = null
-    proxy.setMode('pass')
+    sns.proxy.state.route = null
+    sns.proxy.setMode('pass')
     await first.kill().catch(() => {})
     await second?.kill().catch(() => {})
   }

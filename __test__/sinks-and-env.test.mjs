@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { NO_OUTCOMES, SALES as FIFO_SALES, SITE_URL, SUPPORT, TS, childEnv, clearSnsLoggerEnv, dfConfig as dfConfigOf, j, tempDir } from './support/fixtures.mjs';
+import { waitUntil } from './support/wait.mjs';
 
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -314,8 +315,7 @@ test('with a spoolDir, close() spools what is left at its deadline; the next log
   assert.equal(logger.stats().spooled, 3);
 
   const next = new SnsLogger({ siteUrl: SITE_URL, dfConfig: dfConfig(), sink: { kind: 'memory' }, spoolDir });
-  const deadline = Date.now() + 5000;
-  while (next.records().length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitUntil(() => next.records().length >= 3, 'the next logger to replay the 3 spooled events', { timeoutMs: 5000, failOnTimeout: false });
   await next.flush();
   const records = next.records();
   assert.deepEqual(

@@ -9,13 +9,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 import { SITE_URL as SITE, SUPPORT, dfConfig } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, receiveAll, startMoto, useMotoCredentials } from './support/moto.mjs'
+import { createFifoTopicWithQueue, receiveAll, useMotoCredentials } from './support/moto.mjs'
 import { runCli } from './support/relay.mjs'
-import { startProxy } from './support/sns-proxy.mjs'
+import { motoBehindProxy } from './support/sns-proxy.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const require = createRequire(import.meta.url)
 const INDEX_JS = require.resolve('../index.js')
@@ -34,19 +35,7 @@ function withinHangBound(promise, ms, what) {
   return Promise.race([promise, hang]).finally(() => clearTimeout(timer))
 }
 
-async function waitUntil(predicate, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(25)
-  }
-}
-
 describe('SNS delivery under faults (proxy -> moto)', () => {
-  /** @type {Awaited<ReturnType<typeof startMoto>>} */
-  let moto
-  /** @type {Awaited<ReturnType<typeof startProxy>>} */
-  let proxy
   const dirs = []
   const loggers = []
   let topicCounter = 0
@@ -58,7 +47,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   }
 
   async function setup(name, options = {}) {
-    const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, `faults-${name}-${topicCounter++}`)
+    const { topicArn, queueUrl } = await createFifoTopicWithQueue(sns.moto.endpoint, `faults-${name}-${topicCounter++}`)
     const spoolDir = options.spoolDir ?? tmp()
     const errors = []
     const logger = makeLogger(topicArn, spoolDir, errors, options)
@@ -69,7 +58,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     const logger = new SnsLogger({
       siteUrl: SITE,
       dfConfig: dfConfig([{ ...SUPPORT, topic: topicArn }]),
-      sink: { kind: 'sns', endpoint: proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
+      sink: { kind: 'sns', endpoint: sns.proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
       lingerMs: 5,
       retryBudgetMs: 20_000,
       spoolDir,
@@ -102,7 +91,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
    * `row` ({ fault, accepted, spooled, deadLettered }) records the case in the fault matrix.
    */
   async function assertDelivered(queueUrl, expectedRooms, timeoutMs = 20_000, row = null) {
-    const all = await receiveAll(moto.endpoint, queueUrl, { expected: expectedRooms.length, timeoutMs })
+    const all = await receiveAll(sns.moto.endpoint, queueUrl, { expected: expectedRooms.length, timeoutMs })
     // A retry of a request SNS took (its answer lost to a timeout) carries the same
     // MessageDeduplicationId, and SNS FIFO drops it within 5 minutes; moto delivers it again once
     // the first copy was read and deleted. Dropped here as SNS would: a duplicate that counts is
@@ -136,11 +125,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       .map((l) => JSON.parse(l))
   }
 
-  before(async () => {
-    moto = await startMoto()
-    proxy = await startProxy(moto.endpoint)
-  })
-
+  // Registered before motoBehindProxy's hook: the loggers close while SNS is still there.
   after(async () => {
     const out = process.env.SNS_LOGGER_FAULT_MATRIX
     if (out) {
@@ -149,10 +134,9 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       writeFileSync(out, lines.join('\n') + '\n')
     }
     for (const l of loggers) if (!l.closed) await l.close({ timeoutMs: 500 })
-    await proxy?.close()
-    await moto?.stop()
     for (const d of dirs) rmSync(d, { recursive: true, force: true })
   })
+  const sns = motoBehindProxy()
 
   for (const { mode, code } of [
     { mode: 'down', code: null },
@@ -161,11 +145,11 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     { mode: 'throttle400', code: 'Throttling' },
   ]) {
     test(`${mode} for ~1 s, then back: everything delivered once, in order`, async () => {
-      proxy.setMode('pass')
+      sns.proxy.setMode('pass')
       const { queueUrl, logger, spoolDir } = await setup(mode)
-      proxy.setMode(mode)
+      sns.proxy.setMode(mode)
       const rooms = logMany(logger, mode, 35)
-      const back = sleep(1000).then(() => proxy.setMode('pass'))
+      const back = sleep(1000).then(() => sns.proxy.setMode('pass'))
       const report = await logger.flush()
       await back
       assert.deepEqual(report, { sent: 35, deadLettered: 0, spooled: 0, dropped: 0 })
@@ -174,18 +158,18 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       assert.ok(stats.lastErrorCode, 'lastErrorCode is set')
       if (code) assert.equal(stats.lastErrorCode, code)
       else assert.match(stats.lastErrorCode, /ConnectionError|Timeout|ResponseError/)
-      assert.ok((proxy.state.counts[mode] ?? 0) > 0 || mode === 'down', `the proxy saw ${mode} requests`)
+      assert.ok((sns.proxy.state.counts[mode] ?? 0) > 0 || mode === 'down', `the proxy saw ${mode} requests`)
       await assertDelivered(queueUrl, rooms, 20_000, { fault: `SNS ${mode} for 1 s`, accepted: 35, spooled: report.spooled, deadLettered: report.deadLettered })
       assert.deepEqual(deadLetters(spoolDir), [])
     })
   }
 
   test('partial Failed entries: retryable ones retried and delivered, permanent ones dead-lettered', async () => {
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     const { queueUrl, logger, spoolDir, errors } = await setup('partial')
     const failedOnce = new Set()
     const perm = new Set()
-    proxy.state.partialRule = (entry) => {
+    sns.proxy.state.partialRule = (entry) => {
       const { roomId } = JSON.parse(entry.Message)
       const i = Number(roomId.split('-').pop())
       if (i % 7 === 3) {
@@ -198,7 +182,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       }
       return 'pass'
     }
-    proxy.setMode('partial')
+    sns.proxy.setMode('partial')
     try {
       const rooms = logMany(logger, 'partial', 40)
       const report = await logger.flush()
@@ -228,18 +212,18 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
         assert.equal(d.errorMessage, 'injected permanent failure')
         assert.equal(d.request.MessageGroupId, SITE)
       }
-      await waitUntil(() => errors.reduce((n, e) => n + (e.code === 'InvalidParameter' ? e.events : 0), 0) === permanent.length, 2000, 'onError for every dead letter')
+      await waitUntil(() => errors.reduce((n, e) => n + (e.code === 'InvalidParameter' ? e.events : 0), 0) === permanent.length, 'onError for every dead letter', 2000)
     } finally {
-      proxy.state.partialRule = null
-      proxy.setMode('pass')
+      sns.proxy.state.partialRule = null
+      sns.proxy.setMode('pass')
     }
   })
 
   test('stalled endpoint: requests time out, then it is back and everything arrives once, in order', async () => {
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     const { queueUrl, logger } = await setup('stall')
-    proxy.setMode('stall')
-    const stalledBefore = proxy.state.counts.stall ?? 0
+    sns.proxy.setMode('stall')
+    const stalledBefore = sns.proxy.state.counts.stall ?? 0
     const rooms = logMany(logger, 'stall', 25)
     const flushed = logger.flush()
     // Stalled until two requests have timed out and been retried (a condition, not a duration).
@@ -248,12 +232,12 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       () => {
         const { lastErrorCode, retried } = logger.stats()
         if (lastErrorCode) codes.add(lastErrorCode)
-        return (proxy.state.counts.stall ?? 0) - stalledBefore >= 2 && retried > 0
+        return (sns.proxy.state.counts.stall ?? 0) - stalledBefore >= 2 && retried > 0
       },
-      30_000,
       'two stalled requests, the first one timed out',
+      30_000,
     )
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     const report = await withinHangBound(flushed, 60_000, 'flush() once the endpoint is back')
     assert.deepEqual(report, { sent: 25, deadLettered: 0, spooled: 0, dropped: 0 })
     const stats = logger.stats()
@@ -264,19 +248,19 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   })
 
   test('queue overflow goes to the spool, and all 500 arrive in order once the endpoint is back', async () => {
-    proxy.setMode('down')
+    sns.proxy.setMode('down')
     const { queueUrl, logger } = await setup('overflow', { logger: { maxQueueEvents: 50 } })
     const rooms = logMany(logger, 'overflow', 500)
-    await waitUntil(() => logger.stats().spooled > 0, 5000, 'overflow to be spooled')
+    await waitUntil(() => logger.stats().spooled > 0, 'overflow to be spooled', 5000)
     // The spool keeper writes the overflow in the background: wait until all of it is on disk.
-    await waitUntil(() => logger.stats().spooled >= 450, 5000, 'all overflow to be spooled')
+    await waitUntil(() => logger.stats().spooled >= 450, 'all overflow to be spooled', 5000)
     const spooled = logger.stats()
     assert.equal(spooled.accepted, 500)
     assert.ok(spooled.spooled >= 450, `spooled ${spooled.spooled}`)
     assert.ok(spooled.queueEvents <= 50, `in memory ${spooled.queueEvents}`)
     assert.equal(spooled.dropped, 0)
     await sleep(800)
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     await assertDelivered(queueUrl, rooms, 40_000, { fault: 'outage with the queue full (spool)', accepted: 500, spooled: spooled.spooled, deadLettered: 0 })
     const stats = logger.stats()
     assert.equal(stats.sent, 500)
@@ -285,7 +269,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   })
 
   test('close({ timeoutMs: 500 }) during an outage spools; a new logger on the same spoolDir replays', async () => {
-    proxy.setMode('down')
+    sns.proxy.setMode('down')
     const { queueUrl, topicArn, logger, spoolDir } = await setup('close')
     const rooms = logMany(logger, 'close', 40)
     // close() resolving at all (whatever the queue holds) is the promise; how soon is a
@@ -296,10 +280,10 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     assert.equal(report.sent, 0)
     assert.ok(existsSync(join(spoolDir, 'spool.redb')))
 
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     const second = makeLogger(topicArn, spoolDir, [])
     await assertDelivered(queueUrl, rooms, 20_000, { fault: 'close() deadline in an outage, then restart', accepted: 40, spooled: report.spooled, deadLettered: 0 })
-    await waitUntil(() => second.stats().replayed === 40 && second.stats().sent === 40, 5000, 'replay stats')
+    await waitUntil(() => second.stats().replayed === 40 && second.stats().sent === 40, 'replay stats', 5000)
     const closed = await second.close({ timeoutMs: 2000 })
     assert.equal(closed.timedOut, false)
   })
@@ -315,8 +299,8 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
   // + 400 + 800 ms). The same run with B on another topic (not paused, as a topic without the
   // pause would be) sent 18 and 19 of its 20 batches before A got through.
   test('throttling one group pauses the whole topic: the other group waits for its retries; nothing lost, order kept', async () => {
-    proxy.setMode('pass')
-    const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, `faults-pause-${topicCounter++}`)
+    sns.proxy.setMode('pass')
+    const { topicArn, queueUrl } = await createFifoTopicWithQueue(sns.moto.endpoint, `faults-pause-${topicCounter++}`)
     const spoolDir = tmp()
     const SITE_A = 'https://a.example.com'
     const SITE_B = 'https://b.example.com'
@@ -339,8 +323,8 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
           const status = code === 0 ? JSON.parse(stdout) : null
           return status?.events === events && status.files.every((f) => f.state === 'ok')
         },
-        30_000,
         `${events} events in a released spool`,
+        30_000,
       )
     const a = offline(SITE_A)
     const roomsA = logMany(a, 'pause-a', 30)
@@ -353,16 +337,16 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
 
     // SNS throttles group A's first THROTTLED requests; everything else goes through.
     let aRequests = 0
-    proxy.state.route = (r) => (r.action === 'PublishBatch' && r.groups.includes(SITE_A) && ++aRequests <= THROTTLED ? 'throttle400' : 'pass')
-    const logStart = proxy.state.log.length
+    sns.proxy.state.route = (r) => (r.action === 'PublishBatch' && r.groups.includes(SITE_A) && ++aRequests <= THROTTLED ? 'throttle400' : 'pass')
+    const logStart = sns.proxy.state.log.length
     try {
       // The next logger replays both groups at once (one chunk).
       // A request timeout far above what a loaded machine needs: a retry after a timeout would
       // blur which group waited for which.
-      const sink = { kind: 'sns', endpoint: proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 5000, requestTimeoutMs: 20_000 }
+      const sink = { kind: 'sns', endpoint: sns.proxy.endpoint, region: 'us-east-1', connectTimeoutMs: 5000, requestTimeoutMs: 20_000 }
       const logger = makeLogger(topicArn, spoolDir, [], { logger: { retryBudgetMs: 60_000, sink } })
-      await waitUntil(() => logger.stats().sent === 230, 60_000, 'both groups to be sent')
-      const requests = proxy.state.log.slice(logStart).filter((r) => r.action === 'PublishBatch')
+      await waitUntil(() => logger.stats().sent === 230, 'both groups to be sent', 60_000)
+      const requests = sns.proxy.state.log.slice(logStart).filter((r) => r.action === 'PublishBatch')
       for (const r of requests) assert.equal(r.groups.length, 1, 'a batch holds one group')
       const ofA = requests.filter((r) => r.groups[0] === SITE_A)
       const ofB = requests.filter((r) => r.groups[0] === SITE_B)
@@ -384,7 +368,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       )
 
       // Nothing lost or doubled, order kept per group.
-      const received = await receiveAll(moto.endpoint, queueUrl, { expected: 230, timeoutMs: 30_000 })
+      const received = await receiveAll(sns.moto.endpoint, queueUrl, { expected: 230, timeoutMs: 30_000 })
       const inGroup = (site) => received.filter((m) => m.messageGroupId === site).map((m) => JSON.parse(m.message).roomId)
       assert.deepEqual(inGroup(SITE_A), roomsA)
       assert.deepEqual(inGroup(SITE_B), roomsB)
@@ -392,13 +376,13 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       const closed = await logger.close({ timeoutMs: 5000 })
       assert.equal(closed.leftInSpool, 0)
     } finally {
-      proxy.state.route = null
+      sns.proxy.state.route = null
     }
   })
 
   test('process.exit(0) without close: the exit hook spools, a new logger replays', async () => {
-    proxy.setMode('down')
-    const { topicArn, queueUrl } = await createFifoTopicWithQueue(moto.endpoint, `faults-child-${topicCounter++}`)
+    sns.proxy.setMode('down')
+    const { topicArn, queueUrl } = await createFifoTopicWithQueue(sns.moto.endpoint, `faults-child-${topicCounter++}`)
     const spoolDir = tmp()
     const n = 25
     const script = `
@@ -406,7 +390,7 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
       const logger = new SnsLogger({
         siteUrl: ${JSON.stringify(SITE)},
         dfConfig: ${JSON.stringify(dfConfig([{ ...SUPPORT, topic: topicArn }]))},
-        sink: { kind: 'sns', endpoint: ${JSON.stringify(proxy.endpoint)}, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
+        sink: { kind: 'sns', endpoint: ${JSON.stringify(sns.proxy.endpoint)}, region: 'us-east-1', connectTimeoutMs: 300, requestTimeoutMs: 500 },
         retryBudgetMs: 20000,
         spoolDir: ${JSON.stringify(spoolDir)},
       })
@@ -441,10 +425,10 @@ describe('SNS delivery under faults (proxy -> moto)', () => {
     assert.ok(existsSync(join(spoolDir, 'spool.redb')), 'the spool file exists')
     assert.ok(statSync(join(spoolDir, 'spool.redb')).size > 0)
 
-    proxy.setMode('pass')
+    sns.proxy.setMode('pass')
     const logger = makeLogger(topicArn, spoolDir, [])
     const rooms = Array.from({ length: n }, (_, i) => `child-${i}`)
     await assertDelivered(queueUrl, rooms, 20_000, { fault: 'process.exit() in an outage, then restart', accepted: n, spooled: n, deadLettered: 0 })
-    await waitUntil(() => logger.stats().replayed === n && logger.stats().sent === n, 5000, 'replay stats')
+    await waitUntil(() => logger.stats().replayed === n && logger.stats().sent === n, 'replay stats', 5000)
   })
 })

@@ -19,15 +19,15 @@
 // from a second page; a page on a foreign origin is refused. Screenshot: __test__/output/.
 
 import assert from 'node:assert/strict'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
-import { IIFE, closeBrowser, closeTab, ensureWidgetBuilt, eventually, launchBrowser, metric, startSite, within } from './support/browser.mjs'
-import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, startMoto } from './support/moto.mjs'
-import { startRelay } from './support/relay.mjs'
+import { IIFE, closeTab, metric, startSite, startWidgetBackend, within } from './support/browser.mjs'
+import { SITE_URL, SUPPORT, tempDir } from './support/fixtures.mjs'
+import { receiveAll } from './support/moto.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PAGE = (name) => join(ROOT, '__test__', 'widget-page', name)
@@ -56,22 +56,17 @@ async function openTab(browser, url) {
 }
 
 describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', { timeout: 180_000 }, () => {
-  let moto
-  let queueUrl
-  let relay
   let site // the site: origin A, on the relay's allow-list
   let foreign // another origin, not on it
-  let browser
+  let backend
+  let moto, queueUrl, relay, browser // the backend's
   const rooms = new Map() // visitor token -> room id, as the site's server answers
 
   before(async () => {
-    await ensureWidgetBuilt()
-    moto = await startMoto()
-    ;({ queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'rc-support-events'))
-
     const routes = {
       '/index.html': PAGE('index.html'),
       '/esm.html': PAGE('esm.html'),
+      '/site-logger.js': PAGE('site-logger.js'),
       '/page.js': PAGE('page.js'),
       '/page.css': PAGE('page.css'),
       '/livechat-stub.js': PAGE('livechat-stub.js'),
@@ -88,32 +83,11 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
     }
     site = await startSite({ routes })
     foreign = await startSite({ routes })
-
-    const dfConfigPath = join(dir, 'df_config.json')
-    writeFileSync(dfConfigPath, JSON.stringify(dfConfig([SUPPORT])))
-    relay = await startRelay({
-      dir,
-      config: {
-        widgetOrigins: [site.origin],
-        logger: {
-          siteUrl: SITE_URL,
-          dfConfig: dfConfigPath,
-          spoolDir: join(dir, 'spool'),
-          sink: { kind: 'sns', connectTimeoutMs: 1000, requestTimeoutMs: 5000 },
-        },
-      },
-      env: motoSnsEnv(moto.endpoint),
-    })
-    browser = await launchBrowser()
+    backend = await startWidgetBackend({ dir, widgetOrigin: site.origin, servers: [site, foreign] })
+    ;({ moto, queueUrl, relay, browser } = backend)
   }, { timeout: 20 * 60_000 }) // the first run may install chromium with apt-get
 
-  after(async () => {
-    await closeBrowser(browser)
-    await relay?.stop()
-    await site?.close()
-    await foreign?.close()
-    await moto?.stop()
-  })
+  after(() => backend?.stop())
 
   test('a visitor\'s tab: every event arrives in SQS once, with the tab\'s id (the last ones by the pagehide beacon); the ESM build too', async () => {
     const relayParam = encodeURIComponent(relay.url)
@@ -234,8 +208,10 @@ describe('widget script in headless Chromium -> relay -> moto SNS -> SQS FIFO', 
     // Its beacon is refused as well.
     await intruder.click('#survey')
     await closeTab(intruder)
-    await eventually(10_000, 'the foreign beacon is refused', async () =>
-      (await metric(relay, 'sns_logger_http_requests_total', { route: 'widget', status: '403' })) === 5,
+    await waitUntil(
+      async () => (await metric(relay, 'sns_logger_http_requests_total', { route: 'widget', status: '403' })) === 5,
+      'the foreign beacon to be refused',
+      { timeoutMs: 10_000, intervalMs: 100 },
     )
 
     const received = await receiveAll(moto.endpoint, queueUrl, { timeoutMs: 5_000, settleSeconds: 2 })

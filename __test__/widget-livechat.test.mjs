@@ -19,16 +19,16 @@
 // iframe post has been handled.
 
 import assert from 'node:assert/strict'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
-import { IIFE, closeBrowser, closeTab, ensureWidgetBuilt, eventually, launchBrowser, metric, startSite } from './support/browser.mjs'
-import { SITE_URL, SUPPORT, dfConfig, tempDir } from './support/fixtures.mjs'
-import { createFifoTopicWithQueue, motoSnsEnv, receiveAll, startMoto } from './support/moto.mjs'
-import { startRelay } from './support/relay.mjs'
+import { IIFE, closeTab, metric, startSite, startWidgetBackend } from './support/browser.mjs'
+import { SITE_URL, SUPPORT, tempDir } from './support/fixtures.mjs'
+import { receiveAll } from './support/moto.mjs'
 import { LIVECHAT_VERSION, startRocketChatStandin } from './support/rocketchat-standin.mjs'
+import { waitUntil } from './support/wait.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PAGE = (name) => join(ROOT, '__test__', 'widget-page', name)
@@ -39,52 +39,28 @@ const dir = tempDir('sns-logger-widget-livechat-')
 const summary = (e) => `${e.category}/${e.action}`
 
 describe(`widget script with the real livechat widget (@rocket.chat/livechat ${LIVECHAT_VERSION}) in headless Chromium -> relay -> moto SNS -> SQS FIFO`, { timeout: 240_000 }, () => {
-  let moto
-  let queueUrl
-  let relay
   let rc // the stand-in Rocket.Chat server: its own origin
   let site // the site: another origin, on the relay's allow-list
-  let browser
+  let backend
+  let moto, queueUrl, relay, browser // the backend's
 
   before(async () => {
     assert.equal(LIVECHAT_VERSION, '1.13.3', 'the livechat build these tests were written against')
-    await ensureWidgetBuilt()
-    moto = await startMoto()
-    ;({ queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'rc-support-events'))
     rc = await startRocketChatStandin()
     site = await startSite({
       routes: {
         '/livechat.html': PAGE('livechat.html'),
+        '/site-logger.js': PAGE('site-logger.js'),
         '/livechat-page.js': PAGE('livechat-page.js'),
         '/page.css': PAGE('page.css'),
         '/widget/sns-logger-widget.min.js': IIFE,
       },
     })
-    const dfConfigPath = join(dir, 'df_config.json')
-    writeFileSync(dfConfigPath, JSON.stringify(dfConfig([SUPPORT])))
-    relay = await startRelay({
-      dir,
-      config: {
-        widgetOrigins: [site.origin],
-        logger: {
-          siteUrl: SITE_URL,
-          dfConfig: dfConfigPath,
-          spoolDir: join(dir, 'spool'),
-          sink: { kind: 'sns', connectTimeoutMs: 1000, requestTimeoutMs: 5000 },
-        },
-      },
-      env: motoSnsEnv(moto.endpoint),
-    })
-    browser = await launchBrowser()
+    backend = await startWidgetBackend({ dir, widgetOrigin: site.origin, servers: [rc, site] })
+    ;({ moto, queueUrl, relay, browser } = backend)
   }, { timeout: 20 * 60_000 }) // the first run may install chromium with apt-get
 
-  after(async () => {
-    await closeBrowser(browser)
-    await relay?.stop()
-    await site?.close()
-    await rc?.close()
-    await moto?.stop()
-  })
+  after(() => backend?.stop())
 
   const pageUrl = (extra = '') => `${site.origin}/livechat.html?rc=${encodeURIComponent(rc.origin)}&relay=${encodeURIComponent(relay.url)}&batchMs=200${extra}`
 
@@ -169,7 +145,7 @@ describe(`widget script with the real livechat widget (@rocket.chat/livechat ${L
     // Their first message starts the chat; the page reads the room id from Rocket.Chat itself.
     await sendMessage(page, 'Hello, I need a copy of my policy')
     await page.waitForFunction(() => window.callbacks.includes('onChatStarted'))
-    const room = await eventually(10_000, 'the stand-in opened a room for the visitor', () => rc.roomOf(token))
+    const room = await waitUntil(() => rc.roomOf(token), 'the stand-in to open a room for the visitor', { timeoutMs: 10_000, intervalMs: 100 })
     await page.waitForFunction(() => window.analytics.stats().waitingForRoomId === 0 && window.analytics.stats().sent === 1)
     assert.equal(await page.evaluate(() => document.getElementById('room-id').textContent), room._id)
     assert.deepEqual(room.messages.map((m) => m.msg), ['Hello, I need a copy of my policy'])
@@ -283,11 +259,15 @@ describe(`widget script with the real livechat widget (@rocket.chat/livechat ${L
     // Another tab in front: this one is hidden (a real visibilitychange, not a synthetic event).
     const other = await page.browserContext().newPage()
     await other.bringToFront()
-    await eventually(10_000, 'the page is hidden', () => page.evaluate(() => document.visibilityState === 'hidden'))
-    const s = await eventually(10_000, 'the hidden page beaconed its event', async () => {
-      const s = await stats(page)
-      return s.beacons === 1 && s
-    })
+    await waitUntil(() => page.evaluate(() => document.visibilityState === 'hidden'), 'the page to be hidden', { timeoutMs: 10_000, intervalMs: 100 })
+    const s = await waitUntil(
+      async () => {
+        const s = await stats(page)
+        return s.beacons === 1 && s
+      },
+      'the hidden page to beacon its event',
+      { timeoutMs: 10_000, intervalMs: 100 },
+    )
     assert.deepEqual({ pending: s.pending, sent: s.sent, failed: s.failed }, { pending: 0, sent: 1, failed: 0 })
 
     const received = await receiveAll(moto.endpoint, queueUrl, { expected: 1, timeoutMs: 20_000, settleSeconds: 2 })

@@ -21,6 +21,7 @@ import {
   snsClient,
   startMoto,
 } from '../support/moto.mjs'
+import { waitUntil } from '../support/wait.mjs'
 
 /**
  * PublishBatch through client-sns. Returns the HTTP status and the entries; a request moto
@@ -75,14 +76,6 @@ function isAlive(pid) {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
   } catch {
     return true // no procfs (macOS)
-  }
-}
-
-async function waitUntil(predicate, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
   }
 }
 
@@ -238,7 +231,7 @@ describe('moto harness', () => {
     let out = ''
     owner.stdout.setEncoding('utf8').on('data', (d) => (out += d))
     try {
-      await waitUntil(() => /^\d+\n/.test(out), 30_000, 'the owner to report the moto pid')
+      await waitUntil(() => /^\d+\n/.test(out), 'the owner to report the moto pid', 30_000)
     } catch (err) {
       owner.kill('SIGKILL')
       throw err
@@ -246,6 +239,6 @@ describe('moto harness', () => {
     const motoPid = Number.parseInt(out, 10)
     assert.ok(isAlive(motoPid))
     owner.kill('SIGKILL')
-    await waitUntil(() => !isAlive(motoPid), 5_000, `moto pid ${motoPid} to exit after its owner was SIGKILLed`)
+    await waitUntil(() => !isAlive(motoPid), `moto pid ${motoPid} to exit after its owner was SIGKILLed`, 5_000)
   })
 })

@@ -1,5 +1,6 @@
 // Headless Chromium (Debian's `chromium`, found or installed by scripts/ensure-chromium.mjs)
-// driven by puppeteer-core, and a static HTTP server for test pages on a loopback origin.
+// driven by puppeteer-core, a static HTTP server for test pages on a loopback origin, and the
+// back end a widget test's pages talk to (moto, the relay, the browser: startWidgetBackend).
 //
 //   const browser = await launchBrowser()
 //   const site = await startSite({ routes: { '/index.html': file, '/api/x': (req, res) => ... } })
@@ -8,7 +9,7 @@
 //   await site.close(); await closeBrowser(browser)
 
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { extname, join } from 'node:path'
@@ -18,6 +19,9 @@ import puppeteer from 'puppeteer-core'
 
 import { buildClients } from '../../scripts/build-clients.mjs'
 import { ensureChromium } from '../../scripts/ensure-chromium.mjs'
+import { SITE_URL, SUPPORT, dfConfig } from './fixtures.mjs'
+import { createFifoTopicWithQueue, motoSnsEnv, startMoto } from './moto.mjs'
+import { startRelay } from './relay.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** The widget's minified script, as pages load it. */
@@ -41,17 +45,6 @@ export async function metric(relay, name, labels = {}) {
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) sum += Number(match[3])
   }
   return sum
-}
-
-/** Polls `probe` until it returns a truthy value (then returns it), or fails after `ms`. */
-export async function eventually(ms, what, probe) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(value)})`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 const TYPES = {
@@ -84,6 +77,49 @@ export async function launchBrowser() {
     timeout: 30_000,
     protocolTimeout: 30_000,
   })
+}
+
+/**
+ * What a widget test's pages talk to: moto with the FIFO topic `rc-support-events` and its
+ * queue, the relay (`sns-logger serve`, a child process) allowing only `widgetOrigin` and
+ * publishing to moto's SNS for the support bot, and headless Chromium. `stop()` ends them all,
+ * then closes `servers` (the test's own: its sites, stand-ins), as a failed start does.
+ * @param {{ dir: string, widgetOrigin: string, servers?: { close(): Promise<void> }[] }} options
+ *   `dir` holds the relay's files
+ */
+export async function startWidgetBackend({ dir, widgetOrigin, servers = [] }) {
+  const started = servers.map((server) => () => server.close())
+  const stop = async () => {
+    for (const end of started.reverse()) await end()
+  }
+  try {
+    await ensureWidgetBuilt()
+    const moto = await startMoto()
+    started.push(() => moto.stop())
+    const { queueUrl } = await createFifoTopicWithQueue(moto.endpoint, 'rc-support-events')
+    const dfConfigPath = join(dir, 'df_config.json')
+    writeFileSync(dfConfigPath, JSON.stringify(dfConfig([SUPPORT])))
+    const relay = await startRelay({
+      dir,
+      config: {
+        widgetOrigins: [widgetOrigin],
+        logger: {
+          siteUrl: SITE_URL,
+          dfConfig: dfConfigPath,
+          spoolDir: join(dir, 'spool'),
+          sink: { kind: 'sns', connectTimeoutMs: 1000, requestTimeoutMs: 5000 },
+        },
+      },
+      env: motoSnsEnv(moto.endpoint),
+    })
+    started.push(() => relay.stop())
+    const browser = await launchBrowser()
+    started.push(() => closeBrowser(browser))
+    return { moto, queueUrl, relay, browser, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
 }
 
 /** Closes the browser, and kills it if it does not close within 10 s. */

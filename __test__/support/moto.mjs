@@ -28,6 +28,7 @@ import {
 
 import { ensureMoto, VENV_PYTHON } from '../../scripts/ensure-moto.mjs'
 import { assertFollowsPlan } from './plan-schema.mjs'
+import { waitUntil } from './wait.mjs'
 
 export const REGION = 'us-east-1'
 export const ACCOUNT_ID = '123456789012'
@@ -231,8 +232,7 @@ async function startMotoOnce(port, timeoutMs) {
     return text ? `\n--- moto output (tail) ---\n${text.slice(-8_000)}` : '\n(moto produced no output)'
   }
 
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
+  const answers = async () => {
     if (spawnError) {
       throw new Error(`failed to spawn moto (${VENV_PYTHON}): ${spawnError.message}`)
     }
@@ -242,15 +242,16 @@ async function startMotoOnce(port, timeoutMs) {
     try {
       const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1_000) })
       await res.arrayBuffer()
-      if (res.ok) break
+      return res.ok
     } catch {
-      // not listening yet
+      return false // not listening yet
     }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`moto server did not become ready on ${endpoint} within ${timeoutMs} ms${tail()}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
+  }
+  try {
+    await waitUntil(answers, `the moto server to answer on ${endpoint}`, { timeoutMs, intervalMs: 100, details: tail })
+  } catch (error) {
+    await stop() // nothing to do when it failed to spawn or exited
+    throw error
   }
 
   return { endpoint, port, pid: child.pid, stop, output: () => output }

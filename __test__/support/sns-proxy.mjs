@@ -5,6 +5,11 @@
 //   proxy.setMode('pass')
 //   await proxy.close()
 //
+// or, for the tests of a file or describe block, moto with the proxy in front of it:
+//
+//   const sns = motoBehindProxy()   // started before the tests, stopped after them
+//   ... sns.moto.endpoint (topics, queues), sns.proxy.endpoint (the logger's SNS) ...
+//
 // Per request, `proxy.state.route` (when set) may pick the mode from what the request carries:
 //   proxy.state.route = ({ action, topicArn, groups, n }) => (groups.includes(A) ? 'throttle400' : 'pass')
 // and `proxy.state.log` lists every request that reached a handler, in arrival order, as
@@ -20,20 +25,6 @@ import { after, before } from 'node:test'
 import { PublishBatchCommand } from '@aws-sdk/client-sns'
 
 import { snsClient, startMoto } from './moto.mjs'
-
-/** moto and a proxy in front of it for the calling suite: started before its tests, stopped after. */
-export function motoBehindProxy() {
-  const aws = { moto: null, proxy: null }
-  before(async () => {
-    aws.moto = await startMoto()
-    aws.proxy = await startProxy(aws.moto.endpoint)
-  })
-  after(async () => {
-    await aws.proxy?.close()
-    await aws.moto?.stop()
-  })
-  return aws
-}
 
 function xmlEscape(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -226,4 +217,23 @@ export async function startProxy(target) {
       await new Promise((resolve) => server.close(resolve))
     },
   }
+}
+
+/**
+ * moto, and the proxy in front of its SNS, for the tests of the enclosing file or describe
+ * block: started in a `before` hook, closed in an `after` hook (proxy first, then moto; after
+ * the `after` hooks registered before this call). Returns `{ moto, proxy }`, set once started.
+ * @returns {{ moto: Awaited<ReturnType<typeof startMoto>>, proxy: Awaited<ReturnType<typeof startProxy>> }}
+ */
+export function motoBehindProxy() {
+  const started = { moto: undefined, proxy: undefined }
+  before(async () => {
+    started.moto = await startMoto()
+    started.proxy = await startProxy(started.moto.endpoint)
+  })
+  after(async () => {
+    await started.proxy?.close()
+    await started.moto?.stop()
+  })
+  return started
 }

@@ -1,16 +1,10 @@
-// The site's own code beside the REAL livechat embed: the visitor token it gives the widget, the
-// widget logger, the room id read when a chat starts (Rocket.Chat's own
+// The site's own code beside the REAL livechat embed (after site-logger.js, which sets up the
+// visitor token and the widget logger): the room id read when a chat starts (Rocket.Chat's own
 // `GET /api/v1/livechat/config?token=` from the page, `config.room._id`), and the visitor
 // finishing the chat from the widget's window (`onChatEnded` after the visitor's
 // "Finish this chat", which the page is told about by the test: the callback alone cannot say
 // who closed the room).
-const params = new URLSearchParams(location.search)
 const rocketChat = params.get('rc')
-
-// The site's visitor token for Rocket.Chat (kept per tab here; a real site keeps its own).
-const visitorToken = sessionStorage.getItem('site.visitorToken') || `v${Math.random().toString(36).slice(2, 12)}`
-sessionStorage.setItem('site.visitorToken', visitorToken)
-window.visitorToken = visitorToken
 
 // Every widget callback the page sees, in order, and what the widget app in the iframe asks the
 // embed to do (`fn` of its postMessage calls), for the test to read.
@@ -20,20 +14,10 @@ window.addEventListener('message', (event) => {
   if (event.data && event.data.src === 'rocketchat') window.fromWidget.push(event.data.fn)
 })
 RocketChat(function () {
-  this.setGuestToken(visitorToken)
   for (const name of ['onChatMaximized', 'onChatMinimized', 'onChatStarted', 'onChatEnded', 'onWidgetShown', 'onWidgetHidden']) {
     this[name](() => window.callbacks.push(name))
   }
 })
-
-window.notices = []
-const analytics = SnsLoggerWidget.createWidgetLogger({
-  relayUrl: params.get('relay'),
-  roomId: params.get('roomId') || undefined,
-  batchMs: Number(params.get('batchMs') || 1000),
-  onError: (notice) => window.notices.push(notice),
-})
-window.analytics = analytics
 
 RocketChat(function () {
   this.onChatStarted(async () => {
@@ -48,5 +32,3 @@ RocketChat(function () {
     if (window.visitorFinishing) analytics.chatClosedFromWindow()
   })
 })
-
-document.getElementById('tab-id').textContent = analytics.tabId
