@@ -289,9 +289,12 @@ impl Spool {
   }
 
   /// Whether the spool can take a write of `bytes` now: writes a record of that size (at
-  /// least 1 KiB, at most 4 MiB) in one commit, then deletes it in another. A
-  /// record deleted in the transaction that wrote it never reaches the file, so such a probe
-  /// passes on a full disk.
+  /// least 1 KiB, at most 4 MiB) in one commit, then deletes it in another. A record deleted
+  /// in the transaction that wrote it never reaches the file, so such a probe passes on a full
+  /// disk. One record, not one per event: the events' records go into a large tree whose
+  /// touched pages a commit rewrites, and many small records in the probe's own small tree
+  /// fitted where the events did not; one value of their whole size needs a region of pages
+  /// of its own, and fits only where they would.
   pub fn probe(&self, bytes: usize) -> SpoolResult<()> {
     let record = vec![0u8; bytes.clamp(1024, MAX_PROBE_BYTES)];
     self.with_db(|db| {
