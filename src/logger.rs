@@ -242,7 +242,7 @@ impl JsSnsLogger {
       LoggerConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
     let observer = observer(on_notice)?;
     // Inside an application, delivery is background work: the JavaScript thread comes first.
-    runtime::yield_to_host();
+    runtime::share_cores_with_host();
     let logger = Logger::open(config, observer).map_err(to_js)?;
     Ok(JsSnsLogger { logger })
   }
