@@ -27,9 +27,6 @@ function serveCommand(argv) {
       onError: (error) => say(`${error.code}: ${error.message}${error.events ? ` (${error.events} events)` : ''}`),
     },
   })
-  process.stdout.write(`sns-logger serve: listening on ${relay.address.url}, metrics on ${relay.adminAddress.url}/metrics\n`)
-  for (const warning of relay.warnings) say(`warning: ${warning}`)
-
   let signals = 0
   const stop = (signal) => {
     signals += 1
@@ -46,8 +43,12 @@ function serveCommand(argv) {
       process.exit(0)
     })
   }
+  // Before the announcement: whoever waits for it may signal at once, and the relay answers
+  // requests from its own threads while this one may not have run on yet.
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  process.stdout.write(`sns-logger serve: listening on ${relay.address.url}, metrics on ${relay.adminAddress.url}/metrics\n`)
+  for (const warning of relay.warnings) say(`warning: ${warning}`)
   return null // keeps running
 }
 
