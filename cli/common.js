@@ -54,6 +54,15 @@ function loggerOptions(path) {
   return config
 }
 
+/**
+ * A path as a command shows it (in output and in generated files' headers): relative to where
+ * the command ran, with forward slashes on every system.
+ */
+function shown(path) {
+  const { isAbsolute, relative } = require('node:path')
+  return (isAbsolute(path) ? relative(process.cwd(), path) || '.' : path).split('\\').join('/')
+}
+
 /** The native binding (the operator's functions are not part of the package's API). */
 function native() {
   return require('../binding.js')
@@ -83,4 +92,4 @@ const COMMON_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 }
 
-module.exports = { UsageError, coded, parse, whole, readConfig, loggerOptions, native, planWithExtension, COMMON_FLAGS }
+module.exports = { UsageError, coded, parse, whole, readConfig, loggerOptions, native, shown, planWithExtension, COMMON_FLAGS }

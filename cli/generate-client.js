@@ -3,8 +3,8 @@
 // (client/generate.mjs says what the files are and why).
 
 const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs')
-const { isAbsolute, join, relative } = require('node:path')
-const { parse, planWithExtension, UsageError } = require('./common.js')
+const { join } = require('node:path')
+const { parse, planWithExtension, shown, UsageError } = require('./common.js')
 
 const GENERATE_CLIENT_USAGE = `Usage: sns-logger generate-client --out DIR [--plan-extension FILE] [--check]
 
@@ -23,9 +23,6 @@ Flags:
 
 Exit codes: 0 written (or up to date), 1 out of date (--check), 2 bad flags or plan extension.
 `
-
-/** A path as the header shows it: relative to where the command ran, with forward slashes. */
-const shown = (path) => (isAbsolute(path) ? relative(process.cwd(), path) || '.' : path).split('\\').join('/')
 
 async function generate({ out, extension, check }) {
   const { renderClient } = await import('../client/generate.mjs')

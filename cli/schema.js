@@ -3,8 +3,8 @@
 // (plan/render-schema.mjs), with an extension's events, for those who read the topics.
 
 const { mkdirSync, writeFileSync } = require('node:fs')
-const { join, relative, isAbsolute } = require('node:path')
-const { parse, planWithExtension, coded, UsageError } = require('./common.js')
+const { join } = require('node:path')
+const { parse, planWithExtension, coded, shown, UsageError } = require('./common.js')
 
 const SCHEMA_USAGE = `Usage: sns-logger schema --out DIR [--plan-extension FILE]
 
@@ -23,9 +23,6 @@ Flags:
 Exit codes: 0 written, 1 DIR cannot be written (ERR_IO), 2 bad flags or plan extension
 (ERR_INVALID_PLAN).
 `
-
-/** A path as output shows it: relative to where the command ran. */
-const shown = (path) => (isAbsolute(path) ? relative(process.cwd(), path) || '.' : path)
 
 async function write({ out, extension, json }) {
   const { renderSchemas, schemaText } = await import('../plan/render-schema.mjs')

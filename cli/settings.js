@@ -109,7 +109,8 @@ const optionFlagParse = (key) => ({ [optionFlag(key).slice(2)]: { type: 'string'
 /** Its line in a command's usage text, from the setting's row: its doc line and where the value comes from when the flag is not given. */
 function optionFlagUsage(key, value, column) {
   const row = settings().find((r) => r.scope === 'logger' && r.key === key)
-  const fallback = [`--config's ${key}`, row.env, row.hasDefault ? row.default : row.default.replace(/^none$/, '')].filter(Boolean)
+  // A default of "none" says nothing here: without the flag, the option and the variable, there is none.
+  const fallback = [`--config's ${key}`, row.env, row.default].filter((part) => part && part !== 'none')
   return entry(`${optionFlag(key)} ${value}`, `${row.doc} (else ${fallback.join(', else ')})`, column)
 }
 

@@ -13,7 +13,8 @@ use sns_logger_core::ops::{self, DeadLetterFilter, StorageSettings};
 use sns_logger_core::{runtime, ErrorCode, LoggerError};
 use std::path::Path;
 
-fn env(name: &str) -> Option<String> {
+/// The process environment, as the core reads settings from it.
+pub(crate) fn env(name: &str) -> Option<String> {
   std::env::var(name).ok()
 }
 

@@ -2,12 +2,14 @@
 //! promise, so the JavaScript thread stays free to stop on SIGINT mid-poll. Not part of the
 //! package's API (`index.js` does not export it).
 
+use crate::ops::env;
 use crate::to_js;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::{json, Value as Json};
 use sns_logger_core::ops::{self, QueueReader};
 use sns_logger_core::{runtime, LoggerError};
+use std::future::Future;
 use std::sync::Arc;
 
 #[napi(js_name = "QueueReader")]
@@ -15,13 +17,22 @@ pub struct JsQueueReader {
   reader: Arc<QueueReader>,
 }
 
-/// A promise's outcome: `{ value }`, or `{ error: { code, message } }` for cli/tail.js to throw
-/// (a rejection from the runtime's threads could not carry the stable code).
-fn settled<T: ops::Report>(result: std::result::Result<T, LoggerError>) -> Json {
-  match result {
-    Ok(value) => json!({ "value": ops::report_json(&value) }),
-    Err(error) => json!({ "error": { "code": error.code.as_str(), "message": error.message } }),
-  }
+/// A promise of `work`'s outcome, run on the runtime: `{ value }`, or `{ error: { code, message } }`
+/// for cli/tail.js to throw (a rejection from the runtime's threads could not carry the stable
+/// code).
+fn promise_of<'env, T: ops::Report>(
+  env: &'env Env,
+  work: impl Future<Output = std::result::Result<T, LoggerError>> + Send + 'static,
+) -> Result<Object<'env>> {
+  let (deferred, promise) = env.create_deferred()?;
+  runtime::handle().spawn(async move {
+    let outcome = match work.await {
+      Ok(value) => json!({ "value": ops::report_json(&value) }),
+      Err(error) => json!({ "error": { "code": error.code.as_str(), "message": error.message } }),
+    };
+    deferred.resolve(move |_| Ok(outcome));
+  });
+  Ok(promise)
 }
 
 #[napi]
@@ -33,7 +44,6 @@ impl JsQueueReader {
     ts_args_type = "options: object | undefined, queueUrl: string"
   )]
   pub fn new(options: Option<Json>, queue_url: String) -> Result<Self, &'static str> {
-    let env = |name: &str| std::env::var(name).ok();
     let reader = QueueReader::from_settings(options.as_ref(), &env, &queue_url).map_err(to_js)?;
     Ok(JsQueueReader {
       reader: Arc::new(reader),
@@ -45,14 +55,9 @@ impl JsQueueReader {
     ts_return_type = "Promise<{ value?: { messageId: string, receiptHandle: string, body: string, messageGroupId?: string, sentTimestamp?: string }[], error?: { code: string, message: string } }>"
   )]
   pub fn receive<'env>(&self, env: &'env Env, wait_seconds: u32) -> Result<Object<'env>> {
-    let (deferred, promise) = env.create_deferred()?;
     let reader = self.reader.clone();
     let wait = wait_seconds.min(ops::MAX_WAIT_SECONDS.into()) as u8;
-    runtime::handle().spawn(async move {
-      let outcome = settled(reader.receive(wait).await);
-      deferred.resolve(move |_| Ok(outcome));
-    });
-    Ok(promise)
+    promise_of(env, async move { reader.receive(wait).await })
   }
 
   /// Deletes received messages by their receipt handles.
@@ -60,12 +65,7 @@ impl JsQueueReader {
     ts_return_type = "Promise<{ value?: { deleted: number, failed: { code: string, message: string }[] }, error?: { code: string, message: string } }>"
   )]
   pub fn delete<'env>(&self, env: &'env Env, receipt_handles: Vec<String>) -> Result<Object<'env>> {
-    let (deferred, promise) = env.create_deferred()?;
     let reader = self.reader.clone();
-    runtime::handle().spawn(async move {
-      let outcome = settled(reader.delete(&receipt_handles).await);
-      deferred.resolve(move |_| Ok(outcome));
-    });
-    Ok(promise)
+    promise_of(env, async move { reader.delete(&receipt_handles).await })
   }
 }
