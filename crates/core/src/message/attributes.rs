@@ -3,7 +3,7 @@
 //! policies read. SNS counts every part of an attribute (name, data type and value) towards
 //! the message's size, and so does the logger ([`Envelope::wire_len`]).
 
-use super::{ActionPart, Envelope, EventKind, Form, Route};
+use super::{ActionPart, Envelope, EventKind, Form};
 use crate::error::quote;
 use crate::plan::EventType;
 use serde::de::Error as _;
@@ -86,7 +86,6 @@ impl Envelope {
       event_type,
     };
     Ok(Envelope {
-      route: Arc::new(Route::whole(topic_arn, group_id, true)),
       form: Form::Whole { kind: Some(kind) },
       ..Envelope::whole(topic_arn, group_id, dedup_id, message)
     })
@@ -156,7 +155,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for MessageAttributes<'a> {
 mod tests {
   use super::*;
   use crate::error::ErrorCode;
-  use crate::message::{validate_message_size, ActionParts, MAX_MESSAGE_BYTES};
+  use crate::message::{validate_message_size, ActionParts, Route, MAX_MESSAGE_BYTES};
   use crate::plan::{EventInput, PropertiesInput, TrackingPlan, Value};
 
   const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:events.fifo";

@@ -127,7 +127,7 @@ impl Envelope {
   /// without message attributes ([`Envelope::whole_with_attributes`]: with).
   pub fn whole(topic_arn: &str, group_id: &str, dedup_id: &str, message: &str) -> Envelope {
     Envelope {
-      route: Arc::new(Route::whole(topic_arn, group_id, false)),
+      route: Arc::new(Route::whole(topic_arn, group_id)),
       text: format!("{dedup_id}{message}").into_boxed_str(),
       seq: 0,
       given_dedup_len: dedup_id.len() as u16,

@@ -17,7 +17,8 @@ pub struct Route {
   pub(super) head: Box<str>,
   pub(super) dedup_prefix: Box<str>,
   pub(super) actions: Arc<ActionParts>,
-  /// Its messages carry [`MessageAttributes`] (`messageAttributes`).
+  /// Its messages carry [`MessageAttributes`] (`messageAttributes`; a message read back whole
+  /// carries those it was stored with, if any).
   pub(super) attributes: bool,
 }
 
@@ -44,15 +45,16 @@ impl Route {
     }
   }
 
-  /// The route of a message read back whole.
-  pub(super) fn whole(topic_arn: &str, group_id: &str, attributes: bool) -> Route {
+  /// The route of a message read back whole: it carries the attributes it was stored with,
+  /// if any (its kind, known only then).
+  pub(super) fn whole(topic_arn: &str, group_id: &str) -> Route {
     Route {
       topic_arn: topic_arn.into(),
       group_id: group_id.into(),
       head: "".into(),
       dedup_prefix: "".into(),
       actions: Default::default(),
-      attributes,
+      attributes: true,
     }
   }
 }
