@@ -13,6 +13,11 @@ let processLogger = null
  * disturb delivery.
  */
 class SnsLogger extends native.SnsLogger {
+  /** category → action → the index logAction takes: one number crosses instead of two strings. */
+  #actionIndexes = new Map()
+  /** The native logger for native.logAction / native.logFields (see handle() in src/logger.rs). */
+  #handle
+
   constructor(options) {
     // Anything but a plain object goes to the native side untouched, which names the problem.
     const isObject = typeof options === 'object' && options !== null && !Array.isArray(options)
@@ -27,6 +32,12 @@ class SnsLogger extends native.SnsLogger {
       super(isObject ? rest : options, noticeHandler(onError, onDelivery))
     } catch (error) {
       throw coded(error, 'ERR_INVALID_OPTIONS', 'options could not be read')
+    }
+    this.#handle = this.handle()
+    for (const { category, action, index } of this.actionIndexes()) {
+      let actions = this.#actionIndexes.get(category)
+      if (!actions) this.#actionIndexes.set(category, (actions = new Map()))
+      actions.set(action, index)
     }
   }
 
@@ -45,8 +56,9 @@ class SnsLogger extends native.SnsLogger {
 
   /** Validates the event and queues it; throws on bad input. Never blocks on I/O. */
   logEvent(event) {
-    // The fields are read here, where V8 does it far faster than N-API; the order is
-    // js_input::FIELDS. A throwing getter or Proxy becomes a coded error, as natively.
+    // The fields are read here, where V8 does it far faster than N-API, and passed in the
+    // order of js_input::FIELDS (logAction: the action's index in place of category and
+    // action). A throwing getter or Proxy becomes a coded error, as natively.
     let isEvent, agent, roomId, tabId, category, action, properties, timestamp, keys
     try {
       isEvent = typeof event === 'object' && event !== null && !Array.isArray(event)
@@ -55,8 +67,11 @@ class SnsLogger extends native.SnsLogger {
     } catch {
       throw codedError('ERR_INVALID_EVENT', 'reading the event threw: events must be plain data objects')
     }
-    if (isEvent) this.logFields(agent, roomId, tabId, category, action, properties, timestamp, keys)
-    else super.logEvent(event) // throws, naming what was given
+    if (!isEvent) return super.logEvent(event) // throws, naming what was given
+    // Anything not in the plan (or not strings) goes by name, to be named in the error.
+    const index = this.#actionIndexes.get(category)?.get(action)
+    if (index !== undefined) native.logAction(this.#handle, index, agent, roomId, tabId, properties, timestamp, keys)
+    else native.logFields(this.#handle, agent, roomId, tabId, category, action, properties, timestamp, keys)
   }
 
   /** logEvent for plan-extension events: the same checks at runtime, loose types. */

@@ -452,3 +452,31 @@ test('stats counters follow accepted, sent and rejected events', () =>
     assert.equal(after.requests, requests + 1, 'one more request for one more event');
     assert.equal(after.lastErrorCode, undefined);
   }));
+
+test("each logger names actions by its own plan: an extension's event is one logger's, not another's", async () => {
+  const feedback = { categories: [{ category: 'Feedback', actions: [{ action: 'rated', eventType: 'customerAction' }] }] };
+  const event = { agent: SALES.username, roomId: 'r1', category: 'Feedback', action: 'rated', timestamp: '2022-09-26T17:50:47.225Z' };
+  const extended = newLogger({ planExtension: feedback });
+  try {
+    await withLogger(async (plain) => {
+      assert.throws(() => plain.logEvent(event), (error) => error.code === 'ERR_UNKNOWN_CATEGORY' && error.message.includes('"Feedback"'));
+      extended.logEvent(event);
+      // A built-in event after the extension's, in both: each logger's indexes are its own.
+      const built = lib.agentTransferSuccessful({ agent: SALES.username, roomId: 'r2', timestamp: '2022-09-26T17:50:47.225Z' });
+      plain.logEvent(built);
+      extended.logEvent(built);
+      await Promise.all([plain.flush(), extended.flush()]);
+      const transfer = expectedMessage({ ...built, properties: [], agentId: SALES.agentId, eventType: 'session' });
+      assert.deepEqual(
+        plain.records().map((r) => r.Message),
+        [transfer],
+      );
+      assert.deepEqual(
+        extended.records().map((r) => r.Message),
+        [expectedMessage({ ...event, agentId: SALES.agentId, eventType: 'customerAction' }), transfer],
+      );
+    });
+  } finally {
+    await extended.close({ timeoutMs: 1000 });
+  }
+});

@@ -3,7 +3,7 @@
 
 use napi::sys::{self, napi_env, napi_value, KeyCollectionMode, KeyFilter, Status, ValueType};
 use sns_logger_core::message::MAX_MESSAGE_BYTES;
-use sns_logger_core::plan::{EventInput, PropertiesInput, Value};
+use sns_logger_core::plan::{ActionId, EventInput, PropertiesInput, Value};
 use sns_logger_core::{ErrorCode, LoggerError};
 use std::ffi::CStr;
 use std::ptr;
@@ -36,6 +36,20 @@ pub const FIELDS: [&CStr; 7] = [
   c"timestamp",
 ];
 
+/// How an event names its action: by its `category` and `action` values, or by the index
+/// `index.js` found them at in this logger's plan (`ActionId::to_index`).
+pub enum ActionRef {
+  Names {
+    category: napi_value,
+    action: napi_value,
+  },
+  Index(u32),
+}
+
+/// The fields of an event but its category and action: agent, roomId, tabId, properties,
+/// timestamp.
+pub type OwnFields = [napi_value; 5];
+
 /// Reads every field of the event object; the result still has to pass the plan.
 ///
 /// # Safety
@@ -57,30 +71,42 @@ pub unsafe fn read_event(env: napi_env, value: napi_value) -> Result<EventInput,
     }
     Ok(Ok(fields))
   };
-  read()
-    .unwrap_or_else(|Threw| Err(threw(env)))
-    .and_then(|fields| read_fields(env, fields, None))
+  let [agent, room_id, tab_id, category, action, properties, timestamp] =
+    read().unwrap_or_else(|Threw| Err(threw(env)))?;
+  let action = ActionRef::Names { category, action };
+  read_fields(
+    env,
+    action,
+    [agent, room_id, tab_id, properties, timestamp],
+    None,
+  )
 }
 
 /// Reads the event's fields, already taken out of the object (by `index.js`, where V8 reads
-/// properties far faster than N-API can), in the order of [`FIELDS`]. `property_keys`, when
-/// given, is `Object.keys(properties)`: cheaper from JavaScript than enumerating here.
+/// properties far faster than N-API can). `property_keys`, when given, is
+/// `Object.keys(properties)`: cheaper from JavaScript than enumerating here.
 ///
 /// # Safety
 /// `env` and every value must be the live handles of the current N-API call.
 pub unsafe fn read_fields(
   env: napi_env,
-  fields: [napi_value; 7],
+  action: ActionRef,
+  fields: OwnFields,
   property_keys: Option<napi_value>,
 ) -> Result<EventInput, LoggerError> {
-  let [agent, room_id, tab_id, category, action, properties, timestamp] = fields;
+  let [agent, room_id, tab_id, properties, timestamp] = fields;
   let read = || -> Read<EventInput> {
+    let (category, action, action_id) = match action {
+      ActionRef::Names { category, action } => (value(env, category)?, value(env, action)?, None),
+      ActionRef::Index(index) => (None, None, Some(ActionId::from_index(index))),
+    };
     Ok(EventInput {
       agent: value(env, agent)?,
       room_id: value(env, room_id)?,
       tab_id: value(env, tab_id)?,
-      category: value(env, category)?,
-      action: value(env, action)?,
+      category,
+      action,
+      action_id,
       properties: self::properties(env, properties, property_keys)?,
       timestamp: value(env, timestamp)?,
     })
@@ -129,6 +155,10 @@ unsafe fn is_date(env: napi_env, value: napi_value) -> Read<bool> {
 
 /// `None` for `undefined`.
 unsafe fn value(env: napi_env, value: napi_value) -> Read<Option<Value>> {
+  // Most fields are strings: asking for one first spares a napi_typeof.
+  if let Some(string) = string(env, value)? {
+    return Ok(Some(string));
+  }
   Ok(Some(match type_of(env, value)? {
     ValueType::napi_undefined => return Ok(None),
     ValueType::napi_number => {
@@ -136,7 +166,6 @@ unsafe fn value(env: napi_env, value: napi_value) -> Read<Option<Value>> {
       check(sys::napi_get_value_double(env, value, &mut number))?;
       Value::Number(number)
     }
-    ValueType::napi_string => string(env, value)?,
     ValueType::napi_object if is_date(env, value)? => {
       let mut ms = 0.0;
       check(sys::napi_get_date_value(env, value, &mut ms))?;
@@ -147,21 +176,21 @@ unsafe fn value(env: napi_env, value: napi_value) -> Read<Option<Value>> {
   }))
 }
 
-unsafe fn string(env: napi_env, value: napi_value) -> Read<Value> {
+/// The string, or `None` when `value` is not one.
+unsafe fn string(env: napi_env, value: napi_value) -> Read<Option<Value>> {
   // Most strings fit on the stack: one N-API call instead of measuring, then copying.
   const STACK: usize = 256;
   let mut stack = [0u8; STACK];
   let mut written = 0;
-  check(sys::napi_get_value_string_utf8(
-    env,
-    value,
-    stack.as_mut_ptr().cast(),
-    STACK,
-    &mut written,
-  ))?;
+  let status =
+    sys::napi_get_value_string_utf8(env, value, stack.as_mut_ptr().cast(), STACK, &mut written);
+  if status == Status::napi_string_expected {
+    return Ok(None);
+  }
+  check(status)?;
   // A cut can only happen within a character's width (4 bytes) of the end.
   if written + 4 < STACK - 1 {
-    return checked_string(env, value, stack[..written].to_vec());
+    return checked_string(env, value, stack[..written].to_vec()).map(Some);
   }
   let mut len = 0;
   check(sys::napi_get_value_string_utf8(
@@ -172,7 +201,7 @@ unsafe fn string(env: napi_env, value: napi_value) -> Read<Value> {
     &mut len,
   ))?;
   if len > MAX_MESSAGE_BYTES {
-    return Ok(Value::TooLong(len));
+    return Ok(Some(Value::TooLong(len)));
   }
   let mut buf = vec![0u8; len + 1];
   check(sys::napi_get_value_string_utf8(
@@ -183,7 +212,7 @@ unsafe fn string(env: napi_env, value: napi_value) -> Read<Value> {
     &mut written,
   ))?;
   buf.truncate(written);
-  checked_string(env, value, buf)
+  checked_string(env, value, buf).map(Some)
 }
 
 /// U+FFFD, as N-API writes it in place of a lone surrogate.
@@ -286,7 +315,7 @@ unsafe fn properties(
   for i in 0..count {
     let mut key = ptr::null_mut();
     check(sys::napi_get_element(env, keys, i, &mut key))?;
-    let Value::String(name) = string(env, key)? else {
+    let Some(Value::String(name)) = string(env, key)? else {
       return Ok(Some(PropertiesInput::Other(
         "an object with an unreadable key (over-long, or with a lone surrogate)",
       )));

@@ -16,7 +16,7 @@ use napi::bindgen_prelude::Error;
 use napi_derive::napi;
 use sns_logger_core::LoggerError;
 
-pub use logger::JsSnsLogger;
+pub use logger::{log_action, log_fields, JsSnsLogger};
 pub use relay::{serve, JsRelay};
 
 /// Events are allocated on the JavaScript thread and freed on the runtime's threads; glibc's

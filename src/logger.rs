@@ -1,6 +1,7 @@
 //! `SnsLogger`: a core logger seen from JavaScript, and the plain objects its methods return.
 
-use crate::{js_input, to_js};
+use crate::js_input::{self, ActionRef};
+use crate::to_js;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -171,6 +172,14 @@ impl From<Stats> for LoggerStats {
   }
 }
 
+/// An action of the logger's plan and the index `logAction` takes for it.
+#[napi(object)]
+pub struct ActionIndex {
+  pub category: String,
+  pub action: String,
+  pub index: u32,
+}
+
 /// One request as the memory sink recorded it, with SNS's parameter names.
 #[napi(object)]
 pub struct PublishRecord {
@@ -255,31 +264,27 @@ impl JsSnsLogger {
     self.logger.log(input).map_err(to_js)
   }
 
-  /// logEvent with the fields already read by `index.js`, in the order of
-  /// `js_input::FIELDS`, and `Object.keys(properties)`: V8 reads them far faster than N-API.
-  #[napi(catch_unwind, skip_typescript)]
-  #[allow(clippy::too_many_arguments)]
-  pub fn log_fields(
-    &self,
-    env: Env,
-    agent: Unknown,
-    room_id: Unknown,
-    tab_id: Unknown,
-    category: Unknown,
-    action: Unknown,
-    properties: Unknown,
-    timestamp: Unknown,
-    property_keys: Unknown,
-  ) -> Result<(), &'static str> {
-    let fields = [
-      agent, room_id, tab_id, category, action, properties, timestamp,
-    ]
-    .map(|field| field.value().value);
-    // Anything but an array (undefined) makes js_input enumerate the keys itself.
-    let keys = Some(property_keys.value().value);
-    // SAFETY: every handle belongs to this call.
-    let input = unsafe { js_input::read_fields(env.raw(), fields, keys) }.map_err(to_js)?;
-    self.logger.log(input).map_err(to_js)
+  /// The logger for `logAction` / `logFields`: module functions, which skip the per-call
+  /// bookkeeping napi-rs does for class methods (a borrow registry behind a global lock).
+  #[napi(skip_typescript)]
+  pub fn handle(&self) -> External<Logger> {
+    External::new(self.logger.clone())
+  }
+
+  /// Every action of this logger's plan (the built-in plan and its extension) with the index
+  /// `logAction` takes for it.
+  #[napi(skip_typescript)]
+  pub fn action_indexes(&self) -> Vec<ActionIndex> {
+    self
+      .logger
+      .plan()
+      .action_ids()
+      .map(|(category, action, id)| ActionIndex {
+        category: category.to_string(),
+        action: action.to_string(),
+        index: id.to_index(),
+      })
+      .collect()
   }
 
   /// Resolves when every event logged before the call is sent, dead-lettered or spooled.
@@ -378,4 +383,71 @@ impl JsSnsLogger {
       .collect();
     Ok(records)
   }
+}
+
+/// logEvent with the fields already read by `index.js` (V8 reads them far faster than N-API),
+/// in the order of `js_input::FIELDS`, and `Object.keys(properties)`.
+#[napi(catch_unwind, ts_args_type = "logger: object, ...fields: unknown[]")]
+#[allow(clippy::too_many_arguments)]
+pub fn log_fields(
+  env: Env,
+  logger: &External<Logger>,
+  agent: Unknown,
+  room_id: Unknown,
+  tab_id: Unknown,
+  category: Unknown,
+  action: Unknown,
+  properties: Unknown,
+  timestamp: Unknown,
+  property_keys: Unknown,
+) -> Result<(), &'static str> {
+  let action = ActionRef::Names {
+    category: category.value().value,
+    action: action.value().value,
+  };
+  let fields = [agent, room_id, tab_id, properties, timestamp];
+  log_read(env, logger, action, fields, property_keys)
+}
+
+/// logFields for an event whose category and action `index.js` found in `actionIndexes()`:
+/// one number crosses instead of two strings to read and look up.
+#[napi(
+  catch_unwind,
+  ts_args_type = "logger: object, actionIndex: number, ...fields: unknown[]"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn log_action(
+  env: Env,
+  logger: &External<Logger>,
+  action_index: u32,
+  agent: Unknown,
+  room_id: Unknown,
+  tab_id: Unknown,
+  properties: Unknown,
+  timestamp: Unknown,
+  property_keys: Unknown,
+) -> Result<(), &'static str> {
+  let fields = [agent, room_id, tab_id, properties, timestamp];
+  log_read(
+    env,
+    logger,
+    ActionRef::Index(action_index),
+    fields,
+    property_keys,
+  )
+}
+
+fn log_read(
+  env: Env,
+  logger: &Logger,
+  action: ActionRef,
+  fields: [Unknown; 5],
+  property_keys: Unknown,
+) -> Result<(), &'static str> {
+  let fields = fields.map(|field| field.value().value);
+  // Anything but an array (undefined) makes js_input enumerate the keys itself.
+  let keys = Some(property_keys.value().value);
+  // SAFETY: every handle belongs to this call.
+  let input = unsafe { js_input::read_fields(env.raw(), action, fields, keys) }.map_err(to_js)?;
+  logger.log(input).map_err(to_js)
 }

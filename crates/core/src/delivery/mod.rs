@@ -32,6 +32,7 @@ pub use notice::{Notice, NoticeCode, Observer};
 use crate::config::{Durability, Fsync, LoggerConfig};
 use crate::error::{quote, ErrorCode, LoggerError, Result};
 use crate::message::{ActionParts, DedupIds, Route};
+use crate::plan::TrackingPlan;
 use crate::runtime;
 use crate::sink::{Sink, SinkLimits};
 use crate::storage::{DeadLetterFile, DirLock, Spool};
@@ -312,6 +313,11 @@ impl Logger {
     if let Some(write_ahead) = &self.shared.write_ahead {
       write_ahead.written().await;
     }
+  }
+
+  /// The tracking plan events are checked against (the built-in plan and its extension).
+  pub fn plan(&self) -> &TrackingPlan {
+    &self.shared.config.plan
   }
 
   /// The sink events go to.

@@ -98,6 +98,7 @@ impl EventInput {
       tab_id: take("tabId"),
       category: take("category"),
       action: take("action"),
+      action_id: None,
       timestamp: take("timestamp"),
       properties: fields
         .remove("properties")

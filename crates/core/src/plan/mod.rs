@@ -70,11 +70,29 @@ pub struct ActionSpec {
   pub sources: Vec<String>,
 }
 
+/// How many categories a plan, and actions a category, may hold ([`ActionId::to_index`]).
+const MAX_ENTRIES: usize = 0xffff;
+
 /// An action's place in its plan: the index of its category, and its index there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActionId {
   pub category: usize,
   pub action: usize,
+}
+
+impl ActionId {
+  /// As one number, for a front door that looks actions up itself (`index.js`): the category
+  /// in the high 16 bits, the action in the low 16.
+  pub fn to_index(self) -> u32 {
+    ((self.category as u32) << 16) | self.action as u32
+  }
+
+  pub fn from_index(index: u32) -> ActionId {
+    ActionId {
+      category: (index >> 16) as usize,
+      action: (index & 0xffff) as usize,
+    }
+  }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +162,30 @@ impl TrackingPlan {
       .iter()
       .enumerate()
       .find(|(_, c)| c.category == name)
+  }
+
+  /// Every action of the plan with its place: what a front door needs to name events by
+  /// [`ActionId`] instead of by their two strings.
+  pub fn action_ids(&self) -> impl Iterator<Item = (&str, &str, ActionId)> {
+    self
+      .categories
+      .iter()
+      .enumerate()
+      .flat_map(|(c, category)| {
+        category.actions.iter().enumerate().map(move |(a, action)| {
+          let id = ActionId {
+            category: c,
+            action: a,
+          };
+          (category.category.as_str(), action.action.as_str(), id)
+        })
+      })
+  }
+
+  /// The category and action at `id`, when this plan has one there.
+  pub fn action_by_id(&self, id: ActionId) -> Option<(&CategorySpec, &ActionSpec)> {
+    let category = self.categories.get(id.category)?;
+    Some((category, category.actions.get(id.action)?))
   }
 
   pub fn category_names(&self) -> impl Iterator<Item = &str> {
@@ -220,6 +262,17 @@ impl TrackingPlan {
         format!("{origin}: {what}"),
       ))
     };
+    // An ActionId crosses to JavaScript as one number of two 16-bit halves.
+    if self.categories.len() > MAX_ENTRIES
+      || self
+        .categories
+        .iter()
+        .any(|c| c.actions.len() > MAX_ENTRIES)
+    {
+      return invalid(format!(
+        "a plan holds at most {MAX_ENTRIES} categories, and a category at most {MAX_ENTRIES} actions"
+      ));
+    }
     for (i, category) in self.categories.iter().enumerate() {
       if category.category.is_empty() {
         return invalid("a category name is empty".into());
