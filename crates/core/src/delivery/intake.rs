@@ -21,12 +21,15 @@ pub(super) const OVERFLOW_BUFFER_BYTES: usize = 2 << 20;
 /// The longest `log()` waits for the spool writer; after that it stops waiting until the
 /// writer catches up, so a stuck disk cannot hang the app.
 const OVERFLOW_WAIT: Duration = Duration::from_secs(1);
-/// The longest [`Logger::accept`] waits for room in a full queue before its events go to the
-/// spool (or, without one, are refused): ample for delivery to free room for a batch, so a
-/// client that sends as fast as it is answered is paced by delivery instead of sending every
-/// later event through the disk; short, so that while delivery is stuck (SNS down) a request
-/// is answered soon, and only one wait is spent (see `HandOff::room_stalled`).
+/// How long [`Logger::accept`] waits for room in a full queue while no event leaves memory,
+/// before its events go to the spool (or, without one, are refused): ample for delivery to
+/// free room for a batch, so a client that sends as fast as it is answered is paced by
+/// delivery instead of sending every later event through the disk; short, so that while
+/// delivery is stuck (SNS down) a request is answered soon, and only one wait is spent (see
+/// `HandOff::room_stalled`).
 pub(super) const ROOM_WAIT: Duration = Duration::from_millis(250);
+/// The longest it waits while events do leave memory (others took the room each time).
+pub(super) const ROOM_WAIT_MOST: Duration = Duration::from_secs(1);
 
 /// What [`Logger::enqueue`] did with a batch.
 enum Enqueued {
@@ -179,9 +182,9 @@ impl Logger {
   /// - a logger that writes ahead (`durability: disk`) answers once they are in the spool
   ///   (group-committed with other callers' events), or refuses them all when the spool
   ///   cannot take them (failing, full, its writer behind);
-  /// - otherwise they are queued; when the queue has no room they wait (at most
-  ///   [`ROOM_WAIT`]) for delivery to free some, then go to the spool, and when the spool
-  ///   cannot take them now either (or is failing), none is taken;
+  /// - otherwise they are queued; when the queue has no room they wait for delivery to free
+  ///   some (bounded: see `enqueue_paced`), then go to the spool, and when the spool cannot
+  ///   take them now either (or is failing), none is taken;
   /// - `Published(patience)` then waits until SNS has every one of them.
   ///
   /// A refused batch was not taken (but `Unconfirmed`: taken, not yet confirmed sent).
@@ -230,15 +233,18 @@ impl Logger {
     self.enqueue(events, None, true).map(|_| ())
   }
 
-  /// [`Logger::enqueue`], waiting up to [`ROOM_WAIT`] for room in the queue before the
-  /// events go past it (unless a wait was in vain since room was last found).
+  /// [`Logger::enqueue`], waiting for room in the queue before the events go past it: until
+  /// [`ROOM_WAIT`] passes with no event leaving memory (delivery is stuck: later callers then
+  /// do not wait until room is found again), or [`ROOM_WAIT_MOST`] in all.
   async fn enqueue_paced(
     &self,
     mut events: Vec<Prepared>,
     ticket: Option<Arc<Ticket>>,
   ) -> std::result::Result<(), Refused> {
     let shared = &self.shared;
-    let deadline = tokio::time::Instant::now() + ROOM_WAIT;
+    let started = tokio::time::Instant::now();
+    let mut stuck_at = started + ROOM_WAIT;
+    let give_up_at = started + ROOM_WAIT_MOST;
     let mut waited = false;
     loop {
       let room = shared.room.notified();
@@ -255,10 +261,17 @@ impl Logger {
         }
         Enqueued::NoRoom(untaken) => events = untaken,
       }
-      if tokio::time::timeout_at(deadline, room).await.is_err() {
-        shared.hand_off.mark_room_stalled();
+      if tokio::time::timeout_at(stuck_at.min(give_up_at), room)
+        .await
+        .is_err()
+      {
+        if tokio::time::Instant::now() >= stuck_at {
+          shared.hand_off.mark_room_stalled();
+        }
         return self.enqueue(events, ticket, true).map(|_| ());
       }
+      // Events left memory: delivery is moving.
+      stuck_at = tokio::time::Instant::now() + ROOM_WAIT;
       waited = true;
     }
   }
