@@ -19,6 +19,7 @@ mod batch;
 mod config;
 mod connections;
 mod dedup;
+mod event_json;
 mod intake;
 mod metrics;
 mod probes;
