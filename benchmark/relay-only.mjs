@@ -61,5 +61,5 @@ try {
 }
 for (const [mode, list] of Object.entries(runs)) {
   const of = (field) => median(list.map((run) => run[field]))
-  console.log(`median of ${list.length}, ${mode}: delivered ${of('deliveredEps')} events/s, answered ${of('answeredEps')}, CPU ${of('cpuUsPerEvent')} µs/event`)
+  console.log(`median of ${list.length}, ${mode}: delivered ${of('deliveredEps')} events/s, answered ${of('answeredEps')}, CPU ${of('cpuUsPerEvent').toFixed(2)} µs/event`)
 }
