@@ -2,11 +2,11 @@
 //! size checked while parsing, so an oversized batch is refused before it is read whole.
 
 use crate::answer::{Refusal, RelayErrorCode};
+use crate::event_json::EventFields;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::Value as Json;
 use sns_logger_core::error::quote;
-use sns_logger_core::plan::event_fields;
+use sns_logger_core::plan::{event_fields, json_value, Value};
 use sns_logger_core::{ErrorCode, EventInput, LoggerError};
 use std::cell::RefCell;
 use std::fmt;
@@ -157,23 +157,37 @@ pub struct WireEvent {
 /// Reads one event as the core's input; refuses what `logEvent` would refuse before the plan
 /// looks at it, with the same codes.
 pub fn read_event(raw: &RawValue) -> Result<WireEvent, LoggerError> {
-  let mut fields = event_fields(raw.get(), "the event")?;
-  let input = EventInput::take_from_json(&mut fields);
-  let message_id = match fields.remove("messageId") {
-    None => None,
-    Some(Json::String(id)) if is_message_id(&id) => Some(id),
+  let Some(EventFields { input, message_id }) = EventFields::read(raw.get()) else {
+    // Not an object: refused as logEvent refuses it.
+    let mut fields = event_fields(raw.get(), "the event")?;
+    return Ok(WireEvent {
+      input: EventInput::take_from_json(&mut fields),
+      message_id: message_id_of(fields.remove("messageId").map(json_value))?,
+    });
+  };
+  Ok(WireEvent {
+    input,
+    message_id: message_id_of(message_id)?,
+  })
+}
+
+/// The client's `messageId`, when it is one.
+fn message_id_of(given: Option<Value>) -> Result<Option<String>, LoggerError> {
+  match given {
+    None => Ok(None),
+    Some(Value::String(id)) if is_message_id(&id) => Ok(Some(id)),
     Some(other) => {
       let shown = match &other {
-        Json::String(s) => quote(s),
-        other => describe(other).to_string(),
+        Value::String(s) => quote(s),
+        Value::Number(_) | Value::EpochMillis(_) | Value::TooLong(_) => "a number".to_string(),
+        Value::Other(what) => what.to_string(),
       };
-      return Err(LoggerError::new(
+      Err(LoggerError::new(
         ErrorCode::InvalidEvent,
         format!("messageId {shown} is not allowed; allowed: 1 to 64 characters from A-Z, a-z, 0-9, \"_\" and \"-\""),
-      ));
+      ))
     }
-  };
-  Ok(WireEvent { input, message_id })
+  }
 }
 
 fn is_message_id(id: &str) -> bool {
@@ -181,11 +195,6 @@ fn is_message_id(id: &str) -> bool {
     && id
       .bytes()
       .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Named as the binding names JavaScript values in its messages.
-fn describe(json: &Json) -> &'static str {
-  sns_logger_core::plan::describe_json(json)
 }
 
 #[cfg(test)]

@@ -8,17 +8,18 @@
 //! header and idle timeouts, the drain per connection, the discard of refused bodies) ->
 //! [`router`] (which route, the request metrics) -> [`intake`] (a batch route's checks in
 //! order, then its events), which asks [`request`] who is asking and reads the body within
-//! its limits -> [`batch`] (the body, as events) -> `sns_logger_core::Logger::prepare` /
-//! `accept`, each event with its [`dedup`] id. [`probes`] answers `/healthz`, `/readyz` and
-//! `/metrics`; [`tokens`] knows the apps' secrets, [`widget`] the browser's rules (origins,
-//! CORS, rate limit, which events), [`metrics`] what `/metrics` says, [`answer`] every status
-//! and error body.
+//! its limits -> [`batch`] (the body, as events, each read by [`event_json`]) ->
+//! `sns_logger_core::Logger::prepare` / `accept`, each event with its [`dedup`] id.
+//! [`probes`] answers `/healthz`, `/readyz` and `/metrics`; [`tokens`] knows the apps'
+//! secrets, [`widget`] the browser's rules (origins, CORS, rate limit, which events),
+//! [`metrics`] what `/metrics` says, [`answer`] every status and error body.
 
 mod answer;
 mod batch;
 mod config;
 mod connections;
 mod dedup;
+mod event_json;
 mod intake;
 mod metrics;
 mod probes;

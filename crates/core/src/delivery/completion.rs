@@ -54,7 +54,7 @@ pub(super) fn complete(shared: &Shared, key: GroupKey, results: BatchResult) {
   drop(queue);
 
   report(shared, &key, &classified, &rescheduled);
-  shared.settled.notify_waiters();
+  shared.settled_some();
   shared.wake_dispatcher();
   if spool_mode || rescheduled.exhausted > 0 {
     shared.wake_spool.notify_one();

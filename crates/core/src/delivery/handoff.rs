@@ -76,6 +76,9 @@ pub struct HandOff {
   spool_writer: (Mutex<()>, Condvar),
   /// The spool writer missed a deadline: callers stop waiting for it until it catches up.
   spool_writer_stalled: AtomicBool,
+  /// A caller waited for room in the queue in vain (delivery is stuck): callers stop waiting
+  /// for room until a reservation succeeds again.
+  room_stalled: AtomicBool,
 }
 
 /// A caller inside [`HandOff::enter`]: close() waits for it to push.
@@ -105,6 +108,7 @@ impl Default for HandOff {
       base: Instant::now(),
       spool_writer: (Mutex::new(()), Condvar::new()),
       spool_writer_stalled: AtomicBool::new(false),
+      room_stalled: AtomicBool::new(false),
     }
   }
 }
@@ -146,10 +150,22 @@ impl HandOff {
     let before_events = self.memory_events.fetch_add(events, Relaxed);
     let before_bytes = self.memory_bytes.fetch_add(bytes, Relaxed);
     if before_events + events <= max_events && before_bytes + bytes <= max_bytes {
+      if self.room_stalled.load(Relaxed) {
+        self.room_stalled.store(false, Relaxed);
+      }
       return true;
     }
     self.release(events, bytes);
     false
+  }
+
+  /// Whether a caller waited for room in vain since the last reservation that succeeded.
+  pub fn room_stalled(&self) -> bool {
+    self.room_stalled.load(Relaxed)
+  }
+
+  pub fn mark_room_stalled(&self) {
+    self.room_stalled.store(true, Relaxed);
   }
 
   /// Counts events in memory outside the caps (replayed from the spool).

@@ -21,6 +21,22 @@ pub(super) const OVERFLOW_BUFFER_BYTES: usize = 2 << 20;
 /// The longest `log()` waits for the spool writer; after that it stops waiting until the
 /// writer catches up, so a stuck disk cannot hang the app.
 const OVERFLOW_WAIT: Duration = Duration::from_secs(1);
+/// How long [`Logger::accept`] waits for room in a full queue while no event leaves memory,
+/// before its events go to the spool (or, without one, are refused): ample for delivery to
+/// free room for a batch, so a client that sends as fast as it is answered is paced by
+/// delivery instead of sending every later event through the disk; short, so that while
+/// delivery is stuck (SNS down) a request is answered soon, and only one wait is spent (see
+/// `HandOff::room_stalled`).
+pub(super) const ROOM_WAIT: Duration = Duration::from_millis(250);
+/// The longest it waits while events do leave memory (others took the room each time).
+pub(super) const ROOM_WAIT_MOST: Duration = Duration::from_secs(1);
+
+/// What [`Logger::enqueue`] did with a batch.
+enum Enqueued {
+  Taken,
+  /// The queue has no room and the caller would rather wait than spill: the batch, untaken.
+  NoRoom(Vec<Prepared>),
+}
 
 /// A validated event with its message built, not yet queued ([`Logger::prepare`]). It gets
 /// its sequence number (acceptance order) when queued or written ahead.
@@ -166,8 +182,9 @@ impl Logger {
   /// - a logger that writes ahead (`durability: disk`) answers once they are in the spool
   ///   (group-committed with other callers' events), or refuses them all when the spool
   ///   cannot take them (failing, full, its writer behind);
-  /// - otherwise they are queued without waiting: when the queue has no room they go to the
-  ///   spool, and when the spool cannot take them now either (or is failing), none is taken;
+  /// - otherwise they are queued; when the queue has no room they wait for delivery to free
+  ///   some (bounded: see `enqueue_paced`), then go to the spool, and when the spool cannot
+  ///   take them now either (or is failing), none is taken;
   /// - `Published(patience)` then waits until SNS has every one of them.
   ///
   /// A refused batch was not taken (but `Unconfirmed`: taken, not yet confirmed sent).
@@ -194,7 +211,7 @@ impl Logger {
       AcceptUntil::Kept => None,
       AcceptUntil::Published(_) => Some(Arc::new(Ticket::new(events.len()))),
     };
-    self.enqueue(events, ticket.clone())?;
+    self.enqueue_paced(events, ticket.clone()).await?;
     match (until, ticket) {
       (AcceptUntil::Published(patience), Some(ticket)) => {
         match tokio::time::timeout(patience, ticket.all_sent()).await {
@@ -213,15 +230,60 @@ impl Logger {
       let envelopes = events.into_iter().map(|p| p.envelope).collect();
       return write_ahead.submit(envelopes, false).map(|_| ());
     }
-    self.enqueue(events, None)
+    self.enqueue(events, None, true).map(|_| ())
   }
 
-  /// Queues prepared events (memory durability), in order, all or none, without waiting.
+  /// [`Logger::enqueue`], waiting for room in the queue before the events go past it: until
+  /// [`ROOM_WAIT`] passes with no event leaving memory (delivery is stuck: later callers then
+  /// do not wait until room is found again), or [`ROOM_WAIT_MOST`] in all.
+  async fn enqueue_paced(
+    &self,
+    mut events: Vec<Prepared>,
+    ticket: Option<Arc<Ticket>>,
+  ) -> std::result::Result<(), Refused> {
+    let shared = &self.shared;
+    let started = tokio::time::Instant::now();
+    let mut stuck_at = started + ROOM_WAIT;
+    let give_up_at = started + ROOM_WAIT_MOST;
+    let mut waited = false;
+    loop {
+      let room = shared.room.notified();
+      tokio::pin!(room);
+      room.as_mut().enable();
+      let may_spill = shared.hand_off.room_stalled();
+      match self.enqueue(events, ticket.clone(), may_spill)? {
+        Enqueued::Taken => {
+          if waited {
+            // The room freed may fit another waiter too.
+            shared.room.notify_one();
+          }
+          return Ok(());
+        }
+        Enqueued::NoRoom(untaken) => events = untaken,
+      }
+      if tokio::time::timeout_at(stuck_at.min(give_up_at), room)
+        .await
+        .is_err()
+      {
+        if tokio::time::Instant::now() >= stuck_at {
+          shared.hand_off.mark_room_stalled();
+        }
+        return self.enqueue(events, ticket, true).map(|_| ());
+      }
+      // Events left memory: delivery is moving.
+      stuck_at = tokio::time::Instant::now() + ROOM_WAIT;
+      waited = true;
+    }
+  }
+
+  /// Queues prepared events (memory durability), in order, all or none, without waiting:
+  /// past the queue's caps to the spool when `may_spill`, else given back.
   fn enqueue(
     &self,
     events: Vec<Prepared>,
     ticket: Option<Arc<Ticket>>,
-  ) -> std::result::Result<(), Refused> {
+    may_spill: bool,
+  ) -> std::result::Result<Enqueued, Refused> {
     let shared = &self.shared;
     let limits = &shared.config.delivery;
     let hand_off = &shared.hand_off;
@@ -237,6 +299,8 @@ impl Logger {
       limits.max_queue_bytes,
     ) {
       false
+    } else if !may_spill {
+      return Ok(Enqueued::NoRoom(events));
     } else if shared.spool_failing.load(Relaxed) && self.overflow_goes_to_spool() {
       return Err(Refused::SpoolFailing);
     } else if self.overflow_goes_to_spool()
@@ -263,7 +327,7 @@ impl Logger {
       wake |= hand_off.push(handed, limits.linger);
     }
     self.accepted(count as u64, wake, overflow);
-    Ok(())
+    Ok(Enqueued::Taken)
   }
 
   /// Why an event logged now would be refused, or `None` when it would be taken without

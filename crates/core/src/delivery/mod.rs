@@ -107,6 +107,9 @@ struct Shared {
   wake_spool: Notify,
   /// Wakes flushes after events settle.
   settled: Notify,
+  /// Wakes one caller waiting for room in the queue after events left memory (see
+  /// `Logger::enqueue_paced`).
+  room: Notify,
   counters: Counters,
   last_error_code: Mutex<Option<String>>,
   /// Retry delays of a failing group, within the retry budget.
@@ -124,6 +127,12 @@ impl Shared {
     if let Some(observer) = &self.observer {
       observer(notice);
     }
+  }
+
+  /// Events settled (their memory is free): wakes the flushes, and a caller waiting for room.
+  fn settled_some(&self) {
+    self.settled.notify_waiters();
+    self.room.notify_one();
   }
 
   /// Wakes the dispatcher unless it was woken and has not looked yet.
@@ -262,6 +271,7 @@ impl Logger {
       wake: Notify::new(),
       wake_spool: Notify::new(),
       settled: Notify::new(),
+      room: Notify::new(),
       counters: Counters::default(),
       last_error_code: Mutex::new(None),
       backoff,
@@ -416,6 +426,8 @@ impl Logger {
   }
 }
 
+#[cfg(test)]
+mod pacing_tests;
 #[cfg(test)]
 mod storage_fault_tests;
 #[cfg(test)]

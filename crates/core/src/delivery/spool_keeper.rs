@@ -168,7 +168,7 @@ impl Shared {
     let spooled = (on_disk.len() + written_count) as u64;
     self.counters.spooled.fetch_add(spooled, Relaxed);
     self.report_write(written, to_write.len() as u64, "");
-    self.settled.notify_waiters();
+    self.settled_some();
     spooled
   }
 
@@ -196,7 +196,7 @@ impl Shared {
       Outcome::Dropped
     };
     self.settle_for_spool(&on_disk, &to_write, outcome);
-    self.settled.notify_waiters();
+    self.settled_some();
     if self.spool.is_none() {
       self.report_write(Err(SpoolError::NotConfigured), to_write.len() as u64, "");
       return Vec::new();

@@ -331,6 +331,15 @@ pub(super) fn sessions(sink: &MemorySink) -> Vec<String> {
   sink.records().iter().map(|e| session_of(e)).collect()
 }
 
+/// Waits until `sink` has `count` events, then checks they are sessions 0.., in that order.
+pub(super) async fn delivered_in_order(sink: &MemorySink, count: usize) {
+  wait_for("every event", || sink.records().len() >= count).await;
+  assert_eq!(
+    sessions(sink),
+    (0..count).map(|i| i.to_string()).collect::<Vec<_>>()
+  );
+}
+
 pub(super) async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
   let deadline = Instant::now() + Duration::from_secs(20);
   while !done() {

@@ -2,7 +2,9 @@
 //! callers. Crashes are tested where they happen, on a relay killed with SIGKILL
 //! (`__test__/relay-durability.test.mjs`).
 
-use super::tests::{config, prepared, sessions, spool_config, wait_for, window_opened, Switchable};
+use super::tests::{
+  config, delivered_in_order, prepared, sessions, spool_config, wait_for, window_opened, Switchable,
+};
 use super::*;
 use crate::config::Durability;
 use crate::sink::MemorySink;
@@ -78,11 +80,7 @@ async fn logged_events_are_written_ahead_and_flush_waits_for_the_writes() {
   );
   assert_eq!(in_spool(&logger), 50);
   sink.up.store(true, Relaxed);
-  wait_for("every event", || sink.delivered.records().len() >= 50).await;
-  assert_eq!(
-    sessions(&sink.delivered),
-    (0..50).map(|i| i.to_string()).collect::<Vec<_>>()
-  );
+  delivered_in_order(&sink.delivered, 50).await;
   logger.close(Duration::from_secs(5)).await;
   assert_eq!(Spool::new(dir).count().unwrap(), 0);
 }

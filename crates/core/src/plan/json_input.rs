@@ -115,7 +115,8 @@ impl EventInput {
   }
 }
 
-fn json_value(json: Json) -> Value {
+/// A JSON value as the plan reads it: a string, a number, or what else it is, described.
+pub fn json_value(json: Json) -> Value {
   match json {
     Json::String(s) => Value::String(s),
     Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),

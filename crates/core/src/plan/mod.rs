@@ -8,7 +8,7 @@ mod json_input;
 pub mod property;
 mod validate;
 
-pub use json_input::{describe_json, event_fields};
+pub use json_input::{describe_json, event_fields, json_value};
 
 pub use property::{PropertyKind, PropertyType, PropertyValue};
 pub use validate::{EventInput, PropertiesInput, ValidEvent, Value};

@@ -273,6 +273,16 @@ impl Spool {
             added -= record_bytes(old.value().len());
           }
         }
+        // In key order, the deletions walk the tree's leaves once instead of jumping between
+        // them (sent events come back in the order their groups' batches completed).
+        let mut sorted;
+        let remove = if remove.is_sorted() {
+          remove
+        } else {
+          sorted = remove.to_vec();
+          sorted.sort_unstable();
+          &sorted
+        };
         for key in remove {
           if let Some(old) = table.remove(key)? {
             removed += record_bytes(old.value().len());
