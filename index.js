@@ -29,7 +29,7 @@ class SnsLogger extends native.SnsLogger {
     }
     checkPlainData(rest, 'options')
     try {
-      super(isObject ? rest : options, noticeHandler(onError, onDelivery))
+      super(isObject ? rest : options, noticeHandler(onError, onDelivery), onDelivery !== undefined)
     } catch (error) {
       throw coded(error, 'ERR_INVALID_OPTIONS', 'options could not be read')
     }
@@ -170,7 +170,7 @@ function withUrlString(address) {
 function serve(options) {
   const isObject = typeof options === 'object' && options !== null && !Array.isArray(options)
   let rest = options
-  let onNotice
+  let onNotice, deliveries
   if (isObject && typeof options.logger === 'object' && options.logger !== null) {
     let onError, onDelivery, logger
     try {
@@ -179,11 +179,12 @@ function serve(options) {
       throw codedError('ERR_INVALID_OPTIONS', 'reading the options threw: options must be plain data objects')
     }
     onNotice = noticeHandler(onError, onDelivery, 'logger.')
+    deliveries = onDelivery !== undefined
     rest = { ...options, logger }
   }
   checkPlainData(rest, 'options')
   try {
-    return new Relay(native.serve(rest, onNotice))
+    return new Relay(native.serve(rest, onNotice, deliveries))
   } catch (error) {
     throw coded(error, 'ERR_INVALID_OPTIONS', 'options could not be read')
   }

@@ -24,6 +24,19 @@ pub use relay::{serve, JsRelay};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc.h.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// mimalloc 3 keeps freed pages for 1,000 ms before returning them to the OS. Through an SNS
+/// outage every event passes through memory on its way to the spool, and a second of them
+/// stayed resident: 193 MB at the peak of the outage benchmark against 139 MB with 10 ms
+/// (mimalloc 2's default), at no cost per call measurable in the per-call benchmark.
+#[napi_derive::module_init]
+fn return_freed_memory_sooner() {
+  // SAFETY: sets a plain option value; mimalloc reads it on its next purge.
+  unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) }
+}
+
 /// Called by `index.js` on process `exit`: writes every event still in memory to the spool,
 /// synchronously. Returns how many were spooled.
 #[napi(catch_unwind)]

@@ -64,8 +64,11 @@ fn internal(error: Error) -> Error<&'static str> {
 type NoticeCallback = ThreadsafeFunction<JsNotice, (), JsNotice, Status, false, true>;
 
 /// Hands the core's notices to a JavaScript callback, without keeping the process alive.
+/// Delivery notices (one per batch sent) cross to the JavaScript thread only when
+/// `deliveries` says an `onDelivery` callback wants them.
 pub(crate) fn observer(
   on_notice: Option<Function<JsNotice, ()>>,
+  deliveries: Option<bool>,
 ) -> Result<Option<Observer>, &'static str> {
   let Some(callback) = on_notice else {
     return Ok(None);
@@ -76,8 +79,11 @@ pub(crate) fn observer(
     .weak::<true>()
     .build()
     .map_err(internal)?;
+  let deliveries = deliveries.unwrap_or(true);
   Ok(Some(Arc::new(move |notice: Notice| {
-    callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    if deliveries || !matches!(notice, Notice::Delivered { .. }) {
+      callback.call(notice.into(), ThreadsafeFunctionCallMode::NonBlocking);
+    }
   })))
 }
 
@@ -241,15 +247,16 @@ impl JsSnsLogger {
   #[napi(
     constructor,
     catch_unwind,
-    ts_args_type = "options?: object, onNotice?: (notice: JsNotice) => void"
+    ts_args_type = "options?: object, onNotice?: (notice: JsNotice) => void, deliveries?: boolean"
   )]
   pub fn new(
     options: Option<serde_json::Value>,
     on_notice: Option<Function<JsNotice, ()>>,
+    deliveries: Option<bool>,
   ) -> Result<Self, &'static str> {
     let config =
       LoggerConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
-    let observer = observer(on_notice)?;
+    let observer = observer(on_notice, deliveries)?;
     // Inside an application, delivery is background work: the JavaScript thread comes first.
     runtime::share_cores_with_host();
     let logger = Logger::open(config, observer).map_err(to_js)?;

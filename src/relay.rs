@@ -54,16 +54,17 @@ pub struct JsRelay {
 /// `ERR_INVALID_CONFIG`) or an address it cannot bind (`ERR_LISTEN`).
 #[napi(
   catch_unwind,
-  ts_args_type = "options?: object, onNotice?: (notice: JsNotice) => void"
+  ts_args_type = "options?: object, onNotice?: (notice: JsNotice) => void, deliveries?: boolean"
 )]
 pub fn serve(
   options: Option<serde_json::Value>,
   on_notice: Option<Function<JsNotice, ()>>,
+  deliveries: Option<bool>,
 ) -> Result<JsRelay, &'static str> {
   let config =
     RelayConfig::resolve(options.as_ref(), &|name| std::env::var(name).ok()).map_err(to_js)?;
   let warnings = config.warnings();
-  let relay = Relay::start(config, observer(on_notice)?).map_err(to_js)?;
+  let relay = Relay::start(config, observer(on_notice, deliveries)?).map_err(to_js)?;
   Ok(JsRelay {
     relay: Arc::new(relay),
     warnings,
