@@ -3,36 +3,15 @@
 //! as `ROOM_WAIT` while delivery is stuck.
 
 use super::intake::ROOM_WAIT;
-use super::tests::{delivered_in_order, prepared, spool_config, wait_for, Switchable};
+use super::tests::{delivered_in_order, prepared, spool_config, wait_for, Slow, Switchable};
 use super::*;
-use crate::message::Envelope;
-use crate::sink::{sns, BatchResult, BoxFuture, MemorySink, SinkLimits};
+use crate::sink::MemorySink;
 use std::time::Instant;
-
-/// Up, but slow: every batch takes `delay` to be acknowledged.
-struct SlowSink {
-  delay: Duration,
-  delivered: MemorySink,
-}
-
-impl Sink for SlowSink {
-  fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
-    Box::pin(async move {
-      tokio::time::sleep(self.delay).await;
-      self.delivered.record(entries);
-      vec![Ok(()); entries.len()]
-    })
-  }
-
-  fn limits(&self) -> SinkLimits {
-    sns::LIMITS
-  }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_paces_accept_by_delivery_instead_of_spooling() {
   let dir = tempfile::tempdir().unwrap();
-  let sink = Arc::new(SlowSink {
+  let sink = Arc::new(Slow {
     delay: Duration::from_millis(40),
     delivered: MemorySink::default(),
   });

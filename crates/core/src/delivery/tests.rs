@@ -518,16 +518,16 @@ async fn reports_count_each_event_once_even_when_it_is_replayed() {
   assert_eq!(logger.stats().accepted, 100);
 }
 
-/// Delivers like the memory sink, a few milliseconds per batch.
-#[derive(Default)]
-struct Slow {
-  delivered: MemorySink,
+/// Delivers like the memory sink, `delay` per batch.
+pub(super) struct Slow {
+  pub delay: Duration,
+  pub delivered: MemorySink,
 }
 
 impl Sink for Slow {
   fn publish<'a>(&'a self, entries: &'a [Arc<Envelope>]) -> BoxFuture<'a, BatchResult> {
     Box::pin(async move {
-      tokio::time::sleep(Duration::from_millis(5)).await;
+      tokio::time::sleep(self.delay).await;
       self.delivered.record(entries);
       vec![Ok(()); entries.len()]
     })
@@ -556,7 +556,10 @@ async fn close_during_a_replay_leaves_only_unsent_events_in_the_spool() {
   first.wait_for_close_writes(Duration::from_secs(30));
   assert_eq!(Spool::new(dir).count().unwrap(), 3000);
 
-  let slow = Arc::new(Slow::default());
+  let slow = Arc::new(Slow {
+    delay: Duration::from_millis(5),
+    delivered: MemorySink::default(),
+  });
   let next = Logger::start(
     spool_config(dir, 1000, 60_000),
     slow.clone(),
