@@ -4,8 +4,8 @@
 use super::tests::{sessions, spool_config, wait_for, window_opened, Switchable};
 use super::*;
 use crate::sink::MemorySink;
+use crate::storage::small_disk::mount_small_disk;
 use crate::storage::Spool;
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 /// Notices a logger sent, as `code: message`.
@@ -157,7 +157,13 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
     names.sort();
     names
   };
-  assert_eq!(files(dir).len(), 2, "one file each: {:?}", files(dir));
+  let ending = |end: &str| files(dir).iter().filter(|n| n.ends_with(end)).count();
+  assert_eq!(
+    (ending(".redb"), ending(".redb.reserve"), files(dir).len()),
+    (2, 2, 4),
+    "one file each, and its reserve: {:?}",
+    files(dir)
+  );
   first.close(Duration::ZERO).await;
   second.close(Duration::ZERO).await;
 
@@ -185,7 +191,11 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
   delivered.dedup();
   assert_eq!(delivered.len(), 80);
   assert_eq!(report.left_in_spool, 0);
-  assert_eq!(files(dir), [Spool::FILE_NAME], "the adopted file is gone");
+  assert_eq!(
+    files(dir),
+    [Spool::FILE_NAME],
+    "the adopted file is gone, and the reserves are given back at close"
+  );
   assert!(
     notices
       .lock()
@@ -194,36 +204,6 @@ async fn loggers_share_a_spool_directory_and_a_later_one_adopts_what_is_left() {
     "{:?}",
     notices.lock()
   );
-}
-
-/// A tmpfs mounted at a directory, unmounted (and the directory removed) when dropped, even
-/// when the test fails.
-struct SmallDisk(std::path::PathBuf);
-
-impl Drop for SmallDisk {
-  fn drop(&mut self) {
-    let _ = Command::new("umount").arg(&self.0).status();
-    let _ = std::fs::remove_dir_all(&self.0);
-  }
-}
-
-/// Mounts a tmpfs of `bytes` at `dir`. Fails the test, with the reason, where that is not
-/// allowed: a full disk cannot be tested otherwise, and a test that passes without testing
-/// anything would say it was (CI runs as root, where it mounts).
-fn mount_small_disk(dir: &std::path::Path, bytes: u64) -> SmallDisk {
-  std::fs::create_dir_all(dir).unwrap();
-  let mounted = Command::new("mount")
-    .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
-    .arg(dir)
-    .output()
-    .expect("the mount command runs");
-  assert!(
-    mounted.status.success(),
-    "this test needs a small tmpfs and could not mount one at {} ({}): run it as root",
-    dir.display(),
-    String::from_utf8_lossy(&mounted.stderr).trim()
-  );
-  SmallDisk(dir.to_path_buf())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,10 +346,8 @@ async fn a_logger_that_never_spools_creates_no_spool_file() {
 }
 
 /// Written ahead (`durability: disk`), a full disk refuses whole batches, and the spool counts
-/// as writable again (readiness) only once a batch fits: the writer's probe while failing is a
-/// write as large as the round that failed, committed, so that it reaches the file (a record
-/// written and deleted in one transaction never does, and passed on a full disk while every
-/// batch was refused).
+/// as writable again (readiness) only once a batch fits (`Spool::probe`, tested on its own in
+/// the spool's `full_disk_tests`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_ahead_log_on_a_full_disk_refuses_until_a_batch_fits_again() {
   let dir = tempfile::tempdir().unwrap();

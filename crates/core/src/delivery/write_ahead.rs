@@ -34,13 +34,6 @@ const DELETE_SLICE: usize = 512;
 /// The answer a submitter waits for.
 pub type Receipt = oneshot::Receiver<Result<(), Refused>>;
 
-/// What `events` take in the spool, measured as it writes them (only after a failed write:
-/// not on the hot path).
-fn stored_bytes<'a>(events: impl Iterator<Item = &'a Envelope>) -> usize {
-  let stored = |envelope| serde_json::to_vec(envelope).map_or(0, |json| json.len());
-  events.map(stored).sum()
-}
-
 struct Submission {
   events: Vec<Envelope>,
   bytes: usize,
@@ -76,10 +69,6 @@ pub(super) struct WriteAhead {
   answered: AtomicU64,
   /// Bytes of events submitted and not yet written.
   backlog_bytes: AtomicUsize,
-  /// The bytes of the last round whose write failed, as the spool stores its events (the
-  /// request's names around each message): while the spool is failing, the writer probes with
-  /// a write this large.
-  failed_round_bytes: AtomicUsize,
   /// A caller waited for room in vain: callers stop waiting until the writer answers a
   /// round, so a stuck disk costs `logEvent` one wait, not one per call.
   stalled: AtomicBool,
@@ -281,10 +270,9 @@ impl Shared {
       .expect("rounds are written only with a write-ahead log");
     let round = submissions;
     if round.is_empty() && deletes.is_empty() {
-      // A probe while failing: a write as large as the events that failed, as they were
-      // stored; when it succeeds the relay is ready again, and a batch like the one refused
-      // fits.
-      let probed = spool.probe(write_ahead.failed_round_bytes.load(Relaxed));
+      // A probe while failing: when it passes the relay is ready again, and a round like
+      // the one refused fits.
+      let probed = spool.probe();
       self.spool_write_result(probed.as_ref().err());
       return;
     }
@@ -320,9 +308,6 @@ impl Shared {
       return;
     }
     if let Err(error) = written {
-      write_ahead
-        .failed_round_bytes
-        .store(stored_bytes(round.iter().flat_map(|s| &s.events)), Relaxed);
       let refused = match error {
         SpoolError::Full { .. } => Refused::Full,
         _ => Refused::SpoolFailing,

@@ -3,6 +3,8 @@
 
 mod dead_letter_file;
 mod dir_lock;
+#[cfg(test)]
+pub(crate) mod small_disk;
 mod spool;
 
 pub use dead_letter_file::{DeadLetterFile, DeadLetterLine};

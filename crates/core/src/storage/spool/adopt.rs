@@ -48,6 +48,7 @@ impl Spool {
       });
       let moved = moved?;
       std::fs::remove_file(self.dir.join(&name))?;
+      super::reserve::give_back(&self.dir, &name);
       if moved > 0 {
         self.notices.lock().push(format!(
           "adopted {moved} events from {name}, left by a logger that is gone"
@@ -62,7 +63,7 @@ impl Spool {
   }
 
   /// The name of the file this spool owns, once opened.
-  fn own_name(&self) -> Option<String> {
+  pub(super) fn own_name(&self) -> Option<String> {
     match &*self.state.lock() {
       super::State::Open(opened) => Some(opened.name.clone()),
       super::State::Closed(name) => name.clone(),

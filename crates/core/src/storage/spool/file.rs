@@ -61,6 +61,24 @@ pub(super) fn spool_files(dir: &Path) -> Vec<String> {
   names
 }
 
+/// Takes the disk's blocks for `len` bytes of `file` from `offset` (growing it past its end);
+/// false when the disk has not so many or the filesystem cannot.
+fn fill(file: &std::fs::File, offset: u64, len: u64) -> bool {
+  rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), offset, len).is_ok()
+}
+
+/// Takes the disk's blocks for every page of the file that holds none: once it succeeds, a
+/// commit that needs no more pages than the file has free cannot fail for the disk.
+/// Where the filesystem cannot, there is nothing to fill.
+pub(super) fn fill_holes(dir: &Path, name: &str) -> std::io::Result<()> {
+  let file = OpenOptions::new().write(true).open(dir.join(name))?;
+  let len = file.metadata()?.len();
+  match rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, len) {
+    Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::NOSYS) => Ok(()),
+    filled => Ok(filled?),
+  }
+}
+
 /// A file name no other logger of this process or another uses.
 fn unique_name() -> String {
   static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -77,6 +95,8 @@ fn unique_name() -> String {
 #[derive(Debug)]
 struct SpoolBackend {
   file: FileBackend,
+  /// The same file, to take disk blocks for it ([`SpoolBackend::set_len`]).
+  blocks: std::fs::File,
   sync: bool,
 }
 
@@ -89,7 +109,15 @@ impl StorageBackend for SpoolBackend {
     self.file.read(offset, len)
   }
 
+  /// Takes the disk's blocks for the part grown when the disk has them: a part grown only by
+  /// its length holds none until each page is written, and redb counts its pages free, so a
+  /// commit could fail halfway on a full disk while room in the file was left (see
+  /// [`fill_holes`]). Grown only by its length when the disk has not all of them.
   fn set_len(&self, len: u64) -> std::io::Result<()> {
+    let old = self.file.len()?;
+    if len > old && fill(&self.blocks, old, len - old) {
+      return Ok(());
+    }
     self.file.set_len(len)
   }
 
@@ -130,8 +158,9 @@ pub(super) fn try_open(dir: &Path, name: &str, sync: bool) -> Attempt {
   };
   // `Ok(None)`: another logger holds the file.
   let opened = catch_unwind(AssertUnwindSafe(|| -> SpoolResult<Option<Database>> {
+    let blocks = file.try_clone()?;
     let backend = match FileBackend::new(file) {
-      Ok(file) => SpoolBackend { file, sync },
+      Ok(file) => SpoolBackend { file, blocks, sync },
       Err(DatabaseError::DatabaseAlreadyOpen) => return Ok(None),
       Err(other) => return Err(other.into()),
     };

@@ -1,6 +1,7 @@
 mod adopt;
 mod file;
 mod inspect;
+mod reserve;
 
 pub use inspect::{spool_dir_files, OpenFailure, SpoolFileEntry, SpoolFileHandle, SpoolRecord};
 
@@ -18,8 +19,31 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// Where [`Spool::probe`] writes; never read as events.
 const PROBES: TableDefinition<u64, &[u8]> = TableDefinition::new("probe");
-/// The most bytes [`Spool::probe`] writes.
+/// The most bytes, and records, [`Spool::probe`] writes.
 const MAX_PROBE_BYTES: usize = 4 << 20;
+const MAX_PROBE_RECORDS: usize = 10_000;
+
+/// The last write that failed, kept until [`Spool::probe`] finds that one like it fits again.
+#[derive(Clone, Copy)]
+struct FailedWrite {
+  records: usize,
+  /// Its records' bytes, as stored.
+  bytes: u64,
+  /// The events' bytes the spool held when it failed: what was deleted since is room made.
+  stored_then: u64,
+  /// Whether the disk (or the quota) was full.
+  disk_full: bool,
+}
+
+impl FailedWrite {
+  /// What a probe writes when no write failed (the file could not be opened): one small record.
+  const NONE: FailedWrite = FailedWrite {
+    records: 1,
+    bytes: 1024,
+    stored_then: 0,
+    disk_full: false,
+  };
+}
 
 /// On-disk queue of events not yet acknowledged by SNS, replayed oldest first.
 ///
@@ -28,7 +52,8 @@ const MAX_PROBE_BYTES: usize = 4 << 20;
 /// adopts the files whose owner is gone ([`Spool::adopt_orphans`]). A damaged file is moved
 /// aside (`<name>.corrupt-<ms>`) and a new one started; a failed operation closes the file,
 /// and the next one reopens it (redb repairs it then), so a full disk stops the spool only
-/// until space returns.
+/// until space returns. A logger's spool keeps room on its disk for deleting sent events
+/// ([`reserve`]), given back when the disk is full.
 pub struct Spool {
   dir: PathBuf,
   /// Whether the directory held spool files when this spool was made: only then may it take
@@ -41,6 +66,9 @@ pub struct Spool {
   stored_bytes: AtomicU64,
   /// An append that would pass this many stored bytes is refused ([`SpoolError::Full`]).
   max_bytes: u64,
+  /// Whether it keeps room on its disk (a logger's spool; not the operators' commands).
+  keeps_reserve: bool,
+  failed_write: Mutex<Option<FailedWrite>>,
   state: Mutex<State>,
   /// Things worth telling the host about the files: moved aside, another file used, adopted.
   pub notices: Mutex<Vec<String>>,
@@ -101,6 +129,18 @@ impl fmt::Display for SpoolError {
 impl std::error::Error for SpoolError {}
 
 impl SpoolError {
+  /// Whether the disk (or the user's quota) is full.
+  pub fn is_disk_full(&self) -> bool {
+    match self {
+      SpoolError::Io(error) => reserve::is_disk_full(error),
+      SpoolError::Database(error) => match &**error {
+        redb::Error::Io(error) => reserve::is_disk_full(error),
+        _ => false,
+      },
+      _ => false,
+    }
+  }
+
   /// redb panicked on the file: it is damaged.
   fn engine_panicked() -> SpoolError {
     SpoolError::Database(Box::new(redb::Error::Corrupted(ENGINE_PANICKED.into())))
@@ -124,7 +164,8 @@ from_redb!(
   redb::TransactionError,
   redb::TableError,
   redb::StorageError,
-  redb::CommitError
+  redb::CommitError,
+  redb::CompactionError
 );
 
 impl From<std::io::Error> for SpoolError {
@@ -141,7 +182,10 @@ impl Spool {
 
   /// A spool whose commits wait for stable storage (the operators' commands).
   pub fn new(dir: &Path) -> Spool {
-    Spool::for_logger(dir, true, u64::MAX)
+    Spool {
+      keeps_reserve: false,
+      ..Spool::for_logger(dir, true, u64::MAX)
+    }
   }
 
   /// `sync`: whether each commit waits for stable storage; without it a commit is written to
@@ -154,6 +198,8 @@ impl Spool {
       sync,
       stored_bytes: AtomicU64::new(0),
       max_bytes,
+      keeps_reserve: true,
+      failed_write: Mutex::new(None),
       state: Mutex::new(State::Closed(None)),
       notices: Mutex::default(),
     }
@@ -182,9 +228,10 @@ impl Spool {
   /// Runs `f` on the open database, opening it first. A failed operation closes the file (the
   /// next one reopens and repairs it); a panic inside the storage engine means a damaged file:
   /// it is moved aside.
-  fn with_db<T>(&self, f: impl FnOnce(&Database) -> SpoolResult<T>) -> SpoolResult<T> {
+  fn with_db<T>(&self, f: impl FnOnce(&mut Database) -> SpoolResult<T>) -> SpoolResult<T> {
     let mut state = self.state.lock();
     if let State::Closed(name) = &*state {
+      let first_open = name.is_none();
       let opened = file::open(
         &self.dir,
         name.as_deref(),
@@ -194,13 +241,17 @@ impl Spool {
       )?;
       let stored = catch_unwind(AssertUnwindSafe(|| stored_bytes(&opened.db)));
       self.stored_bytes.store(stored.unwrap_or(Ok(0))?, Relaxed);
+      if first_open && self.keeps_reserve {
+        // Best effort: on a disk already full, the first probe makes it.
+        let _ = reserve::keep(&self.dir, &opened.name);
+      }
       *state = State::Open(opened);
     }
-    let State::Open(opened) = &*state else {
+    let State::Open(opened) = &mut *state else {
       return Err(SpoolError::Closed);
     };
     let name = opened.name.clone();
-    let result = match catch_unwind(AssertUnwindSafe(|| f(&opened.db))) {
+    let result = match catch_unwind(AssertUnwindSafe(|| f(&mut opened.db))) {
       Ok(Ok(value)) => return Ok(value),
       Ok(Err(error)) => error,
       Err(_) => SpoolError::engine_panicked(),
@@ -227,8 +278,17 @@ impl Spool {
   /// beside `spool.redb` is deleted when empty.
   pub fn release(&self) {
     let state = std::mem::replace(&mut *self.state.lock(), State::Released);
-    if let State::Open(opened) = state {
-      file::release(&self.dir, opened);
+    let name = match state {
+      State::Open(opened) => {
+        let name = opened.name.clone();
+        file::release(&self.dir, opened);
+        Some(name)
+      }
+      State::Closed(name) => name,
+      State::Released => None,
+    };
+    if let Some(name) = name {
+      reserve::give_back(&self.dir, &name);
     }
   }
 
@@ -262,7 +322,7 @@ impl Spool {
         max_bytes: self.max_bytes,
       });
     }
-    self.with_db(|db| {
+    let written = self.with_db(|db| {
       let txn = db.begin_write()?;
       let mut added = adding;
       let mut removed = 0;
@@ -295,26 +355,127 @@ impl Spool {
         .stored_bytes
         .fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(removed)));
       Ok(())
+    });
+    if !records.is_empty() {
+      self.wrote(&written, records.len(), adding);
+    }
+    written
+  }
+
+  /// Remembers a write that failed (and gives the reserve back when the disk is full, so
+  /// that sent events can still be deleted); forgets it once one succeeds.
+  fn wrote(&self, written: &SpoolResult<()>, records: usize, bytes: u64) {
+    let Err(error) = written else {
+      *self.failed_write.lock() = None;
+      return;
+    };
+    let disk_full = error.is_disk_full();
+    if disk_full {
+      self.give_back_reserve();
+    }
+    *self.failed_write.lock() = Some(FailedWrite {
+      records,
+      bytes,
+      stored_then: self.stored_bytes(),
+      disk_full,
+    });
+  }
+
+  /// Whether a write like the last one that failed would succeed now; passes only when it
+  /// would (run while the spool is failing).
+  ///
+  /// After a full disk: only once room was made for twice that write (the events' bytes
+  /// deleted since, and the disk's free bytes) and the reserve is back; a disk as it filled
+  /// still takes small writes that a batch of events does not find room for (a probe that
+  /// wrote one record of the batch's size passed there while batches kept failing). Then
+  /// records of the same size, a quarter more than it had, are written in one commit and
+  /// deleted in another.
+  pub fn probe(&self) -> SpoolResult<()> {
+    let failed = (*self.failed_write.lock()).unwrap_or(FailedWrite::NONE);
+    if failed.disk_full {
+      let reserve_missing = self.keeps_reserve && !self.reserve_is_kept();
+      let deleted = failed.stored_then.saturating_sub(self.stored_bytes());
+      let needed = 2 * failed.bytes
+        + if reserve_missing {
+          reserve::RESERVE_BYTES
+        } else {
+          0
+        };
+      if deleted.saturating_add(reserve::available_bytes(&self.dir)?) < needed {
+        return Err(SpoolError::Io(std::io::ErrorKind::StorageFull.into()));
+      }
+    }
+    let probed = self.reserve_and_write_like(failed);
+    match &probed {
+      Ok(()) => *self.failed_write.lock() = None,
+      Err(error) if error.is_disk_full() => self.give_back_reserve(),
+      Err(_) => {}
+    }
+    probed
+  }
+
+  /// The reserve made again, then a write like `failed` committed and deleted.
+  fn reserve_and_write_like(&self, failed: FailedWrite) -> SpoolResult<()> {
+    self.with_db(|db| settle(db))?;
+    if self.keeps_reserve {
+      self.restore_room()?;
+    }
+    let records = failed.records.clamp(1, MAX_PROBE_RECORDS);
+    let record = vec![0u8; (failed.bytes as usize / records).clamp(1, MAX_PROBE_BYTES / records)];
+    // The events go into a large tree, whose path to its last leaf a commit also rewrites.
+    let records = records + records / 4 + 4;
+    self.with_db(|db| {
+      let keys = 0..records as u64;
+      let txn = db.begin_write()?;
+      {
+        let mut table = txn.open_table(PROBES)?;
+        for key in keys.clone() {
+          table.insert(key, record.as_slice())?;
+        }
+      }
+      txn.commit()?;
+      let txn = db.begin_write()?;
+      {
+        let mut table = txn.open_table(PROBES)?;
+        for key in keys {
+          table.remove(key)?;
+        }
+      }
+      txn.commit()?;
+      settle(db)
     })
   }
 
-  /// Whether the spool can take a write of `bytes` now: writes a record of that size (at
-  /// least 1 KiB, at most 4 MiB) in one commit, then deletes it in another. A record deleted
-  /// in the transaction that wrote it never reaches the file, so such a probe passes on a full
-  /// disk. One record, not one per event: the events' records go into a large tree whose
-  /// touched pages a commit rewrites, and many small records in the probe's own small tree
-  /// fitted where the events did not; one value of their whole size needs a region of pages
-  /// of its own, and fits only where they would.
-  pub fn probe(&self, bytes: usize) -> SpoolResult<()> {
-    let record = vec![0u8; bytes.clamp(1024, MAX_PROBE_BYTES)];
-    self.with_db(|db| {
-      let txn = db.begin_write()?;
-      txn.open_table(PROBES)?.insert(0, record.as_slice())?;
-      txn.commit()?;
-      let txn = db.begin_write()?;
-      txn.open_table(PROBES)?.remove(0)?;
-      Ok(txn.commit()?)
-    })
+  fn give_back_reserve(&self) {
+    if let Some(name) = self.own_name() {
+      reserve::give_back(&self.dir, &name);
+    }
+  }
+
+  fn reserve_is_kept(&self) -> bool {
+    self
+      .own_name()
+      .is_some_and(|name| reserve::is_kept(&self.dir, &name))
+  }
+
+  /// Makes the reserve again, and takes the disk's blocks for every page of the file that has
+  /// none (grown while the disk was nearly full). The deletions a full disk allowed took the
+  /// reserve's room into the file, which gives back only its free tail: when that is not
+  /// enough, the file is compacted first (its pages moved down into the room its deleted
+  /// events left, its tail cut).
+  fn restore_room(&self) -> SpoolResult<()> {
+    let Some(name) = self.own_name() else {
+      return Ok(());
+    };
+    let keep = || -> std::io::Result<()> {
+      reserve::keep(&self.dir, &name)?;
+      file::fill_holes(&self.dir, &name)
+    };
+    if keep().is_ok() {
+      return Ok(());
+    }
+    self.with_db(|db| Ok(db.compact()?))?;
+    Ok(keep()?)
   }
 
   /// Up to `limit` events with a key above `after`, oldest first.
@@ -371,7 +532,7 @@ impl Spool {
 
   /// Counts the events' bytes again (after adoption moved events in).
   fn recount(&self) -> SpoolResult<()> {
-    let stored = self.with_db(stored_bytes)?;
+    let stored = self.with_db(|db| stored_bytes(db))?;
     self.stored_bytes.store(stored, Relaxed);
     Ok(())
   }
@@ -385,6 +546,13 @@ impl Spool {
       Ok(txn.commit()?)
     })
   }
+}
+
+/// Two empty commits: pages freed by a commit are taken again only after the next one, and
+/// each commit trims the file's free tail.
+fn settle(db: &Database) -> SpoolResult<()> {
+  db.begin_write()?.commit()?;
+  Ok(db.begin_write()?.commit()?)
 }
 
 /// What one record adds to the spool's bytes: its key and its value.
@@ -498,5 +666,99 @@ mod tests {
     let spool = Spool::new(dir);
     assert_eq!(spool.count().unwrap(), 0);
     assert!(spool.notices.lock()[0].contains("moved to"));
+  }
+}
+
+/// A spool on a disk it filled, batch after batch, at batch sizes from 5 to 80 events of ~1 KiB.
+#[cfg(test)]
+mod full_disk_tests {
+  use super::*;
+  use crate::storage::small_disk::mount_small_disk;
+
+  fn event(n: u64) -> Envelope {
+    Envelope::whole(
+      "arn:aws:sns:us-east-1:1:t.fifo",
+      "g",
+      &format!("d{n}"),
+      &format!("{{\"n\":\"{n:0>1000}\"}}"),
+    )
+  }
+
+  /// While nothing is deleted, the probe never says a batch fits (it used to in nearly every
+  /// case: a record of the batch's size fitted where the batch did not); sent events can be
+  /// deleted (on a disk filled to the last page, deleting failed for good); once they are,
+  /// the probe passes, and then a batch fits.
+  #[test]
+  fn the_probe_passes_only_when_a_batch_fits_and_sent_events_can_always_be_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let _disk = mount_small_disk(dir.path(), 2 << 20);
+    for (case, size) in [5u64, 8, 17, 25, 33, 50, 64, 80, 100, 128]
+      .into_iter()
+      .enumerate()
+    {
+      let spool_dir = dir.path().join(format!("spool-{case}"));
+      let spool = Spool::for_logger(&spool_dir, false, u64::MAX);
+      let batch: Vec<Envelope> = (0..size).map(event).collect();
+      let next = std::cell::Cell::new(1u64);
+      let append = |spool: &Spool| {
+        let first = next.get();
+        next.set(first + size);
+        spool.append((first..).zip(&batch))
+      };
+      let error = loop {
+        if let Err(error) = append(&spool) {
+          break error;
+        }
+      };
+      assert!(error.is_disk_full(), "{size} events: {error}");
+      let filled = next.get() - 1 - size;
+      for probe in 0..5 {
+        assert!(
+          spool.probe().is_err(),
+          "{size} events: probe {probe} passed on the disk the spool filled"
+        );
+      }
+      // SNS is back: sent events are deleted, oldest first, in slices.
+      let mut deleted = 0;
+      let ready = loop {
+        assert!(
+          deleted < filled,
+          "{size} events: never ready, though every event was deleted"
+        );
+        let slice: Vec<u64> = (deleted + 1..=(deleted + 64).min(filled)).collect();
+        spool
+          .remove(&slice)
+          .unwrap_or_else(|e| panic!("{size} events: deleting after {deleted}: {e}"));
+        deleted += slice.len() as u64;
+        if spool.probe().is_ok() {
+          break deleted;
+        }
+      };
+      let fsize = |d: &Path| {
+        std::fs::read_dir(d)
+          .unwrap()
+          .map(|e| {
+            let e = e.unwrap();
+            format!("{:?}={}", e.file_name(), e.metadata().unwrap().len())
+          })
+          .collect::<Vec<_>>()
+      };
+      eprintln!(
+        "{size}: before append: avail {} files {:?} stored {}",
+        reserve::available_bytes(&spool_dir).unwrap(),
+        fsize(&spool_dir),
+        spool.stored_bytes()
+      );
+      append(&spool).unwrap_or_else(|e| {
+        eprintln!(
+          "{size}: after fail: avail {} files {:?}",
+          reserve::available_bytes(&spool_dir).unwrap(),
+          fsize(&spool_dir)
+        );
+        panic!("{size} events: the probe passed after {ready} deletions, but a batch failed: {e}")
+      });
+      spool.release();
+      std::fs::remove_dir_all(&spool_dir).unwrap();
+    }
   }
 }
