@@ -32,7 +32,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -55,6 +55,10 @@ const MAX_QUEUE_EVENTS = 500
 
 /** Hang bounds here are twice the usual: rounds of load against moto take long. */
 const waitUntil = (predicate, what, timeoutMs = 60_000) => waitFor(predicate, what, timeoutMs)
+
+/** The files of a spool directory with their sizes, for a failure's message. */
+const spoolFiles = (spoolDir) =>
+  existsSync(spoolDir) ? readdirSync(spoolDir).map((name) => `${name} ${statSync(join(spoolDir, name)).size} B`).join(', ') : 'none'
 
 /** Resolves with `promise`, or fails after `ms` (a hang bound, never a verdict on speed). */
 function withinHangBound(promise, ms, what) {
@@ -454,7 +458,15 @@ describe('relay durability: what a 200 promises, under load and SIGKILL, a full 
    */
   async function readyAgainAndDelivered(relay, { reader, load, spoolDir, what }) {
     sns.proxy.setMode('pass')
-    await waitUntil(async () => (await readyz(relay)).status === 200 && (await metrics(relay)).sns_logger_relay_ready === 1, '/readyz 200 and relay_ready 1 again')
+    let seen
+    await waitUntil(async () => {
+      const ready = await readyz(relay)
+      const { sns_logger_relay_ready: gauge, sns_logger_spool_bytes: spoolBytes } = await metrics(relay)
+      seen = { ready, gauge, spoolBytes }
+      return ready.status === 200 && gauge === 1
+    }, '/readyz 200 and relay_ready 1 again').catch((error) => {
+      throw new Error(`${error.message}; last seen ${JSON.stringify(seen)}; spool directory: ${spoolFiles(spoolDir)}${tail(relay)}`)
+    })
     await load.finishPending(relay.url)
     return deliveredAndChecked(relay, { reader, load, spoolDir, what })
   }

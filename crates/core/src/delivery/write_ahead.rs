@@ -286,19 +286,28 @@ impl Shared {
         seq += 1;
       }
     }
-    let written = spool.commit(
-      round
-        .iter()
-        .flat_map(|s| s.events.iter().map(|e| (e.seq(), e))),
-      &deletes,
-    );
+    // After a full disk, events are refused unwritten until a probe finds room: the room
+    // given back then is for deleting the events SNS takes, which is what makes room.
+    let unwritten = !round.is_empty() && spool.waits_for_room();
+    let written = if unwritten {
+      Err(SpoolError::Io(std::io::ErrorKind::StorageFull.into()))
+    } else {
+      spool.commit(
+        round
+          .iter()
+          .flat_map(|s| s.events.iter().map(|e| (e.seq(), e))),
+        &deletes,
+      )
+    };
     self.report_spool_notices();
     if let Err(error) = &written {
-      // The deletions did not happen: with the next commit (alone, if these events are refused
-      // for the spool's size: deleting is what makes room).
-      let deleted = match error {
-        SpoolError::Full { .. } if !deletes.is_empty() => spool.remove(&deletes).is_ok(),
-        _ => deletes.is_empty(),
+      // The deletions did not happen: with the next commit (alone, if these events were
+      // refused before the write: deleting is what makes room).
+      let refused_before_writing = unwritten || matches!(error, SpoolError::Full { .. });
+      let deleted = if refused_before_writing && !deletes.is_empty() {
+        spool.remove(&deletes).is_ok()
+      } else {
+        deletes.is_empty()
       };
       if !deleted {
         write_ahead.delete_again(deletes);

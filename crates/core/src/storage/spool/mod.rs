@@ -362,6 +362,15 @@ impl Spool {
     written
   }
 
+  /// Whether the last write found the disk full and no probe has found room since: a write
+  /// now would take the room given back for deleting sent events ([`reserve`]).
+  pub fn waits_for_room(&self) -> bool {
+    self
+      .failed_write
+      .lock()
+      .is_some_and(|failed| failed.disk_full)
+  }
+
   /// Remembers a write that failed (and gives the reserve back when the disk is full, so
   /// that sent events can still be deleted); forgets it once one succeeds.
   fn wrote(&self, written: &SpoolResult<()>, records: usize, bytes: u64) {
@@ -475,7 +484,33 @@ impl Spool {
       return Ok(());
     }
     self.with_db(|db| Ok(db.compact()?))?;
+    if keep().is_ok() {
+      return Ok(());
+    }
+    // redb gives a file's tail back a little at each commit: an empty spool whose file still
+    // holds the disk starts a new file instead (nothing is lost).
+    self.start_afresh_if_empty()?;
     Ok(keep()?)
+  }
+
+  /// Removes the spool's file when it holds no event; the next operation starts a new one.
+  fn start_afresh_if_empty(&self) -> SpoolResult<()> {
+    let mut state = self.state.lock();
+    let State::Open(opened) = &*state else {
+      return Ok(());
+    };
+    let txn = opened.db.begin_read()?;
+    if txn.open_table(EVENTS)?.len()? > 0 {
+      return Ok(());
+    }
+    drop(txn);
+    let State::Open(opened) = std::mem::replace(&mut *state, State::Closed(None)) else {
+      unreachable!("matched as open above");
+    };
+    let name = opened.name.clone();
+    file::close_quietly(opened);
+    *state = State::Closed(Some(name.clone()));
+    Ok(std::fs::remove_file(self.dir.join(name))?)
   }
 
   /// Up to `limit` events with a key above `after`, oldest first.
