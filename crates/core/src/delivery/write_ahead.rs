@@ -290,7 +290,7 @@ impl Shared {
     // given back then is for deleting the events SNS takes, which is what makes room.
     let unwritten = !round.is_empty() && spool.waits_for_room();
     let written = if unwritten {
-      Err(SpoolError::Io(std::io::ErrorKind::StorageFull.into()))
+      Err(SpoolError::disk_full())
     } else {
       spool.commit(
         round

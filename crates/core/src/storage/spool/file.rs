@@ -62,9 +62,9 @@ pub(super) fn spool_files(dir: &Path) -> Vec<String> {
 }
 
 /// Takes the disk's blocks for `len` bytes of `file` from `offset` (growing it past its end);
-/// false when the disk has not so many or the filesystem cannot.
-fn fill(file: &std::fs::File, offset: u64, len: u64) -> bool {
-  rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), offset, len).is_ok()
+/// fails when the disk has not so many or the filesystem cannot.
+fn fill(file: &std::fs::File, offset: u64, len: u64) -> rustix::io::Result<()> {
+  rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), offset, len)
 }
 
 /// Takes the disk's blocks for every page of the file that holds none: once it succeeds, a
@@ -73,7 +73,7 @@ fn fill(file: &std::fs::File, offset: u64, len: u64) -> bool {
 pub(super) fn fill_holes(dir: &Path, name: &str) -> std::io::Result<()> {
   let file = OpenOptions::new().write(true).open(dir.join(name))?;
   let len = file.metadata()?.len();
-  match rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, len) {
+  match fill(&file, 0, len) {
     Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::NOSYS) => Ok(()),
     filled => Ok(filled?),
   }
@@ -115,7 +115,7 @@ impl StorageBackend for SpoolBackend {
   /// [`fill_holes`]). Grown only by its length when the disk has not all of them.
   fn set_len(&self, len: u64) -> std::io::Result<()> {
     let old = self.file.len()?;
-    if len > old && fill(&self.blocks, old, len - old) {
+    if len > old && fill(&self.blocks, old, len - old).is_ok() {
       return Ok(());
     }
     self.file.set_len(len)
@@ -236,7 +236,7 @@ pub(super) fn open(
 }
 
 /// Whether the file holds any event (a read that fails counts as holding some: not ours).
-fn holds_events(db: &Database) -> bool {
+pub(super) fn holds_events(db: &Database) -> bool {
   catch_unwind(AssertUnwindSafe(|| -> SpoolResult<bool> {
     let txn = db.begin_read()?;
     Ok(txn.open_table(EVENTS)?.len()? > 0)

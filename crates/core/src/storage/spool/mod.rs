@@ -141,6 +141,11 @@ impl SpoolError {
     }
   }
 
+  /// The disk (still) has no room for a write: refused without trying it.
+  pub(crate) fn disk_full() -> SpoolError {
+    SpoolError::Io(std::io::ErrorKind::StorageFull.into())
+  }
+
   /// redb panicked on the file: it is damaged.
   fn engine_panicked() -> SpoolError {
     SpoolError::Database(Box::new(redb::Error::Corrupted(ENGINE_PANICKED.into())))
@@ -411,7 +416,7 @@ impl Spool {
           0
         };
       if deleted.saturating_add(reserve::available_bytes(&self.dir)?) < needed {
-        return Err(SpoolError::Io(std::io::ErrorKind::StorageFull.into()));
+        return Err(SpoolError::disk_full());
       }
     }
     let probed = self.reserve_and_write_like(failed);
@@ -499,17 +504,13 @@ impl Spool {
     let State::Open(opened) = &*state else {
       return Ok(());
     };
-    let txn = opened.db.begin_read()?;
-    if txn.open_table(EVENTS)?.len()? > 0 {
+    if file::holds_events(&opened.db) {
       return Ok(());
     }
-    drop(txn);
-    let State::Open(opened) = std::mem::replace(&mut *state, State::Closed(None)) else {
-      unreachable!("matched as open above");
-    };
     let name = opened.name.clone();
-    file::close_quietly(opened);
-    *state = State::Closed(Some(name.clone()));
+    if let State::Open(opened) = std::mem::replace(&mut *state, State::Closed(Some(name.clone()))) {
+      file::close_quietly(opened);
+    }
     Ok(std::fs::remove_file(self.dir.join(name))?)
   }
 
